@@ -1,0 +1,102 @@
+"""Plain records the client returns: immutable, typed, free of IPython."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts as the server reported them (zero when it reported none)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Usage | None:
+        if not isinstance(data, dict):
+            return None
+        prompt = int(data.get("prompt_tokens") or 0)
+        completion = int(data.get("completion_tokens") or 0)
+        total = int(data.get("total_tokens") or (prompt + completion))
+        return cls(prompt, completion, total)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds from sending the request; ``first_token`` is None when no text arrived."""
+
+    first_token: float | None
+    total: float
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    """One finished answer, the same whether it was streamed or not."""
+
+    text: str
+    finish_reason: str | None
+    usage: Usage | None
+    model: str
+    provider: str | None
+    timings: Timings
+    request_id: str | None = None
+    raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Prices per token exactly as the server listed them; the unit is not documented."""
+
+    prompt: float | None
+    completion: float | None
+    image: float | None = None
+    unit: str = "as reported by the server, per token"
+
+    @property
+    def is_free(self) -> bool:
+        return (self.prompt or 0) == 0 and (self.completion or 0) == 0
+
+
+@dataclass(frozen=True)
+class ProviderOffer:
+    """One provider serving a model; ``id`` is the routable ``provider_pubkey:model_name``."""
+
+    id: str
+    provider_id: str
+    name: str
+    pricing: Pricing | None
+
+
+@dataclass(frozen=True)
+class Model:
+    """A catalogue entry normalised from either the AiMo or the OpenAI listing shape."""
+
+    name: str
+    display_name: str
+    context_length: int | None = None
+    input_modalities: tuple[str, ...] = ("text",)
+    output_modalities: tuple[str, ...] = ("text",)
+    providers: tuple[ProviderOffer, ...] = ()
+    owned_by: str | None = None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Every id a request may use for this model: the routing name first."""
+        return (self.name, *(p.id for p in self.providers))
+
+    def offer(self, model_id: str) -> ProviderOffer | None:
+        """The provider behind a ``provider_pubkey:model_name`` id, if it is one of ours."""
+        for offer in self.providers:
+            if offer.id == model_id:
+                return offer
+        return None
