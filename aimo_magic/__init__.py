@@ -1,5 +1,75 @@
-"""aimo-magic: the AiMo Network from a Jupyter notebook (placeholder, filled in below)."""
+"""aimo-magic: the AiMo Network from a Jupyter notebook.
+
+``%load_ext aimo_magic`` registers the magics; ``aimo_magic.Client`` works from plain
+Python. Names are resolved lazily so that loading the extension stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from aimo_magic._version import __version__
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from aimo_magic.core import (
+        AimoError,
+        APIConnectionError,
+        APITimeoutError,
+        AsyncClient,
+        AuthenticationError,
+        ChatResult,
+        Client,
+        IncompleteStreamError,
+        InvalidRequestError,
+        MissingKeyError,
+        Model,
+        NotFoundError,
+        PaymentError,
+        RateLimitError,
+        ServerError,
+        Usage,
+    )
+    from aimo_magic.widgets.selector import ModelSelector
+
+_CORE_NAMES = {
+    "AimoError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "AsyncClient",
+    "AuthenticationError",
+    "ChatResult",
+    "Client",
+    "IncompleteStreamError",
+    "InvalidRequestError",
+    "MissingKeyError",
+    "Model",
+    "NotFoundError",
+    "PaymentError",
+    "RateLimitError",
+    "ServerError",
+    "Usage",
+}
+
+__all__ = sorted([*_CORE_NAMES, "ModelSelector", "__version__", "load_ipython_extension"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CORE_NAMES:
+        return getattr(importlib.import_module("aimo_magic.core"), name)
+    if name == "ModelSelector":
+        return importlib.import_module("aimo_magic.widgets.selector").ModelSelector
+    raise AttributeError(f"module 'aimo_magic' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext aimo_magic``: register the ``%aimo`` and ``%%aimo`` magics."""
+    from aimo_magic.magics.extension import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from aimo_magic.magics.extension import unload
+
+    unload(ipython)

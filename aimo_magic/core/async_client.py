@@ -1,0 +1,179 @@
+"""The asynchronous twin of Client: the same surface with ``await`` and ``async for``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from types import TracebackType
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource
+
+from aimo_magic.core.base import BaseClient, RetryHook
+from aimo_magic.core.catalogue import parse_catalogue
+from aimo_magic.core.errors import AimoError, error_from_response
+from aimo_magic.core.protocol import Messages, chat_body, completion_result, loads_or_text
+from aimo_magic.core.retry import is_retryable
+from aimo_magic.core.stream_state import StreamState, is_event_stream
+from aimo_magic.core.types import ChatResult, Model, Timings
+
+
+class AsyncClient(BaseClient):
+    """Talks to AiMo from asyncio code; mirrors :class:`aimo_magic.Client`."""
+
+    def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
+        super().__init__(api_key, **kwargs)
+        self._http = httpx.AsyncClient(timeout=self._timeout(), headers=self._default_headers())
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _send(self, method: str, path: str, *, json: Any = None, auth: bool = True) -> Any:
+        request_id = self._new_request_id()
+        retry = 0
+        while True:
+            headers = self._auth_headers(request_id) if auth else {"X-Request-ID": request_id}
+            retry_headers: httpx.Headers | None = None
+            try:
+                response = await self._http.request(
+                    method, self._url(path), json=json, headers=headers
+                )
+                if response.status_code < 400:
+                    return loads_or_text(response.content)
+                retry_headers = response.headers
+                error: AimoError = error_from_response(
+                    response.status_code,
+                    response.text,
+                    request_id=request_id,
+                    api_key=self.settings.api_key,
+                )
+            except httpx.HTTPError as exc:
+                error = self._transport_error(exc, "", started=False)
+            if retry >= self.retry_policy.max_retries or not is_retryable(error):
+                raise error
+            retry += 1
+            await asyncio.sleep(self.retry_policy.delay(retry, retry_headers))
+
+    async def models(self) -> list[Model]:
+        payload = await self._send("GET", "models", auth=bool(self.settings.api_key))
+        self.catalogue = parse_catalogue(payload)
+        return self.catalogue
+
+    async def chat(
+        self, messages: str | Messages, *, model: str | None = None, **params: Any
+    ) -> ChatResult:
+        chosen = self._model_for(model)
+        body = chat_body(messages, chosen, params, stream=False)
+        started = time.perf_counter()
+        payload = await self._send("POST", "chat/completions", json=body)
+        timings = Timings(first_token=None, total=time.perf_counter() - started)
+        return completion_result(
+            payload, chosen, self._provider_of, timings, None, self.settings.api_key
+        )
+
+    def stream(
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+        **params: Any,
+    ) -> AsyncChatStream:
+        """``async with client.stream(...) as s: async for delta in s: ...``"""
+        chosen = self._model_for(model)
+        return AsyncChatStream(self, messages, chosen, params, on_retry or self.on_retry)
+
+
+class AsyncChatStream(StreamState):
+    """One streamed answer, retried whole when the stream fails part-way."""
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        messages: str | Messages,
+        model: str,
+        params: dict[str, Any],
+        on_retry: RetryHook | None,
+    ) -> None:
+        super().__init__(client, messages, model, params, on_retry)
+        self._http = client._http
+        self._iterator: AsyncGenerator[str, None] | None = None
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        if self._iterator is None:
+            self._iterator = self._run()
+        return self._iterator
+
+    async def aclose(self) -> None:
+        if self._iterator is not None:
+            await self._iterator.aclose()
+
+    async def until_done(self) -> ChatResult:
+        async for _ in self:
+            pass
+        assert self.result is not None
+        return self.result
+
+    async def _run(self) -> AsyncGenerator[str, None]:
+        url = self._client._url("chat/completions")
+        while True:
+            accumulator, headers = self._begin_attempt()
+            retry_headers: httpx.Headers | None = None
+            receiving = False
+            try:
+                async with self._http.stream(
+                    "POST", url, json=self._body, headers=headers
+                ) as response:
+                    if response.status_code >= 400:
+                        await response.aread()
+                        retry_headers = response.headers
+                        raise self._status_error(response)
+                    receiving = True
+                    if not is_event_stream(response):
+                        await response.aread()
+                        text = self._finish_plain(response)
+                        if text:
+                            yield text
+                        return
+                    async for event in EventSource(response).aiter_sse():
+                        delta = accumulator.feed(event.data)
+                        if delta:
+                            self._note_delta(delta)
+                            yield delta
+                        if accumulator.done:
+                            break
+                    self._check_complete()
+            except httpx.HTTPError as exc:
+                error: AimoError = self._transport_error(exc, receiving)
+            except AimoError as exc:
+                if self._drop_stream_options(exc):
+                    continue
+                error = exc
+            else:
+                self._finish()
+                return
+            await asyncio.sleep(self._plan_retry(error, retry_headers))

@@ -1,0 +1,125 @@
+"""What the sync and async clients share: settings, headers, URLs, session memory."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from aimo_magic._version import __version__
+from aimo_magic.core.catalogue import provider_name
+from aimo_magic.core.config import Settings
+from aimo_magic.core.errors import (
+    AimoError,
+    APIConnectionError,
+    APITimeoutError,
+    IncompleteStreamError,
+    MissingKeyError,
+)
+from aimo_magic.core.retry import RetryPolicy
+from aimo_magic.core.secrets import install_log_redaction, mask, redact, register_key
+from aimo_magic.core.types import Model
+
+
+@dataclass(frozen=True)
+class RetryEvent:
+    """Told to ``on_retry`` before a retry, so a display can clear what it showed."""
+
+    attempt: int
+    max_retries: int
+    delay: float
+    reason: str
+    partial_text: str
+
+
+RetryHook = Callable[[RetryEvent], Any]
+
+
+class BaseClient:
+    """Settings and the little a client learns during a session (catalogue, server quirks)."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        max_retry_wait: float | None = None,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+    ) -> None:
+        self.settings = Settings.resolve(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_wait=max_retry_wait,
+            model=model,
+        )
+        install_log_redaction()
+        self._key_holder = register_key(self.settings.api_key) if self.settings.api_key else None
+        self.retry_policy = RetryPolicy(
+            max_retries=self.settings.max_retries, max_wait=self.settings.max_retry_wait
+        )
+        self.on_retry = on_retry
+        self.catalogue: list[Model] | None = None
+        self.stream_options_supported = True
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self.settings.base_url!r}, "
+            f"api_key={mask(self.settings.api_key)!r})"
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    def _timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(self.settings.timeout)
+
+    def _default_headers(self) -> dict[str, str]:
+        return {"User-Agent": f"aimo-magic/{__version__}", "Accept": "application/json"}
+
+    def _url(self, path: str) -> str:
+        return f"{self.settings.base_url}/v1/{path.lstrip('/')}"
+
+    def _auth_headers(self, request_id: str) -> dict[str, str]:
+        key = self.settings.api_key
+        if not key:
+            raise MissingKeyError("No AiMo API key is set")
+        return {"Authorization": f"Bearer {key}", "X-Request-ID": request_id}
+
+    @staticmethod
+    def _new_request_id() -> str:
+        return f"aimo-magic-{uuid.uuid4().hex[:16]}"
+
+    def _model_for(self, model: str | None) -> str:
+        chosen = model or self.settings.model
+        if not chosen:
+            raise AimoError(
+                "No model given",
+                hint="Pass model=... (see Client.models()) or set AIMO_MODEL.",
+            )
+        return chosen
+
+    def _provider_of(self, answered_model: str) -> str | None:
+        return provider_name(self.catalogue or (), answered_model)
+
+    def _transport_error(self, exc: httpx.HTTPError, partial_text: str, started: bool) -> AimoError:
+        """A typed error for a failure below HTTP; a broken stream keeps its partial text."""
+        words = redact(str(exc) or type(exc).__name__, self.settings.api_key)
+        if started:
+            return IncompleteStreamError(
+                f"The stream broke off ({type(exc).__name__}: {words})",
+                partial_text=partial_text,
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(
+                f"No answer from {self.settings.base_url} within {self.settings.timeout:g} s"
+            )
+        return APIConnectionError(f"Could not reach {self.settings.base_url} ({words})")

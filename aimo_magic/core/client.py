@@ -1,0 +1,182 @@
+"""The synchronous client: one httpx connection pool, typed results, honest streams."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Iterator
+from types import TracebackType
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource
+
+from aimo_magic.core.base import BaseClient, RetryHook
+from aimo_magic.core.catalogue import parse_catalogue
+from aimo_magic.core.errors import AimoError, error_from_response
+from aimo_magic.core.protocol import Messages, chat_body, completion_result, loads_or_text
+from aimo_magic.core.retry import is_retryable
+from aimo_magic.core.stream_state import StreamState, is_event_stream
+from aimo_magic.core.types import ChatResult, Model, Timings
+
+
+class Client(BaseClient):
+    """Talks to AiMo (or any OpenAI-compatible server) from plain Python.
+
+    >>> with Client() as client:
+    ...     print(client.chat("Hello", model="DeepSeek-V3-1").text)
+    """
+
+    def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
+        super().__init__(api_key, **kwargs)
+        self._http = httpx.Client(timeout=self._timeout(), headers=self._default_headers())
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _send(self, method: str, path: str, *, json: Any = None, auth: bool = True) -> Any:
+        """A plain request with retries; returns the decoded JSON body."""
+        request_id = self._new_request_id()
+        retry = 0
+        while True:
+            headers = self._auth_headers(request_id) if auth else {"X-Request-ID": request_id}
+            retry_headers: httpx.Headers | None = None
+            try:
+                response = self._http.request(method, self._url(path), json=json, headers=headers)
+                if response.status_code < 400:
+                    return loads_or_text(response.content)
+                retry_headers = response.headers
+                error: AimoError = error_from_response(
+                    response.status_code,
+                    response.text,
+                    request_id=request_id,
+                    api_key=self.settings.api_key,
+                )
+            except httpx.HTTPError as exc:
+                error = self._transport_error(exc, "", started=False)
+            if retry >= self.retry_policy.max_retries or not is_retryable(error):
+                raise error
+            retry += 1
+            time.sleep(self.retry_policy.delay(retry, retry_headers))
+
+    def models(self) -> list[Model]:
+        """The catalogue, normalised; also remembered to name the providers of answers."""
+        payload = self._send("GET", "models", auth=bool(self.settings.api_key))
+        self.catalogue = parse_catalogue(payload)
+        return self.catalogue
+
+    def chat(
+        self, messages: str | Messages, *, model: str | None = None, **params: Any
+    ) -> ChatResult:
+        """One answer, not streamed; any OpenAI parameter passes through in ``params``."""
+        chosen = self._model_for(model)
+        body = chat_body(messages, chosen, params, stream=False)
+        started = time.perf_counter()
+        payload = self._send("POST", "chat/completions", json=body)
+        timings = Timings(first_token=None, total=time.perf_counter() - started)
+        return completion_result(
+            payload, chosen, self._provider_of, timings, None, self.settings.api_key
+        )
+
+    def stream(
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+        **params: Any,
+    ) -> ChatStream:
+        """A context manager yielding text deltas; ``.result`` holds the answer once done."""
+        chosen = self._model_for(model)
+        return ChatStream(self, messages, chosen, params, on_retry or self.on_retry)
+
+
+class ChatStream(StreamState):
+    """One streamed answer, retried whole when the stream fails part-way."""
+
+    def __init__(
+        self,
+        client: Client,
+        messages: str | Messages,
+        model: str,
+        params: dict[str, Any],
+        on_retry: RetryHook | None,
+    ) -> None:
+        super().__init__(client, messages, model, params, on_retry)
+        self._http = client._http
+        self._iterator: Generator[str, None, None] | None = None
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[str]:
+        if self._iterator is None:
+            self._iterator = self._run()
+        return self._iterator
+
+    def close(self) -> None:
+        """Drop the connection at once (for instance on a keyboard interrupt)."""
+        if self._iterator is not None:
+            self._iterator.close()
+
+    def until_done(self) -> ChatResult:
+        for _ in self:
+            pass
+        assert self.result is not None
+        return self.result
+
+    def _run(self) -> Generator[str, None, None]:
+        url = self._client._url("chat/completions")
+        while True:
+            accumulator, headers = self._begin_attempt()
+            retry_headers: httpx.Headers | None = None
+            receiving = False
+            try:
+                with self._http.stream("POST", url, json=self._body, headers=headers) as response:
+                    if response.status_code >= 400:
+                        response.read()
+                        retry_headers = response.headers
+                        raise self._status_error(response)
+                    receiving = True
+                    if not is_event_stream(response):
+                        response.read()
+                        text = self._finish_plain(response)
+                        if text:
+                            yield text
+                        return
+                    for event in EventSource(response).iter_sse():
+                        delta = accumulator.feed(event.data)
+                        if delta:
+                            self._note_delta(delta)
+                            yield delta
+                        if accumulator.done:
+                            break
+                    self._check_complete()
+            except httpx.HTTPError as exc:
+                error: AimoError = self._transport_error(exc, receiving)
+            except AimoError as exc:
+                if self._drop_stream_options(exc):
+                    continue
+                error = exc
+            else:
+                self._finish()
+                return
+            time.sleep(self._plan_retry(error, retry_headers))

@@ -1,0 +1,89 @@
+"""Client settings: explicit arguments first, then the environment, then defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from aimo_magic.core.secrets import mask
+
+DEFAULT_BASE_URL = "https://devnet.aimo.network/api"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_RETRY_WAIT = 30.0
+
+ENV_API_KEY = "AIMO_API_KEY"
+ENV_BASE_URL = "AIMO_BASE_URL"
+ENV_TIMEOUT = "AIMO_TIMEOUT"
+ENV_MODEL = "AIMO_MODEL"
+
+
+class ConfigurationError(ValueError):
+    """A setting that cannot be used as given (for instance AIMO_TIMEOUT=abc)."""
+
+
+def _env_float(name: str) -> float | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"{name}={raw!r} is not a number of seconds; set it to e.g. 60 or unset it."
+        ) from None
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be positive, got {raw!r}.")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a client needs; the key is kept out of the repr."""
+
+    api_key: str | None = field(repr=False)
+    base_url: str
+    timeout: float
+    max_retries: int
+    max_retry_wait: float
+    model: str | None
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(api_key={mask(self.api_key)!r}, base_url={self.base_url!r}, "
+            f"timeout={self.timeout}, max_retries={self.max_retries}, model={self.model!r})"
+        )
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        max_retry_wait: float | None = None,
+        model: str | None = None,
+    ) -> Settings:
+        """Fill each unset argument from AIMO_* variables, then from the documented defaults."""
+        key = api_key or os.environ.get(ENV_API_KEY) or None
+        url = (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"base_url {url!r} must start with http:// or https:// "
+                f"(for AiMo: {DEFAULT_BASE_URL})."
+            )
+        resolved_timeout = timeout if timeout is not None else _env_float(ENV_TIMEOUT)
+        if resolved_timeout is not None and resolved_timeout <= 0:
+            raise ConfigurationError(f"timeout must be positive, got {resolved_timeout}.")
+        retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
+        if retries < 0:
+            raise ConfigurationError(f"max_retries must be 0 or more, got {retries}.")
+        return cls(
+            api_key=key,
+            base_url=url,
+            timeout=resolved_timeout or DEFAULT_TIMEOUT,
+            max_retries=retries,
+            max_retry_wait=DEFAULT_MAX_RETRY_WAIT if max_retry_wait is None else max_retry_wait,
+            model=model or os.environ.get(ENV_MODEL) or None,
+        )

@@ -1,0 +1,166 @@
+"""The chat wire format without any I/O: request bodies, chunk decoding, results.
+
+Shared by the sync and async clients so both read streams the same way, including
+every variant AiMo and OpenAI-compatible servers are known to send.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aimo_magic.core.errors import AimoError, IncompleteStreamError, error_from_frame
+from aimo_magic.core.types import ChatResult, Timings, Usage
+
+Messages = Sequence[Mapping[str, Any]]
+
+
+def normalise_messages(messages: str | Messages) -> list[dict[str, Any]]:
+    """A bare string is one user message, for quick use from plain Python."""
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    return [dict(m) for m in messages]
+
+
+def chat_body(
+    messages: str | Messages,
+    model: str,
+    params: Mapping[str, Any],
+    *,
+    stream: bool,
+    include_usage: bool = False,
+) -> dict[str, Any]:
+    """OpenAI's body: unknown parameters pass through untouched."""
+    body: dict[str, Any] = {"model": model, "messages": normalise_messages(messages)}
+    body.update(params)
+    body["stream"] = stream
+    if stream and include_usage and "stream_options" not in params:
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def rejects_stream_options(error: AimoError) -> bool:
+    """Some OpenAI-compatible servers refuse ``stream_options`` with a 400 or 422 naming it."""
+    return error.status in (400, 422) and "stream_options" in error.detail
+
+
+def _first_choice(chunk: Mapping[str, Any]) -> Mapping[str, Any]:
+    choices = chunk.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], Mapping):
+        return choices[0]
+    return {}
+
+
+class ChunkAccumulator:
+    """Feeds on SSE ``data`` payloads; collects text, finish reason, usage and model."""
+
+    def __init__(self, api_key: str | None = None) -> None:
+        self._api_key = api_key
+        self._parts: list[str] = []
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self.model: str | None = None
+        self.response_id: str | None = None
+        self.done = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    @property
+    def complete(self) -> bool:
+        return self.done and self.finish_reason is not None
+
+    def feed(self, data: str) -> str:
+        """Consume one event's data and return the text it adds ("" for none)."""
+        data = data.strip()
+        if not data:
+            return ""
+        if data == "[DONE]":
+            self.done = True
+            return ""
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise IncompleteStreamError(
+                "The stream carried a chunk that is not valid JSON", partial_text=self.text
+            ) from None
+        if not isinstance(chunk, Mapping):
+            raise IncompleteStreamError(
+                "The stream carried a chunk that is not a JSON object", partial_text=self.text
+            )
+        if chunk.get("error"):
+            raise error_from_frame(chunk, api_key=self._api_key)
+        return self._absorb(chunk)
+
+    def _absorb(self, chunk: Mapping[str, Any]) -> str:
+        if isinstance(chunk.get("model"), str) and chunk["model"]:
+            self.model = chunk["model"]
+        if isinstance(chunk.get("id"), str):
+            self.response_id = chunk["id"]
+        choice = _first_choice(chunk)
+        usage = Usage.from_dict(chunk.get("usage")) or Usage.from_dict(choice.get("usage"))
+        if usage is not None:
+            self.usage = usage
+        finish = chunk.get("finish_reason") or choice.get("finish_reason")
+        if isinstance(finish, str) and finish:
+            self.finish_reason = finish
+        delta = choice.get("delta") or choice.get("message") or {}
+        content = delta.get("content") if isinstance(delta, Mapping) else None
+        if content is None and isinstance(choice.get("text"), str):
+            content = choice["text"]
+        if isinstance(content, str) and content:
+            self._parts.append(content)
+            return content
+        return ""
+
+    def result(
+        self, requested_model: str, provider: str | None, timings: Timings, request_id: str | None
+    ) -> ChatResult:
+        return ChatResult(
+            text=self.text,
+            finish_reason=self.finish_reason,
+            usage=self.usage,
+            model=self.model or requested_model,
+            provider=provider,
+            timings=timings,
+            request_id=request_id,
+        )
+
+
+def completion_result(
+    payload: Any,
+    requested_model: str,
+    provider_lookup: Any,
+    timings: Timings,
+    request_id: str | None,
+    api_key: str | None = None,
+) -> ChatResult:
+    """A non-streamed ``chat.completion`` body, read with the same tolerance as chunks."""
+    if not isinstance(payload, Mapping):
+        raise IncompleteStreamError("The server's answer was not a JSON object")
+    if payload.get("error"):
+        raise error_from_frame(payload, api_key=api_key)
+    accumulator = ChunkAccumulator(api_key)
+    accumulator._absorb(payload)
+    model = accumulator.model or requested_model
+    text = accumulator.text
+    result = accumulator.result(requested_model, provider_lookup(model), timings, request_id)
+    return ChatResult(
+        text=text,
+        finish_reason=result.finish_reason,
+        usage=result.usage,
+        model=model,
+        provider=result.provider,
+        timings=Timings(first_token=timings.total if text else None, total=timings.total),
+        request_id=request_id,
+        raw=dict(payload),
+    )
+
+
+def loads_or_text(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None

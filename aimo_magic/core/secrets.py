@@ -1,0 +1,75 @@
+"""Keeping API keys out of every string a user or a log might see.
+
+Keys reach messages in unexpected ways (a server echoing the key it refused, a
+traceback of a failed request), so redaction is applied to any text that leaves
+the client, not only where a key is known to be.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import weakref
+
+_KEY_PATTERN = re.compile(r"aimo-sk-[A-Za-z0-9_\-\.]+")
+_known_keys: weakref.WeakSet[_KeyHolder] = weakref.WeakSet()
+
+
+class _KeyHolder:
+    """A boxed key, so a set can track live keys without keeping them alive."""
+
+    __slots__ = ("__weakref__", "value")
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+
+def mask(key: str | None) -> str:
+    """A recognisable but useless form of a key, for reprs and `%aimo config`."""
+    if not key:
+        return "<not set>"
+    prefix = "aimo-sk-" if key.startswith("aimo-sk-") else ""
+    return f"{prefix}…{key[-4:]}" if len(key) > len(prefix) + 8 else f"{prefix}…"
+
+
+def redact(text: str, *keys: str | None) -> str:
+    """Replace every key-looking token, and each given or registered key, with a mask."""
+    for holder in list(_known_keys):
+        if holder.value and holder.value in text:
+            text = text.replace(holder.value, mask(holder.value))
+    for key in keys:
+        if key and key in text:
+            text = text.replace(key, mask(key))
+    return _KEY_PATTERN.sub(lambda m: mask(m.group(0)), text)
+
+
+def register_key(key: str) -> _KeyHolder:
+    """Track a key so log records mentioning it are redacted; keep the holder alive."""
+    holder = _KeyHolder(key)
+    _known_keys.add(holder)
+    return holder
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs keys from records of httpx and httpcore, whose DEBUG logs echo requests."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logger's problem, not a leak
+            return True
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+_filter = RedactingFilter()
+
+
+def install_log_redaction() -> None:
+    """Attach the filter once to the loggers that see our requests."""
+    for name in ("httpx", "httpcore", "aimo_magic"):
+        logger = logging.getLogger(name)
+        if _filter not in logger.filters:
+            logger.addFilter(_filter)
