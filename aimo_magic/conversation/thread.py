@@ -1,0 +1,191 @@
+"""Turns and threads: the history one ``%%aimo`` conversation carries forward.
+
+A turn is recorded whole or not at all, so an answer that failed half-way never
+leaves a question without its answer in the history the next cell sends.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from aimo_magic.conversation.budget import Estimator, estimate_tokens, keep_recent
+from aimo_magic.core.types import Usage
+
+# OpenAI chat content: plain text or a list of parts such as text and image_url.
+Content = Union[str, list[dict[str, Any]]]  # noqa: UP007 - a runtime alias must work on 3.10
+
+MAX_NAME_LENGTH = 64
+
+
+class ThreadNameError(ValueError):
+    """A thread name the magic cannot use as a single word on its command line."""
+
+
+def validate_thread_name(name: object) -> str:
+    """Return ``name`` if it can name a thread, else raise a one-line ThreadNameError."""
+    if not isinstance(name, str) or not name:
+        raise ThreadNameError("a thread name must be a non-empty word, e.g. 'default' or 'draft2'")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ThreadNameError(
+            f"thread name is {len(name)} characters long; use at most {MAX_NAME_LENGTH}"
+        )
+    if any(ch.isspace() or not ch.isprintable() for ch in name):
+        raise ThreadNameError(
+            f"thread name {name!r} contains spaces or control characters; use one word"
+        )
+    return name
+
+
+def check_content(content: object, what: str) -> Content:
+    """Return ``content`` if it is OpenAI chat content, else raise a one-line ValueError."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(
+        isinstance(part, dict) and isinstance(part.get("type"), str) for part in content
+    ):
+        return content
+    raise ValueError(
+        f"{what} must be a string or a list of content parts like "
+        "{'type': 'text', 'text': ...}; got " + type(content).__name__
+    )
+
+
+def content_text(content: Content) -> str:
+    """Readable text of some content, with each image shown as ``[image]``."""
+    if isinstance(content, str):
+        return content
+    pieces: list[str] = []
+    for part in content:
+        kind = part.get("type")
+        if kind == "text":
+            pieces.append(str(part.get("text", "")))
+        elif kind in ("image_url", "input_image", "image"):
+            pieces.append("[image]")
+        else:
+            pieces.append(f"[{kind}]")
+    return "\n".join(pieces)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One complete exchange: the user's content and the assistant's answer.
+
+    ``partial`` marks an answer the user interrupted but chose to keep; it is sent
+    back to the model as it stands.
+    """
+
+    user: Content
+    assistant: str
+    model: str
+    cell_id: str | None = None
+    provider: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    usage: Usage | None = None
+    partial: bool = False
+    created: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        # Copies, so a caller reusing its prompt or params dict cannot rewrite history.
+        object.__setattr__(self, "user", copy.deepcopy(check_content(self.user, "user content")))
+        object.__setattr__(self, "params", copy.deepcopy(dict(self.params)))
+        if not isinstance(self.assistant, str):
+            raise ValueError("assistant text must be a string; pass '' for an empty answer")
+
+    def messages(self) -> list[dict[str, Any]]:
+        """This turn as the user and assistant chat messages the API expects."""
+        return [
+            {"role": "user", "content": copy.deepcopy(self.user)},
+            {"role": "assistant", "content": self.assistant},
+        ]
+
+
+@dataclass
+class Thread:
+    """A named conversation: an optional system prompt and its turns, oldest first."""
+
+    name: str
+    system: str | None = None
+    turns: list[Turn] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        validate_thread_name(self.name)
+
+    def __len__(self) -> int:
+        return len(self.turns)
+
+    def index_of(self, cell_id: str | None) -> int | None:
+        """Position of the turn a cell recorded, or None if it has none here."""
+        if cell_id is None:
+            return None
+        for index, turn in enumerate(self.turns):
+            if turn.cell_id == cell_id:
+                return index
+        return None
+
+    def record(self, turn: Turn) -> int:
+        """Add a finished turn and return its position.
+
+        A cell that already answered here is replaced where it stood, so re-running
+        a cell rewrites its exchange instead of piling up duplicates.
+        """
+        if not isinstance(turn, Turn):
+            raise TypeError("record() takes a Turn; build one with Turn(user=..., assistant=...)")
+        index = self.index_of(turn.cell_id)
+        if index is None:
+            self.turns.append(turn)
+            return len(self.turns) - 1
+        self.turns[index] = turn
+        return index
+
+    def clear(self) -> int:
+        """Forget every turn but keep the system prompt; return how many were dropped."""
+        dropped = len(self.turns)
+        self.turns.clear()
+        return dropped
+
+    def messages_for(
+        self,
+        prompt: Content,
+        *,
+        system: str | None = None,
+        cell_id: str | None = None,
+        max_turns: int | None = None,
+        max_tokens: int | None = None,
+        estimate: Estimator = estimate_tokens,
+    ) -> list[dict[str, Any]]:
+        """The messages to send for a new ``prompt``.
+
+        ``system`` overrides the thread's system prompt for this call only; pass ''
+        to send none. When ``cell_id`` already has a turn here, only the turns
+        before it are sent, so a re-run sees the context its first run saw. The
+        history is cut to the budget by dropping the oldest whole turns; the system
+        prompt and the new prompt are always sent, even when they alone exceed it.
+        """
+        prompt = check_content(prompt, "prompt")
+        chosen = self.system if system is None else system
+        head: list[dict[str, Any]] = [{"role": "system", "content": chosen}] if chosen else []
+        tail = [{"role": "user", "content": copy.deepcopy(prompt)}]
+
+        own = self.index_of(cell_id)
+        history = [turn.messages() for turn in self.turns[: own if own is not None else None]]
+        fixed = sum(estimate(message) for message in head + tail)
+        kept = keep_recent(
+            history,
+            fixed_tokens=fixed,
+            max_turns=max_turns,
+            max_tokens=max_tokens,
+            estimate=estimate,
+        )
+        recent = history[len(history) - kept :] if kept else []
+        return head + [message for pair in recent for message in pair] + tail
+
+    def history_text(self) -> list[tuple[str, str]]:
+        """(role, text) pairs for showing the thread, system prompt first."""
+        rows: list[tuple[str, str]] = [("system", self.system)] if self.system else []
+        for turn in self.turns:
+            rows.append(("user", content_text(turn.user)))
+            rows.append(("assistant", turn.assistant))
+        return rows
