@@ -1,0 +1,79 @@
+"""A local AiMo Network emulator: the same wire as the real router, faults on demand.
+
+For teachers without keys, Binder sessions, offline work and this project's own tests.
+It is an independent implementation of the wire described in ``shared/aimo-api.md`` and
+imports nothing from ``aimo_magic.core``.
+
+    >>> from aimo_magic import emulator
+    >>> with emulator.start() as handle:                       # doctest: +SKIP
+    ...     os.environ.update(handle.env)
+
+Endpoints under ``handle.base_url`` (``http://127.0.0.1:PORT/api``):
+``GET /v1/models`` (AiMo shape, or ``?shape=openai``; no key needed),
+``POST /v1/chat/completions`` (streamed or not; any ``aimo-sk-`` key; ``BROKE_KEY``
+gets 402, ``EXPIRED_KEY`` a plain-text 401), and for tests ``/_emulator/faults``
+(POST ``{"faults": [SPEC, ...]}`` queues one fault per chat request, GET lists, DELETE
+clears) and ``/_emulator/requests`` (what the chat endpoint received, keys redacted).
+
+Answers are chosen by directives in the last user message (``DIRECTIVES``):
+
+- no directive: rich markdown (headings, lists, a table, python/javascript/sql/bash code,
+  inline and display math), one of three templates picked by a hash of the prompt;
+- ``::echo``: a JSON object describing the request; ``::hostile``: markdown full of
+  hostile HTML; ``::code LANG``: a sentence and one code block; ``::long N``: about N KiB
+  of markdown; ``::words N``: exactly N words;
+- ``::pace R`` and ``::latency MS`` set the pace of this answer (also the headers
+  ``X-Emulator-Tokens-Per-Second`` and ``X-Emulator-Latency-Ms``);
+- ``::fault SPEC`` applies a fault (also the header ``X-Emulator-Fault: SPEC``); the specs
+  are listed in ``aimo_magic.emulator.faults``.
+
+A ``response_format`` of ``json_object`` or ``json_schema`` always gets valid JSON, and
+``max_tokens`` cuts the answer with ``finish_reason: "length"``. Streams carry one token
+per chunk and end the AiMo way (``finish_reason`` and ``usage`` at the top level of the
+last chunk) unless ``stream_options.include_usage`` asks for OpenAI's layout.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aimo_magic.emulator.catalogue import DEFAULT_MODEL_NAMES, model_names, provider_id
+from aimo_magic.emulator.directives import DIRECTIVES
+from aimo_magic.emulator.faults import FaultSpec, FaultSpecError, parse_fault_spec
+from aimo_magic.emulator.server import EmulatorHandle, start
+from aimo_magic.emulator.settings import (
+    BROKE_KEY,
+    CLI_TOKENS_PER_SECOND,
+    DEFAULT_API_KEY,
+    EXPIRED_KEY,
+    EmulatorSettings,
+)
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+
+def create_app(settings: EmulatorSettings | None = None) -> Starlette:
+    """The emulator as an ASGI app, to serve with any ASGI server (on loopback)."""
+    from aimo_magic.emulator.app import create_app as _create_app
+
+    return _create_app(settings)
+
+
+__all__ = [
+    "BROKE_KEY",
+    "CLI_TOKENS_PER_SECOND",
+    "DEFAULT_API_KEY",
+    "DEFAULT_MODEL_NAMES",
+    "DIRECTIVES",
+    "EXPIRED_KEY",
+    "EmulatorHandle",
+    "EmulatorSettings",
+    "FaultSpec",
+    "FaultSpecError",
+    "create_app",
+    "model_names",
+    "parse_fault_spec",
+    "provider_id",
+    "start",
+]

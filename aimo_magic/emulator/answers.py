@@ -1,0 +1,128 @@
+"""What the emulator answers: chosen by directives, the same text for the same request."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aimo_magic.emulator import samples
+from aimo_magic.emulator.directives import Directives
+
+UNICODE_TAIL = "\n\nUnicode check: line\u2028separator, paragraph\u2029separator, emoji 🎉🚀👩‍💻."
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """The facts about a chat request that an ``::echo`` answer reports."""
+
+    model_asked: str
+    served: str
+    provider_name: str
+    messages: list[dict[str, Any]]
+    params: dict[str, Any] = field(default_factory=dict)
+    request_id: str | None = None
+    authorization_present: bool = False
+
+
+def _shorten(value: Any) -> Any:
+    """Data URLs in image parts can be megabytes; an echo keeps only their start."""
+    if isinstance(value, str) and value.startswith("data:") and len(value) > 80:
+        return value[:64] + f"... ({len(value)} chars)"
+    if isinstance(value, list):
+        return [_shorten(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _shorten(v) for k, v in value.items()}
+    return value
+
+
+def echo_facts(view: RequestView) -> dict[str, Any]:
+    system = [m.get("content") for m in view.messages if m.get("role") == "system"]
+    return {
+        "model_requested": view.model_asked,
+        "model_served": view.served,
+        "provider_id": view.served.split(":", 1)[0],
+        "provider_name": view.provider_name,
+        "message_count": len(view.messages),
+        "messages": [
+            {"role": m.get("role"), "content": _shorten(m.get("content"))} for m in view.messages
+        ],
+        "system_prompt": system[0] if len(system) == 1 else (system or None),
+        "parameters": _shorten(view.params),
+        "headers": {
+            "x-request-id": view.request_id,
+            "authorization_present": view.authorization_present,
+        },
+    }
+
+
+def _topic(prompt: str) -> str:
+    words = prompt.split()[:6]
+    return " ".join(words) if words else "your question"
+
+
+def _variant(prompt: str, count: int) -> int:
+    return int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4], "big") % count
+
+
+def _instance(schema: Any, depth: int = 0) -> Any:
+    """A small value that satisfies a simple JSON schema (objects, arrays, scalars, enums)."""
+    if not isinstance(schema, dict) or depth > 6:
+        return "value"
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for combiner in ("anyOf", "oneOf", "allOf"):
+        if schema.get(combiner):
+            return _instance(schema[combiner][0], depth + 1)
+    kind = schema.get("type", "object" if "properties" in schema else "string")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        return {k: _instance(v, depth + 1) for k, v in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [_instance(schema.get("items", {}), depth + 1)]
+    return {"integer": 42, "number": 3.5, "boolean": True, "null": None}.get(kind, "example")
+
+
+def _json_answer(directives: Directives, view: RequestView, response_format: Any) -> str:
+    if directives.kind == "echo":
+        return json.dumps(echo_facts(view), ensure_ascii=False, indent=2)
+    json_schema = response_format.get("json_schema") if response_format else None
+    if isinstance(json_schema, dict) and isinstance(json_schema.get("schema"), dict):
+        return json.dumps(_instance(json_schema["schema"]), ensure_ascii=False, indent=2)
+    words = directives.prompt.split()
+    data = {
+        "topic": _topic(directives.prompt),
+        "word_count": len(words),
+        "items": [{"rank": i + 1, "word": w} for i, w in enumerate(words[:5])],
+        "model": view.served,
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def compose_answer(directives: Directives, view: RequestView) -> str:
+    response_format = view.params.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") in (
+        "json_object",
+        "json_schema",
+    ):
+        return _json_answer(directives, view, response_format)
+    topic = _topic(directives.prompt)
+    if directives.kind == "echo":
+        return json.dumps(echo_facts(view), ensure_ascii=False, indent=2)
+    if directives.kind == "hostile":
+        return samples.HOSTILE_MARKDOWN
+    if directives.kind == "code":
+        language = directives.language
+        return (
+            f"Here is a short {language} example for {topic}.\n\n"
+            f"```{language}\n{samples.code_snippet(language)}\n```\n"
+        )
+    if directives.kind == "long":
+        return samples.long_markdown(topic, directives.size)
+    if directives.kind == "words":
+        return samples.plain_words(directives.size)
+    return samples.rich_markdown(topic, _variant(directives.prompt, 3))

@@ -1,0 +1,129 @@
+"""The emulator's Starlette application: routes under ``/api``, like the real base URL."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aimo_magic.emulator.chat import chat_completions, error_response
+from aimo_magic.emulator.faults import FaultSpecError
+from aimo_magic.emulator.settings import EmulatorSettings
+from aimo_magic.emulator.state import EmulatorState
+from aimo_magic.emulator.stream import DeliberateDisconnect
+
+BASE_PATH = "/api"
+
+
+class RequestIdMiddleware:
+    """Echo ``X-Request-ID`` (or make one up) on every response, streamed ones included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id")
+        request_id = incoming or f"emu-{uuid.uuid4().hex[:16]}".encode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class _HideDeliberateDisconnects(logging.Filter):
+    """uvicorn logs a traceback when a response is dropped; ours are dropped on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        while len(getattr(error, "exceptions", ())) == 1:  # an exception group of one
+            error = error.exceptions[0]  # type: ignore[union-attr]
+        return not isinstance(error, DeliberateDisconnect)
+
+
+def hide_deliberate_disconnects() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _HideDeliberateDisconnects) for f in logger.filters):
+        logger.addFilter(_HideDeliberateDisconnects())
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False), status, media_type="application/json")
+
+
+async def list_models(request: Request) -> Response:
+    state: EmulatorState = request.app.state.emulator
+    shape = request.query_params.get("shape", state.settings.models_shape)
+    models = state.catalogue.models
+    if shape == "aimo":
+        return _json({"data": [m.to_aimo() for m in models]})
+    if shape == "openai":
+        return _json({"object": "list", "data": [m.to_openai() for m in models]})
+    return error_response(400, f"Unknown shape '{shape}': use ?shape=aimo or ?shape=openai")
+
+
+async def faults(request: Request) -> Response:
+    """The fault queue: POST ``{"faults": [SPEC, ...]}`` appends, DELETE clears, GET lists."""
+    state: EmulatorState = request.app.state.emulator
+    if request.method == "POST":
+        try:
+            specs = (await request.json())["faults"]
+            if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
+                raise TypeError
+            state.queue_faults(specs)
+        except FaultSpecError as exc:
+            return error_response(400, f"Bad emulator fault spec: {exc}")
+        except (ValueError, KeyError, TypeError):
+            return error_response(400, 'Send a JSON body like {"faults": ["status=429"]}')
+    elif request.method == "DELETE":
+        state.clear_faults()
+    return JSONResponse({"faults": state.queued_faults()})
+
+
+async def requests_log(request: Request) -> Response:
+    """Requests the chat endpoint saw, oldest first (keys redacted); DELETE clears."""
+    state: EmulatorState = request.app.state.emulator
+    if request.method == "DELETE":
+        state.clear_requests()
+    return _json({"requests": state.requests()})
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def index(request: Request) -> Response:
+    return PlainTextResponse(
+        "aimo-magic AiMo emulator. Base URL: "
+        f"{request.base_url}{BASE_PATH.lstrip('/')}  (GET {BASE_PATH}/v1/models)\n"
+    )
+
+
+def create_app(settings: EmulatorSettings | None = None) -> Starlette:
+    """A fresh emulator app with its own fault queue and request log."""
+    state = EmulatorState(settings or EmulatorSettings())
+    routes = [
+        Route("/", index),
+        Route(f"{BASE_PATH}/v1/models", list_models),
+        Route(f"{BASE_PATH}/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route(f"{BASE_PATH}/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route(f"{BASE_PATH}/_emulator/requests", requests_log, methods=["GET", "DELETE"]),
+        Route(f"{BASE_PATH}/_emulator/health", health),
+    ]
+    app = Starlette(routes=routes)
+    app.state.emulator = state
+    app.add_middleware(RequestIdMiddleware)
+    hide_deliberate_disconnects()
+    return app

@@ -1,0 +1,81 @@
+"""``aimo-magic emulator``: serve the emulator in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from aimo_magic.emulator.settings import CLI_TOKENS_PER_SECOND
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aimo-magic emulator",
+        description="Serve a local AiMo Network emulator on loopback (no keys, no network).",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay before the first token"
+    )
+    parser.add_argument(
+        "--tokens-per-second",
+        type=float,
+        default=CLI_TOKENS_PER_SECOND,
+        help=f"streaming pace (default {CLI_TOKENS_PER_SECOND:g}; 0 for no pacing)",
+    )
+    parser.add_argument(
+        "--catalogue-size", type=int, default=None, help="pad the model list to N models"
+    )
+    parser.add_argument(
+        "--models-shape",
+        choices=("aimo", "openai"),
+        default="aimo",
+        help="default shape of GET /v1/models",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run until Ctrl-C; returns the process exit status."""
+    args = _parser().parse_args(argv)
+    import uvicorn
+
+    from aimo_magic.emulator.app import create_app
+    from aimo_magic.emulator.server import bind_loopback
+    from aimo_magic.emulator.settings import EmulatorSettings
+
+    try:
+        settings = EmulatorSettings(
+            latency_ms=args.latency_ms,
+            tokens_per_second=args.tokens_per_second or None,
+            catalogue_size=args.catalogue_size,
+            models_shape=args.models_shape,
+        )
+        sock = bind_loopback(args.host, args.port)
+    except (ValueError, OSError) as exc:
+        print(f"aimo-magic emulator: {exc}", file=sys.stderr)
+        return 2
+    host, port = sock.getsockname()[:2]
+    url_host = f"[{host}]" if ":" in host else host
+    base_url = f"http://{url_host}:{port}/api"
+    pace = f"{settings.tokens_per_second:g} tokens/s" if settings.tokens_per_second else "unpaced"
+    print(
+        f"AiMo emulator on {base_url} ({pace}, first token after {settings.latency_ms:g} ms)\n"
+        "Point a client at it with:\n\n"
+        f"  export AIMO_BASE_URL={base_url}\n"
+        f"  export AIMO_API_KEY={settings.api_key}\n\n"
+        "Press Ctrl-C to stop.",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        create_app(settings), http="h11", lifespan="off", timeout_graceful_shutdown=1
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    print("AiMo emulator stopped.", flush=True)
+    return 0

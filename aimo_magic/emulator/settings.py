@@ -1,0 +1,56 @@
+"""Emulator settings and the constants clients and tests need (keys, loopback hosts)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal
+
+DEFAULT_API_KEY = "aimo-sk-v2-emulator-0000000000000000"
+BROKE_KEY = "aimo-sk-v2-emulator-broke"
+"""The key that authenticates but always gets 402 insufficient balance."""
+EXPIRED_KEY = "aimo-sk-v2-emulator-expired"
+"""The key that gets 401 with AiMo's plain-text body ``Failed to verify secret key: Expired``."""
+ACCEPTED_KEY_PREFIX = "aimo-sk-"
+CLI_TOKENS_PER_SECOND = 40.0
+
+ModelsShape = Literal["aimo", "openai"]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    """What a running emulator does by default; requests can override pace and faults.
+
+    ``tokens_per_second=None`` streams as fast as possible (for tests);
+    ``catalogue_size`` pads or cuts the model listing to that many entries.
+    """
+
+    latency_ms: float = 0.0
+    tokens_per_second: float | None = None
+    catalogue_size: int | None = None
+    models_shape: ModelsShape = "aimo"
+    api_key: str = DEFAULT_API_KEY
+
+    def __post_init__(self) -> None:
+        if self.latency_ms < 0:
+            raise ValueError(f"latency_ms must be 0 or more, got {self.latency_ms}")
+        if self.tokens_per_second is not None and self.tokens_per_second <= 0:
+            raise ValueError(
+                "tokens_per_second must be positive, or None for no pacing, "
+                f"got {self.tokens_per_second}"
+            )
+        if self.catalogue_size is not None and self.catalogue_size < 1:
+            raise ValueError(f"catalogue_size must be 1 or more, got {self.catalogue_size}")
+        if self.models_shape not in ("aimo", "openai"):
+            raise ValueError(f"models_shape must be 'aimo' or 'openai', got {self.models_shape!r}")
+        if not self.api_key.startswith(ACCEPTED_KEY_PREFIX):
+            raise ValueError(f"api_key must start with {ACCEPTED_KEY_PREFIX!r}")

@@ -1,0 +1,20 @@
+"""Fixtures shared by the whole test suite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from aimo_magic.emulator import EmulatorHandle, start
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorHandle]:
+    """One AiMo emulator on loopback for the session: no latency, no pacing.
+
+    It is shared: a test that queues faults (``emulator.queue_faults``) must leave the
+    queue empty, e.g. by calling ``emulator.clear_faults()`` in a ``finally``.
+    """
+    with start() as handle:
+        yield handle
