@@ -1,48 +1,47 @@
-"""The client core: plain Python, no IPython, usable on its own."""
+"""The client core: plain Python, no IPython, usable on its own.
 
-from aimo_magic.core.async_client import AsyncChatStream, AsyncClient
-from aimo_magic.core.base import RetryEvent
-from aimo_magic.core.client import ChatStream, Client
-from aimo_magic.core.config import DEFAULT_BASE_URL, ConfigurationError, Settings
-from aimo_magic.core.errors import (
-    AimoError,
-    APIConnectionError,
-    APITimeoutError,
-    AuthenticationError,
-    IncompleteStreamError,
-    InvalidRequestError,
-    MissingKeyError,
-    NotFoundError,
-    PaymentError,
-    RateLimitError,
-    ServerError,
-)
-from aimo_magic.core.types import ChatResult, Model, Pricing, ProviderOffer, Timings, Usage
+Names load on first use, so that importing the record types (as the conversation
+layer does) does not pay for httpx.
+"""
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "APIConnectionError",
-    "APITimeoutError",
-    "AimoError",
-    "AsyncChatStream",
-    "AsyncClient",
-    "AuthenticationError",
-    "ChatResult",
-    "ChatStream",
-    "Client",
-    "ConfigurationError",
-    "IncompleteStreamError",
-    "InvalidRequestError",
-    "MissingKeyError",
-    "Model",
-    "NotFoundError",
-    "PaymentError",
-    "Pricing",
-    "ProviderOffer",
-    "RateLimitError",
-    "RetryEvent",
-    "ServerError",
-    "Settings",
-    "Timings",
-    "Usage",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "AsyncChatStream": "async_client",
+    "AsyncClient": "async_client",
+    "RetryEvent": "base",
+    "ChatStream": "client",
+    "Client": "client",
+    "DEFAULT_BASE_URL": "config",
+    "ConfigurationError": "config",
+    "Settings": "config",
+    "AimoError": "errors",
+    "APIConnectionError": "errors",
+    "APITimeoutError": "errors",
+    "AuthenticationError": "errors",
+    "IncompleteStreamError": "errors",
+    "InvalidRequestError": "errors",
+    "MissingKeyError": "errors",
+    "NotFoundError": "errors",
+    "PaymentError": "errors",
+    "RateLimitError": "errors",
+    "ServerError": "errors",
+    "ChatResult": "types",
+    "Model": "types",
+    "Pricing": "types",
+    "ProviderOffer": "types",
+    "Timings": "types",
+    "Usage": "types",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aimo_magic.core' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"aimo_magic.core.{module}"), name)

@@ -12,6 +12,7 @@ from aimo_magic.core.errors import (
     AimoError,
     APIConnectionError,
     IncompleteStreamError,
+    PaymentError,
     RateLimitError,
     ServerError,
 )
@@ -22,7 +23,7 @@ NEVER_RETRIED_STATUSES = frozenset({400, 401, 402, 403, 404, 422, 424})
 
 def is_retryable(error: AimoError) -> bool:
     """Transient failures only: a retry cannot fix a bad key, a bad request or no balance."""
-    if error.status in NEVER_RETRIED_STATUSES:
+    if error.status in NEVER_RETRIED_STATUSES or isinstance(error, PaymentError):
         return False
     if error.status is not None and (error.status in RETRYABLE_STATUSES or error.status >= 500):
         return True
