@@ -1,0 +1,45 @@
+"""Loading and unloading the extension: register magics, hooks and short errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aimo_magic.magics import failures
+from aimo_magic.magics.magics import AimoMagics
+
+_LOADED: dict[int, tuple[AimoMagics, Any]] = {}
+
+
+def load(shell: Any) -> AimoMagics:
+    """Register once per shell; loading again keeps the same session."""
+    if id(shell) in _LOADED:
+        return _LOADED[id(shell)][0]
+    magics = AimoMagics(shell=shell)
+    shell.register_magics(magics)
+
+    def remember_cell_id(info: Any) -> None:
+        magics.session.current_cell_id = getattr(info, "cell_id", None) or None
+
+    shell.events.register("pre_run_cell", remember_cell_id)
+    magics.short_errors = failures.install(shell)
+    _LOADED[id(shell)] = (magics, remember_cell_id)
+    return magics
+
+
+def unload(shell: Any) -> None:
+    entry = _LOADED.pop(id(shell), None)
+    if entry is None:
+        return
+    magics, hook = entry
+    shell.events.unregister("pre_run_cell", hook)
+    failures.uninstall(shell)
+    magics.session.close()
+    registry = shell.magics_manager.magics
+    for kind in ("line", "cell"):
+        registry[kind].pop("aimo", None)
+
+
+def magics_for(shell: Any) -> AimoMagics | None:
+    """The loaded magics of a shell, for the widget and the Python API."""
+    entry = _LOADED.get(id(shell))
+    return entry[0] if entry else None

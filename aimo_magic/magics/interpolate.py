@@ -1,0 +1,69 @@
+"""``{expr}`` placeholders in prompts, evaluated in the user's namespace.
+
+Prompts often contain code and JSON, so only a placeholder that is a Python
+expression naming variables that exist is replaced; everything else in braces stays
+as written. ``{{name}}`` keeps ``{name}`` literally.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_ESCAPED = re.compile(r"\{\{([^{}]*)\}\}")
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_OPEN, _CLOSE = "\x00aimo-open\x00", "\x00aimo-close\x00"
+
+
+class InterpolationError(ValueError):
+    """A placeholder named real variables but raised when evaluated."""
+
+
+def _names(tree: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _evaluable(expression: str, namespace: Mapping[str, Any]) -> ast.Expression | None:
+    """The parsed expression, if it is one whose every name the user has defined."""
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    if isinstance(tree.body, (ast.Constant, ast.Set, ast.Dict, ast.Tuple)):
+        return None
+    names = _names(tree)
+    if not names or not any(name in namespace for name in names):
+        return None
+    if not all(name in namespace or hasattr(builtins, name) for name in names):
+        return None
+    return tree
+
+
+def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
+    """Replace each evaluable ``{expr}`` with the text of its value, once per expression."""
+    protected = _ESCAPED.sub(lambda m: f"{_OPEN}{m.group(1)}{_CLOSE}", text)
+    values: dict[str, str] = {}
+
+    def replace(match: re.Match[str]) -> str:
+        expression = match.group(1)
+        if expression in values:
+            return values[expression]
+        tree = _evaluable(expression, namespace)
+        if tree is None:
+            return match.group(0)
+        try:
+            value = eval(compile(tree, "<aimo prompt>", "eval"), dict(namespace))
+        except Exception as exc:
+            raise InterpolationError(
+                f"{{{expression.strip()}}} raised {type(exc).__name__}: {exc}. "
+                "Fix the expression, write {{...}} to keep the braces, "
+                "or use --no-interpolate."
+            ) from None
+        values[expression] = value if isinstance(value, str) else str(value)
+        return values[expression]
+
+    result = _PLACEHOLDER.sub(replace, protected)
+    return result.replace(_OPEN, "{").replace(_CLOSE, "}")

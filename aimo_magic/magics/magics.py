@@ -1,0 +1,124 @@
+"""The ``%aimo`` / ``%%aimo`` magics: settings as traitlets, work delegated elsewhere.
+
+Settings live on the class so ``%config AimoMagics.model = "..."`` and
+``c.AimoMagics.model = "..."`` in ``ipython_config.py`` both work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+from traitlets import Bool, Enum, Float, Integer, Unicode, observe
+
+from aimo_magic.session import AimoSession, ClientOptions
+
+FORMATS = ("markdown", "text", "code", "json", "html", "math")
+
+
+@magics_class
+class AimoMagics(Magics):
+    """Ask models on the AiMo Network from notebook cells."""
+
+    model = Unicode(
+        None, allow_none=True, help="Default model id or alias (else AIMO_MODEL)."
+    ).tag(config=True)
+    api_key = Unicode(
+        None,
+        allow_none=True,
+        help="API key; prefer `%aimo login` or AIMO_API_KEY so it never lands in a notebook.",
+    ).tag(config=True)
+    base_url = Unicode(
+        "", help="API base URL (else AIMO_BASE_URL, else https://devnet.aimo.network/api)."
+    ).tag(config=True)
+    timeout = Float(
+        None,
+        allow_none=True,
+        help="Seconds to wait to connect, and the longest silence allowed in a stream.",
+    ).tag(config=True)
+    max_retries = Integer(2, help="Retries for transient failures.").tag(config=True)
+    history_turns = Integer(50, help="Most past turns sent with a prompt.").tag(config=True)
+    history_tokens = Integer(
+        0, help="Most estimated tokens of history sent; 0 derives it from the model's context."
+    ).tag(config=True)
+    render_rate = Float(10.0, help="Display updates per second while streaming.").tag(
+        config=True
+    )
+    footer = Bool(True, help="Show model, tokens, cost and timings under answers.").tag(
+        config=True
+    )
+    default_format = Enum(FORMATS, "markdown", help="Format when -f is not given.").tag(
+        config=True
+    )
+    stream = Bool(True, help="Stream answers (else wait for the whole answer).").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.session = AimoSession()
+        self.short_errors = False
+        self._unsubscribe = self.session.on_default_model(self._default_model_changed)
+        if self.model:
+            self.session.set_default_model(self.model)
+        if self.api_key:
+            self.session.explicit_key = self.api_key
+
+    def __repr__(self) -> str:
+        return f"<AimoMagics model={self.session.default_model!r}>"
+
+    @observe("model")
+    def _model_set(self, change: dict[str, Any]) -> None:
+        self.session.set_default_model(change["new"] or None)
+
+    @observe("api_key")
+    def _key_set(self, change: dict[str, Any]) -> None:
+        self.session.explicit_key = change["new"] or None
+
+    def _default_model_changed(self, model_id: str | None) -> None:
+        if self.model != model_id:
+            self.model = model_id
+
+    def client_options(self) -> ClientOptions:
+        return ClientOptions(
+            base_url=self.base_url or None, timeout=self.timeout, max_retries=self.max_retries
+        )
+
+    @magic_arguments()
+    @argument("model", nargs="?", help="Model id, provider_pubkey:model_name id, or alias.")
+    @argument("-s", "--system", help="System prompt (kept for the thread).")
+    @argument("-t", "--temperature", type=float, help="Sampling temperature.")
+    @argument("--max-tokens", type=int, help="Longest answer, in tokens.")
+    @argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Any API parameter; VALUE is read as JSON, a bare word as a string. Repeatable.",
+    )
+    @argument("-f", "--format", choices=FORMATS, help="How to show the answer.")
+    @argument("--insert", action="store_true", help="With -f code: put the code in a new cell.")
+    @argument("-c", "--chat", default="default", metavar="NAME", help="Conversation thread.")
+    @argument("--new", action="store_true", help="Start the thread afresh.")
+    @argument("--no-history", action="store_true", help="Send no history and record nothing.")
+    @argument("--no-stream", action="store_true", help="Wait for the whole answer.")
+    @argument("--no-interpolate", action="store_true", help="Leave {placeholders} as written.")
+    @argument("-o", "--out", metavar="VAR", help="Also store the answer's text in VAR.")
+    @argument("--debug", action="store_true", help="Show full tracebacks on errors.")
+    @line_cell_magic
+    def aimo(self, line: str, cell: str | None = None) -> Any:
+        """Ask a model: the cell is the prompt; the answer streams in as markdown.
+
+        ``%%aimo [MODEL] [options]`` sends the cell, with the thread's history, and
+        records the exchange so the next cell continues the conversation. Write
+        ``{name}`` to insert a variable's value (``{{name}}`` keeps the braces).
+
+        ``%aimo SUBCOMMAND`` manages the session: ``%aimo help`` lists them.
+        """
+        if cell is None:
+            from aimo_magic.magics.cmd import dispatch
+
+            return dispatch(self, line)
+        from aimo_magic.magics.ask import ask
+
+        return ask(self, line, cell)

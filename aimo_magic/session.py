@@ -1,0 +1,197 @@
+"""What one kernel session knows: key, client, catalogue, default model, aliases, usage.
+
+The magics, the selector widget and the subcommands all read and change this one
+object, so a choice made in one shows in the others. It imports no IPython.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aimo_magic.conversation import ConversationStore
+from aimo_magic.core.config import ENV_API_KEY, ENV_MODEL
+from aimo_magic.core.errors import AimoError, MissingKeyError, NotFoundError
+from aimo_magic.core.types import Model, ProviderOffer, Usage
+
+if TYPE_CHECKING:
+    from aimo_magic.core.client import Client
+
+NO_KEY_HINT = (
+    "Run `%aimo login` (hidden prompt), or set the AIMO_API_KEY environment variable "
+    "before starting Jupyter; to try things offline, start the emulator with "
+    "`import aimo_magic.emulator as e; e.start().configure()` or `aimo-magic emulator`."
+)
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """The settings a client is built from; a change means a new client."""
+
+    base_url: str | None
+    timeout: float | None
+    max_retries: int | None
+
+
+def colab_secret(name: str) -> str | None:
+    """Colab keeps secrets in ``google.colab.userdata``; only asked for inside Colab."""
+    if "google.colab" not in sys.modules:
+        return None
+    try:
+        from google.colab import userdata
+
+        value = userdata.get(name)
+    except Exception:  # not granted, not defined: both mean "no key from Colab"
+        return None
+    return str(value) if value else None
+
+
+@dataclass
+class UsageLedger:
+    """Tokens and estimated cost per model for this session."""
+
+    per_model: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def record(self, model: str, usage: Usage | None, cost: float | None) -> None:
+        row = self.per_model.setdefault(
+            model, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0}
+        )
+        row["calls"] += 1
+        if usage is not None:
+            row["prompt_tokens"] += usage.prompt_tokens
+            row["completion_tokens"] += usage.completion_tokens
+        if cost is not None:
+            row["cost"] += cost
+
+    def totals(self) -> dict[str, float]:
+        total = {"calls": 0.0, "prompt_tokens": 0.0, "completion_tokens": 0.0, "cost": 0.0}
+        for row in self.per_model.values():
+            for key in total:
+                total[key] += row[key]
+        return total
+
+
+class AimoSession:
+    """State shared by every front end of one kernel."""
+
+    def __init__(self) -> None:
+        self.explicit_key: str | None = None
+        self.conversations = ConversationStore()
+        self.aliases: dict[str, str] = {}
+        self.usage = UsageLedger()
+        self.current_cell_id: str | None = None
+        self._default_model: str | None = None
+        self._model_listeners: list[Callable[[str | None], None]] = []
+        self._catalogue: list[Model] | None = None
+        self._client: Client | None = None
+        self._client_signature: tuple[Any, ...] | None = None
+
+    def __repr__(self) -> str:
+        key = "set" if self.explicit_key else "not set"
+        return f"AimoSession(model={self._default_model!r}, explicit_key={key})"
+
+    # The key ---------------------------------------------------------------
+    def find_key(self) -> tuple[str | None, str]:
+        """The key and where it came from, in the documented order of precedence."""
+        if self.explicit_key:
+            return self.explicit_key, "set in this kernel (%aimo login or configuration)"
+        if os.environ.get(ENV_API_KEY):
+            return os.environ[ENV_API_KEY], f"the {ENV_API_KEY} environment variable"
+        from_colab = colab_secret(ENV_API_KEY)
+        if from_colab:
+            return from_colab, f"Colab's secrets ({ENV_API_KEY})"
+        return None, "not set"
+
+    def require_key(self) -> str:
+        key, _ = self.find_key()
+        if not key:
+            raise MissingKeyError("No AiMo API key is set", hint=NO_KEY_HINT)
+        return key
+
+    # The client ------------------------------------------------------------
+    def client(self, options: ClientOptions) -> Client:
+        """A client for the current key and settings, reused while they stay the same."""
+        from aimo_magic.core.client import Client
+
+        key = self.require_key()
+        signature = (key, options)
+        if self._client is None or self._client_signature != signature:
+            if self._client is not None:
+                self._client.close()
+                self._catalogue = None
+            self._client = Client(
+                key,
+                base_url=options.base_url or None,
+                timeout=options.timeout,
+                max_retries=options.max_retries,
+            )
+            self._client_signature = signature
+        if self._catalogue is not None:
+            self._client.catalogue = self._catalogue
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # The catalogue ---------------------------------------------------------
+    def catalogue(self, options: ClientOptions, *, refresh: bool = False) -> list[Model]:
+        """The model list, fetched once per session unless asked to refresh."""
+        client = self.client(options)
+        if self._catalogue is None or refresh:
+            self._catalogue = client.models()
+        return self._catalogue
+
+    @property
+    def cached_catalogue(self) -> list[Model] | None:
+        return self._catalogue
+
+    def resolve_model(self, name: str | None) -> str:
+        """An alias, or the default when no name is given, turned into a model id."""
+        chosen = name or self.default_model
+        if not chosen:
+            raise AimoError(
+                "No model chosen",
+                hint="Name one on the magic line (%%aimo MODEL), pick one with "
+                "`%aimo use MODEL` or `%aimo select`, or set AIMO_MODEL.",
+            )
+        return self.aliases.get(chosen, chosen)
+
+    def check_model(
+        self, model_id: str, options: ClientOptions
+    ) -> tuple[Model, ProviderOffer | None]:
+        """The catalogue entry for an id, or a not-found error naming the closest ids."""
+        from aimo_magic.core.catalogue import find_model, suggest
+
+        models = self.catalogue(options)
+        found = find_model(models, model_id)
+        if found is not None:
+            return found
+        close = suggest(models, model_id)
+        hint = f"Did you mean {', '.join(close)}?" if close else ""
+        raise NotFoundError(
+            f"Unknown model {model_id!r}",
+            hint=f"{hint} See `%aimo models` for the catalogue.".strip(),
+        )
+
+    # The default model -----------------------------------------------------
+    @property
+    def default_model(self) -> str | None:
+        return self._default_model or os.environ.get(ENV_MODEL) or None
+
+    def set_default_model(self, model_id: str | None) -> None:
+        """Set the default and tell every listener (an open selector widget, say)."""
+        if model_id == self._default_model:
+            return
+        self._default_model = model_id
+        for listener in list(self._model_listeners):
+            listener(model_id)
+
+    def on_default_model(self, listener: Callable[[str | None], None]) -> Callable[[], None]:
+        """Subscribe to default-model changes; returns the unsubscribe function."""
+        self._model_listeners.append(listener)
+        return lambda: self._model_listeners.remove(listener)
