@@ -1,0 +1,98 @@
+"""Allowlist sanitising of every HTML string that carries model text to a page.
+
+Model output is untrusted, so HTML goes through nh3 (ammonia) with explicit
+allowlists even when our own renderer produced it: markdown-it runs with
+``html=False`` and pygments escapes its input, and this is the second wall
+behind them. Two policies exist because they protect different things:
+
+* ``clean_rendered`` is for HTML our renderers built (markdown, highlighted
+  code). It keeps ``style`` attributes because pygments colours tokens with
+  inline styles and markdown tables align cells with ``text-align``; ammonia
+  reduces each such attribute to the four or five harmless properties below,
+  so even a style that somehow came from the model cannot position, hide,
+  overlay or load anything.
+* ``clean_untrusted`` is for HTML the model wrote itself (``-f html``): no
+  ``style`` at all, no classes, no ids.
+
+Both keep only http(s)/mailto URLs (so ``javascript:``, ``vbscript:`` and
+``data:`` are dropped whatever their entity encoding, since ammonia parses
+before it checks), remove ``script``/``style`` elements with their content,
+drop comments, and give links ``rel="noopener noreferrer nofollow"`` and
+``target="_blank"``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import nh3
+
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+LINK_REL = "noopener noreferrer nofollow"
+
+_TEXT_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div",
+        "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
+        "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span",
+        "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
+        "thead", "tr", "u", "ul", "var",
+    }
+)  # fmt: skip
+
+_BASE_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "ol": {"start"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+
+# Only what pygments colouring and markdown table alignment need.
+STYLE_PROPERTIES = frozenset(
+    {"color", "background-color", "font-weight", "font-style", "text-align"}
+)
+
+_STYLED_TAGS = ("span", "td", "th")
+
+
+def _cleaner(*, allow_style: bool) -> nh3.Cleaner:
+    import nh3
+
+    attributes = {tag: set(names) for tag, names in _BASE_ATTRIBUTES.items()}
+    if allow_style:
+        for tag in _STYLED_TAGS:
+            attributes.setdefault(tag, set()).add("style")
+    return nh3.Cleaner(
+        tags=set(_TEXT_TAGS),
+        clean_content_tags={"script", "style"},
+        attributes=attributes,
+        strip_comments=True,
+        link_rel=LINK_REL,
+        set_tag_attribute_values={"a": {"target": "_blank"}},
+        url_schemes=set(URL_SCHEMES),
+        filter_style_properties=set(STYLE_PROPERTIES) if allow_style else None,
+    )
+
+
+@lru_cache(maxsize=1)
+def _rendered_cleaner() -> nh3.Cleaner:
+    return _cleaner(allow_style=True)
+
+
+@lru_cache(maxsize=1)
+def _untrusted_cleaner() -> nh3.Cleaner:
+    return _cleaner(allow_style=False)
+
+
+def clean_rendered(html: str) -> str:
+    """Sanitise HTML our own renderers produced from model text."""
+    return str(_rendered_cleaner().clean(html))
+
+
+def clean_untrusted(html: str) -> str:
+    """Sanitise HTML the model wrote: the strict policy, no styles at all."""
+    return str(_untrusted_cleaner().clean(html))

@@ -1,0 +1,232 @@
+"""Model output must never run script in the page: hostile inputs through every HTML path."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from aimo_magic.rendering.bundles import code_bundle, html_bundle, markdown_bundle, render_bundle
+from aimo_magic.rendering.markdown import render_markdown
+from aimo_magic.rendering.sanitize import STYLE_PROPERTIES
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    "<img src=x onerror=alert(1)>",
+    "<img src=x oNeRrOr=alert(1)//",
+    "<svg onload=alert(1)><circle r=1 /></svg>",
+    "<svg><script>alert(1)</script></svg>",
+    '<iframe src="javascript:alert(1)"></iframe>',
+    '<iframe srcdoc="&lt;script&gt;alert(1)&lt;/script&gt;"></iframe>',
+    "<style>body { display: none }</style>",
+    '<p style="position:fixed;top:0;left:0;width:100%">overlay</p>',
+    '<span style="background:url(javascript:alert(1))">bg</span>',
+    '<a href="javascript:alert(1)">js</a>',
+    '<a href="java&#x73;cript:alert(1)">entity</a>',
+    '<a href="&#106;&#97;vascript:alert(1)">decimal entities</a>',
+    '<a href="jav&#x09;ascript:alert(1)">tab entity</a>',
+    '<a href=" javascript:alert(1)">leading space</a>',
+    '<a href="JaVaScRiPt:alert(1)">case</a>',
+    '<a href="vbscript:msgbox(1)">vb</a>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">data</a>',
+    '<img src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">',
+    '<a href="http://ok.example" onclick="alert(1)">handler</a>',
+    '<div onmouseover="alert(1)">hover</div>',
+    '<body onload="alert(1)">',
+    "<<script>script>alert(1)<</script>/script>",
+    "<scr<script>ipt>alert(1)</script>",
+    '<img """><script>alert(1)</script>">',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
+    '<object data="javascript:alert(1)"></object><embed src="javascript:alert(1)">',
+    '<form action="javascript:alert(1)"><button formaction="javascript:alert(1)">x</button></form>',
+    '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+    '<base href="javascript:alert(1)//">',
+    '<link rel="stylesheet" href="http://evil.example/x.css">',
+    "<!-- <script>alert(1)</script> -->",
+    "<details open ontoggle=alert(1)><summary>x</summary></details>",
+    "<a href='javascript&colon;alert(1)'>colon entity</a>",
+    "[js](javascript:alert(1))",
+    "[js](JAVASCRIPT:alert(1))",
+    "[entity](java&#x73;cript:alert(1))",
+    "[angle](<javascript:alert(1)>)",
+    "[vb](vbscript:msgbox(1))",
+    "[data](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "![img](javascript:alert(1))",
+    "![img](data:image/png;base64,iVBORw0KGgo=)",
+    "<javascript:alert(1)>",
+    "<vbscript:msgbox(1)>",
+    "[ref][x]\n\n[x]: javascript:alert(1)",
+    '[title](http://ok.example "t\\" onclick=\\"alert(1)")',
+    '```python" onload="alert(1)\n<script>alert(1)</script>\n```',
+    "`<img src=x onerror=alert(1)>`",
+    "$<img src=x onerror=alert(1)>$",
+    "$$\n</div><script>alert(1)</script>\n$$",
+    "\\(<script>alert(1)</script>\\)",
+    "\\[\n<iframe src=javascript:alert(1)>\n\\]",
+    "\\begin{align}\n<script>alert(1)</script>\n\\end{align}",
+    "| <script>alert(1)</script> | b |\n|---|---|\n| <img src=x onerror=alert(1)> | c |",
+    "> <style>*{color:red}</style>\n> quoted",
+    "- <svg onload=alert(1)>\n- item",
+]
+
+_FORBIDDEN_TAGS = {
+    "script", "iframe", "style", "object", "embed", "form", "button", "meta", "base",
+    "link", "svg", "math", "body", "frame", "frameset", "input", "textarea", "noscript",
+}  # fmt: skip
+_SAFE_SCHEMES = ("http:", "https:", "mailto:")
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+    handle_startendtag = handle_starttag
+
+
+def assert_safe(markup: str) -> None:
+    lowered = markup.lower()
+    assert "<script" not in lowered
+    assert "<iframe" not in lowered
+    assert "<style" not in lowered
+    unquoted = re.sub(r'"[^"]*"', '""', lowered)  # attribute values may mention "onclick="
+    assert not re.search(r"<[^>]*\son[a-z]+\s*=", unquoted), markup
+    parser = _Collector()
+    parser.feed(markup)
+    parser.close()
+    for tag, attrs in parser.tags:
+        assert tag not in _FORBIDDEN_TAGS, markup
+        for name, value in attrs:
+            assert not name.startswith("on"), markup
+            if name in ("href", "src", "action", "formaction", "data", "srcdoc"):
+                url = re.sub(r"[\x00-\x20]", "", html.unescape(value or "")).lower()
+                scheme = re.match(r"^[a-z][a-z0-9+.-]*:", url)
+                assert scheme is None or url.startswith(_SAFE_SCHEMES), markup
+            if name == "style":
+                for declaration in filter(None, (value or "").split(";")):
+                    prop = declaration.split(":", 1)[0].strip().lower()
+                    assert prop in STYLE_PROPERTIES, markup
+                    assert "url(" not in declaration.lower(), markup
+
+
+@pytest.mark.parametrize("source", HOSTILE)
+def test_markdown_rendering_neutralises_hostile_input(source: str) -> None:
+    assert_safe(markdown_bundle(source)["text/html"])
+    assert_safe(markdown_bundle(source, streaming=True)["text/html"])
+
+
+@pytest.mark.parametrize("source", HOSTILE)
+def test_html_format_neutralises_hostile_input(source: str) -> None:
+    markup = html_bundle(source)["text/html"]
+    assert_safe(markup)
+    assert "style=" not in markup.lower()
+
+
+@pytest.mark.parametrize("fmt", ["text", "code", "json", "math"])
+def test_other_formats_never_emit_live_markup(fmt: str) -> None:
+    corpus = "\n\n".join(HOSTILE)
+    for final in (False, True):
+        try:
+            bundle = render_bundle(corpus, fmt, final=final)
+        except ValueError:
+            continue  # json: the corpus is not JSON, which is its own test
+        if "text/html" in bundle:
+            assert_safe(bundle["text/html"])
+
+
+def test_hostile_text_stays_visible_as_text() -> None:
+    markup = render_markdown("Look: <script>alert(1)</script> and [x](javascript:alert(1))")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markup
+    assert "<a" not in markup
+
+
+def test_links_are_hardened_and_kept() -> None:
+    markup = render_markdown("[docs](https://docs.example/a?b=1&c=2)")
+    assert 'href="https://docs.example/a?b=1&amp;c=2"' in markup
+    assert 'rel="noopener noreferrer nofollow"' in markup
+    assert 'target="_blank"' in markup
+
+
+def test_raw_html_in_markdown_is_escaped_not_rendered() -> None:
+    markup = render_markdown('<b onclick="x">bold?</b>\n\n<div>block</div>')
+    assert "<b" not in markup and "<div>block" not in markup
+    assert "&lt;b onclick=" in markup
+
+
+def test_html_format_keeps_harmless_markup() -> None:
+    markup = html_bundle('<h2>Title</h2><table><tr><td colspan="2">cell</td></tr></table>')[
+        "text/html"
+    ]
+    assert "<h2>Title</h2>" in markup
+    assert '<td colspan="2">cell</td>' in markup
+
+
+def test_html_format_unwraps_a_fenced_answer() -> None:
+    markup = html_bundle("Here you go:\n```html\n<p>hi <em>there</em></p>\n```\n")["text/html"]
+    assert markup.strip() == "<p>hi <em>there</em></p>"
+
+
+def test_markdown_features_render() -> None:
+    source = "\n".join(
+        [
+            "# Heading one",
+            "## Heading two",
+            "",
+            "- bullet *one*",
+            "- bullet **two**",
+            "",
+            "1. first",
+            "2. second",
+            "",
+            "| left | right |",
+            "|:-----|------:|",
+            "| a    | ~~b~~ |",
+            "",
+            "```python",
+            "def square(x):",
+            "    return x * x",
+            "```",
+        ]
+    )
+    markup = render_markdown(source)
+    assert "<h1>Heading one</h1>" in markup and "<h2>Heading two</h2>" in markup
+    assert "<ul>" in markup and "<em>one</em>" in markup and "<strong>two</strong>" in markup
+    assert "<ol>" in markup and "<li>second</li>" in markup
+    assert '<th style="text-align:left">left</th>' in markup
+    assert '<td style="text-align:right"><s>b</s></td>' in markup
+    assert re.search(r'<span style="color:#[0-9A-Fa-f]{6};font-weight:bold">def</span>', markup)
+
+
+def test_math_reaches_the_frontend_verbatim() -> None:
+    source = (
+        "Inline $a_1 * b_2 < c_3 * d$ and \\(e^{i\\pi} + 1 = 0\\) here.\n\n"
+        "$$\n\\sum_{i=1}^{n} x_i^2\n$$\n\n"
+        "\\[\n\\frac{a}{b} \\\\ c\n\\]\n\n"
+        "\\begin{align}\na &= b \\\\\nc &= d\n\\end{align}\n"
+    )
+    markup = render_markdown(source)
+    assert "$a_1 * b_2 &lt; c_3 * d$" in markup
+    assert "<em>" not in markup
+    assert "\\(e^{i\\pi} + 1 = 0\\)" in markup
+    assert "$$\n\\sum_{i=1}^{n} x_i^2\n$$" in markup
+    assert "\\[\n\\frac{a}{b} \\\\ c\n\\]" in markup
+    assert "a &amp;= b \\\\\nc &amp;= d" in markup
+
+
+def test_prices_are_not_paired_into_math() -> None:
+    markup = render_markdown("It costs $5 and $10 in total.")
+    assert markup.count("<span>$</span>") == 2
+
+
+def test_code_format_highlights_without_fences() -> None:
+    bundle = code_bundle("Here:\n```python\nimport os\n```\nDone.")
+    assert bundle["text/plain"] == "import os"
+    assert "```" not in bundle["text/html"]
+    assert ">import</span>" in bundle["text/html"]
