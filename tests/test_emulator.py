@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -24,22 +25,36 @@ KEY = "aimo-sk-v2-test-0000"
 BASE58 = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{43,44}$")
 
 
+@contextmanager
+def open_client(emulator: EmulatorHandle) -> Iterator[httpx.Client]:
+    """An httpx client for the emulator with a test key; leaves no queued faults behind."""
+    headers = {"Authorization": f"Bearer {KEY}"}
+    try:
+        with httpx.Client(base_url=emulator.base_url, headers=headers, timeout=10) as c:
+            yield c
+    finally:
+        emulator.clear_faults()
+
+
 @pytest.fixture
 def client(emulator: EmulatorHandle) -> Iterator[httpx.Client]:
-    headers = {"Authorization": f"Bearer {KEY}"}
-    with httpx.Client(base_url=emulator.base_url, headers=headers, timeout=10) as c:
+    with open_client(emulator) as c:
         yield c
-    emulator.clear_faults()
 
 
-def chat(client: httpx.Client, content: str, **body: Any) -> httpx.Response:
+def chat(
+    client: httpx.Client, content: str, headers: dict[str, str] | None = None, **body: Any
+) -> httpx.Response:
+    """POST one user message (to ``openai/gpt-4o`` unless ``model`` is given)."""
     payload = {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": content}]}
-    return client.post("/v1/chat/completions", json={**payload, **body})
+    return client.post("/v1/chat/completions", json={**payload, **body}, headers=headers)
 
 
-def stream_events(client: httpx.Client, content: str, **body: Any) -> list[Any]:
+def stream_events(
+    client: httpx.Client, content: str, headers: dict[str, str] | None = None, **body: Any
+) -> list[Any]:
     """The decoded ``data:`` payloads of a streamed answer, ``[DONE]`` as a string."""
-    response = chat(client, content, stream=True, **body)
+    response = chat(client, content, headers, stream=True, **body)
     assert response.status_code == 200, response.text
     events: list[Any] = []
     for line in response.text.split("\n"):

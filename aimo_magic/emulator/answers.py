@@ -24,6 +24,7 @@ class RequestView:
     params: dict[str, Any] = field(default_factory=dict)
     request_id: str | None = None
     authorization_present: bool = False
+    user_agent: str | None = None
 
 
 def _shorten(value: Any) -> Any:
@@ -53,6 +54,7 @@ def echo_facts(view: RequestView) -> dict[str, Any]:
         "headers": {
             "x-request-id": view.request_id,
             "authorization_present": view.authorization_present,
+            "user-agent": view.user_agent,
         },
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -43,20 +44,22 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-class _HideDeliberateDisconnects(logging.Filter):
-    """uvicorn logs a traceback when a response is dropped; ours are dropped on purpose."""
+class _HideExpectedTracebacks(logging.Filter):
+    """uvicorn logs a traceback for every response that does not finish: ours are dropped
+    on purpose (``disconnect_after``) or cancelled by a shutdown that uvicorn reports anyway.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         while len(getattr(error, "exceptions", ())) == 1:  # an exception group of one
             error = error.exceptions[0]  # type: ignore[union-attr]
-        return not isinstance(error, DeliberateDisconnect)
+        return not isinstance(error, (DeliberateDisconnect, asyncio.CancelledError))
 
 
-def hide_deliberate_disconnects() -> None:
+def hide_expected_tracebacks() -> None:
     logger = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, _HideDeliberateDisconnects) for f in logger.filters):
-        logger.addFilter(_HideDeliberateDisconnects())
+    if not any(isinstance(f, _HideExpectedTracebacks) for f in logger.filters):
+        logger.addFilter(_HideExpectedTracebacks())
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -125,5 +128,5 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
     app = Starlette(routes=routes)
     app.state.emulator = state
     app.add_middleware(RequestIdMiddleware)
-    hide_deliberate_disconnects()
+    hide_expected_tracebacks()
     return app

@@ -213,6 +213,7 @@ async def chat_completions(request: Request) -> Response:
         params,
         request.headers.get("x-request-id"),
         bool(authorization),
+        request.headers.get("user-agent"),
     )
     text = compose_answer(directives, view) + (UNICODE_TAIL if fault.unicode else "")
     tokens = split_tokens(text)

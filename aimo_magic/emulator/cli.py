@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from aimo_magic.emulator.app import create_app
+    from aimo_magic.emulator.directives import DIRECTIVES
     from aimo_magic.emulator.server import bind_loopback
     from aimo_magic.emulator.settings import EmulatorSettings
 
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         "Point a client at it with:\n\n"
         f"  export AIMO_BASE_URL={base_url}\n"
         f"  export AIMO_API_KEY={settings.api_key}\n\n"
+        f"Prompt directives: {'  '.join(DIRECTIVES)}\n"
         "Press Ctrl-C to stop.",
         flush=True,
     )

@@ -79,6 +79,7 @@ async def stream_bytes(
         if not fault.split:
             yield data
             continue
-        for piece in split_points(data):
+        for number, piece in enumerate(split_points(data)):
+            if number:
+                await asyncio.sleep(SPLIT_GAP_S)  # so that the pieces reach the client apart
             yield piece
-            await asyncio.sleep(SPLIT_GAP_S)
