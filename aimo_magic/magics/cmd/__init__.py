@@ -1,9 +1,14 @@
-"""``%aimo SUBCOMMAND``: each subcommand lives in its own module, imported on use."""
+"""``%aimo SUBCOMMAND``: each subcommand lives in its own module, imported on use.
+
+A module defines ``run(magics, argv)``; its docstring's first line is the summary
+``%aimo help`` lists, and an optional ``parser()`` gives its usage and options.
+"""
 
 from __future__ import annotations
 
 import importlib
 import shlex
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -11,14 +16,45 @@ if TYPE_CHECKING:
 
 # name -> module under aimo_magic.magics.cmd; each module defines run(magics, argv).
 COMMANDS: dict[str, str] = {
+    "alias": "alias",
+    "chats": "chats",
+    "config": "config",
+    "explain": "explain",
     "help": "help",
+    "history": "history",
+    "load": "load",
+    "login": "login",
+    "logout": "logout",
+    "models": "models",
+    "reset": "reset",
+    "save": "save",
+    "select": "select",
+    "unalias": "unalias",
+    "usage": "usage",
+    "use": "use",
     "version": "version",
 }
 
 
-def dispatch(magics: AimoMagics, line: str) -> Any:
-    from aimo_magic.magics.ask import fail
+def command_module(name: str) -> ModuleType | None:
+    """The module of a subcommand, or None if this installation lacks it."""
+    module = COMMANDS.get(name)
+    if module is None:
+        return None
+    qualified = f"{__name__}.{module}"
+    try:
+        return importlib.import_module(qualified)
+    except ModuleNotFoundError as exc:
+        if exc.name != qualified:
+            raise
+        return None
 
+
+def dispatch(magics: AimoMagics, line: str) -> Any:
+    from aimo_magic.magics.ask import KEY_ON_LINE, fail
+
+    if "aimo-sk-" in line.lower():
+        raise fail(magics, KEY_ON_LINE)
     try:
         argv = shlex.split(line)
     except ValueError as exc:
@@ -26,8 +62,12 @@ def dispatch(magics: AimoMagics, line: str) -> Any:
     if not argv:
         argv = ["help"]
     name, rest = argv[0], argv[1:]
-    module = COMMANDS.get(name)
-    if module is None:
+    if name in ("-h", "--help"):
+        name = "help"
+    if name not in COMMANDS:
         known = ", ".join(sorted(COMMANDS))
         raise fail(magics, f"Unknown subcommand {name!r}; try one of: {known} (`%aimo help`).")
-    return importlib.import_module(f"aimo_magic.magics.cmd.{module}").run(magics, rest)
+    module = command_module(name)
+    if module is None:
+        raise fail(magics, f"`%aimo {name}` is not available in this installation.")
+    return module.run(magics, rest)

@@ -1,20 +1,68 @@
-"""``%aimo help``: what each subcommand does."""
+"""List the subcommands, or show one's usage: %aimo help SUBCOMMAND.
+
+`%aimo SUBCOMMAND --help` shows the same; `%%aimo?` lists the cell magic's options.
+"""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from aimo_magic.magics.cmd._args import CommandParser, command
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from aimo_magic.magics.magics import AimoMagics
 
 
-def run(magics: AimoMagics, argv: list[str]) -> None:
-    from aimo_magic.magics.cmd import COMMANDS
+def parser() -> CommandParser:
+    p = CommandParser("help", __doc__)
+    p.add_argument("subcommand", nargs="?", metavar="SUBCOMMAND")
+    return p
 
-    lines = ["%%aimo [MODEL] [options]  ask a model (see %%aimo? for every option)", ""]
-    for name, module in sorted(COMMANDS.items()):
-        doc = importlib.import_module(f"aimo_magic.magics.cmd.{module}").__doc__ or ""
-        summary = doc.strip().splitlines()[0] if doc.strip() else ""
-        lines.append(f"  {summary}" if summary else f"  %aimo {name}")
-    print("\n".join(lines))
+
+def usage_and_summary(name: str, module: ModuleType | None) -> tuple[str, str]:
+    if module is None:
+        return f"%aimo {name}", "(not available in this installation)"
+    doc = (module.__doc__ or "").strip()
+    summary = doc.splitlines()[0] if doc else ""
+    make_parser = getattr(module, "parser", None)
+    usage = make_parser().usage_line() if make_parser else f"%aimo {name}"
+    return usage.replace(" [-h]", ""), summary
+
+
+def overview() -> str:
+    from aimo_magic.magics.cmd import COMMANDS, command_module
+
+    rows = [usage_and_summary(name, command_module(name)) for name in sorted(COMMANDS)]
+    width = max(len(usage) for usage, _ in rows)
+    lines = [
+        "%%aimo [MODEL] [options]: ask a model; the cell is the prompt. "
+        "`%%aimo?` lists every option.",
+        "",
+        "Subcommands:",
+        *(f"  {usage.ljust(width)}  {summary}" for usage, summary in rows),
+        "",
+        "`%aimo help SUBCOMMAND` or `%aimo SUBCOMMAND --help` shows one in full.",
+    ]
+    return "\n".join(lines)
+
+
+@command(parser)
+def run(magics: AimoMagics, args: Any) -> None:
+    from aimo_magic.magics.ask import fail
+    from aimo_magic.magics.cmd import COMMANDS, command_module
+
+    if args.subcommand is None:
+        print(overview())
+        return
+    if args.subcommand not in COMMANDS:
+        known = ", ".join(sorted(COMMANDS))
+        raise fail(magics, f"No subcommand {args.subcommand!r}; the subcommands are: {known}.")
+    module = command_module(args.subcommand)
+    make_parser = getattr(module, "parser", None)
+    if make_parser is not None:
+        print(make_parser().format_help().rstrip())
+    else:
+        usage, summary = usage_and_summary(args.subcommand, module)
+        print(f"{usage}\n\n{(module.__doc__ if module else None) or summary}".rstrip())

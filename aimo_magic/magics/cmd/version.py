@@ -1,14 +1,20 @@
-"""``%aimo version``: the package version, for bug reports."""
+"""Show the aimo-magic version, for bug reports."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aimo_magic._version import __version__
+from aimo_magic.magics.cmd._args import CommandParser, command
 
 if TYPE_CHECKING:
     from aimo_magic.magics.magics import AimoMagics
 
 
-def run(magics: AimoMagics, argv: list[str]) -> None:
+def parser() -> CommandParser:
+    return CommandParser("version", __doc__)
+
+
+@command(parser)
+def run(magics: AimoMagics, args: Any) -> None:
     print(f"aimo-magic {__version__}")

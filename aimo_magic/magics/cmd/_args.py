@@ -1,0 +1,98 @@
+"""Argument parsing for subcommands that ends in one line instead of SystemExit.
+
+argparse prints and exits on bad input, which in a kernel means a traceback wall;
+this parser raises instead, and ``--help`` anywhere prints the usage and stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from aimo_magic.magics.magics import AimoMagics
+
+
+class _Refused(Exception):
+    """argparse's complaint, carried out of the parser instead of exiting."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """A parser for ``%aimo NAME`` whose description is its module's docstring."""
+
+    def __init__(self, name: str, doc: str | None) -> None:
+        summary, _, details = (doc or "").strip().partition("\n")
+        super().__init__(
+            prog=f"%aimo {name}",
+            description=f"{summary.strip()}\n{details.rstrip()}".strip(),
+            add_help=False,
+            allow_abbrev=False,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        self.summary = summary.strip()
+        self.add_argument("-h", "--help", action="store_true", help=argparse.SUPPRESS)
+
+    def usage_line(self) -> str:
+        return " ".join(self.format_usage().removeprefix("usage:").split())
+
+    def option_strings(self) -> list[str]:
+        """Every visible option, for tab completion."""
+        return [
+            option
+            for action in self._actions
+            if action.help != argparse.SUPPRESS
+            for option in action.option_strings
+        ]
+
+    def error(self, message: str) -> NoReturn:
+        raise _Refused(message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise _Refused(message or f"exit status {status}")
+
+
+def parse(magics: AimoMagics, parser: CommandParser, argv: Sequence[str]) -> Any:
+    """The parsed arguments, or None once the usage has been printed for ``--help``."""
+    from aimo_magic.magics.ask import fail
+
+    if "-h" in argv or "--help" in argv:
+        print(parser.format_help().rstrip())
+        return None
+    try:
+        return parser.parse_args(list(argv))
+    except _Refused as exc:
+        raise fail(magics, f"{parser.prog}: {exc}. Usage: {parser.usage_line()}") from None
+
+
+def command(
+    make_parser: Callable[[], CommandParser],
+) -> Callable[[Callable[[AimoMagics, Any], Any]], Callable[[AimoMagics, list[str]], Any]]:
+    """Turn ``body(magics, args)`` into the ``run(magics, argv)`` the dispatcher calls."""
+
+    def wrap(body: Callable[[AimoMagics, Any], Any]) -> Callable[[AimoMagics, list[str]], Any]:
+        def run(magics: AimoMagics, argv: list[str]) -> Any:
+            args = parse(magics, make_parser(), argv)
+            return None if args is None else body(magics, args)
+
+        run.__doc__ = body.__doc__
+        return run
+
+    return wrap
+
+
+@contextmanager
+def user_errors(magics: AimoMagics) -> Iterator[None]:
+    """Turn the errors a user can act on into the one-line failure of a magic.
+
+    AimoError covers the network and catalogue, ValueError the conversation files,
+    thread names and settings, OSError the file system.
+    """
+    from aimo_magic.core.errors import AimoError
+    from aimo_magic.magics.ask import fail
+
+    try:
+        yield
+    except (AimoError, ValueError, OSError) as exc:
+        raise fail(magics, str(exc)) from None

@@ -1,0 +1,64 @@
+"""Show the effective settings: each one's value and meaning, the URL and the key source.
+
+Change a setting with `%config AimoMagics.NAME = VALUE`, or for every session with
+`c.AimoMagics.NAME = VALUE` in ipython_config.py. The key is shown masked only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aimo_magic.magics.cmd._args import CommandParser, command
+
+if TYPE_CHECKING:
+    from aimo_magic.magics.magics import AimoMagics
+
+
+def parser() -> CommandParser:
+    return CommandParser("config", __doc__)
+
+
+def effective_base_url(magics: AimoMagics) -> str:
+    from aimo_magic.core.config import ConfigurationError, Settings
+
+    try:
+        return Settings.resolve(base_url=magics.base_url or None).base_url
+    except ConfigurationError as exc:
+        return f"unusable: {exc}"
+
+
+def shown_value(name: str, value: Any) -> str:
+    from aimo_magic.core.secrets import mask
+
+    if name == "api_key":
+        return mask(value) if value else "None"
+    return repr(value)
+
+
+@command(parser)
+def run(magics: AimoMagics, args: Any) -> None:
+    from aimo_magic.core.secrets import mask
+    from aimo_magic.magics.cmd._table import Table
+
+    traits = magics.traits(config=True)
+    rows = [
+        (f"AimoMagics.{name}", shown_value(name, getattr(magics, name)), traits[name].help)
+        for name in sorted(traits)
+    ]
+    key, source = magics.session.find_key()
+    default = magics.session.default_model
+    rows += [
+        ("effective base URL", effective_base_url(magics), "where requests go"),
+        ("key source", source, "first found: %aimo login or api_key, AIMO_API_KEY, Colab secrets"),
+        ("key", mask(key), "masked; the key itself is never shown"),
+        ("effective default model", default or "None", "what %%aimo uses without MODEL"),
+    ]
+    Table(
+        headers=("Setting", "Value", "Meaning"),
+        rows=rows,
+        title="aimo-magic settings",
+        notes=[
+            "Change one with %config AimoMagics.NAME = VALUE "
+            "(e.g. %config AimoMagics.footer = False)."
+        ],
+    ).show()

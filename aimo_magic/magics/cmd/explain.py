@@ -1,0 +1,40 @@
+"""Ask a model to explain the last error and suggest a fix.
+
+Sends the last traceback and the source of the cells it passed through (keys are
+masked) to MODEL or the default model. The answer goes to the thread `explain`,
+started afresh each time, so your main conversation stays as it was; follow up
+with `%%aimo -c explain`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING, Any
+
+from aimo_magic.magics.cmd._args import CommandParser, command
+
+if TYPE_CHECKING:
+    from aimo_magic.magics.magics import AimoMagics
+
+THREAD = "explain"
+
+
+def parser() -> CommandParser:
+    p = CommandParser("explain", __doc__)
+    p.add_argument("model", nargs="?", metavar="MODEL", help="model id or alias")
+    return p
+
+
+@command(parser)
+def run(magics: AimoMagics, args: Any) -> None:
+    from aimo_magic.core.secrets import redact
+    from aimo_magic.magics.ask import ask
+    from aimo_magic.magics.cmd._traceback import explain_prompt, last_error
+
+    error = last_error(magics.shell)
+    if error is None:
+        print("No error to explain yet: run the cell that fails, then `%aimo explain`.")
+        return
+    model = f"{shlex.quote(args.model)} " if args.model else ""
+    print(f"Explaining: {redact(error.summary)}")
+    ask(magics, f"{model}--chat {THREAD} --new --no-interpolate", redact(explain_prompt(error)))

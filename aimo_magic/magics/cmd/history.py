@@ -1,0 +1,50 @@
+"""Show a thread's messages: who said what, with answers that were cut short marked.
+
+THREAD defaults to the one %%aimo uses without -c. Text is shown as written, never
+rendered, so nothing a model wrote can act on the page.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aimo_magic.conversation import DEFAULT_THREAD
+from aimo_magic.magics.cmd._args import CommandParser, command, user_errors
+
+if TYPE_CHECKING:
+    from aimo_magic.conversation import Thread
+    from aimo_magic.magics.magics import AimoMagics
+
+PARTIAL_MARK = "[partial: the answer was interrupted]"
+
+
+def parser() -> CommandParser:
+    p = CommandParser("history", __doc__)
+    p.add_argument("thread", nargs="?", default=DEFAULT_THREAD, metavar="THREAD")
+    return p
+
+
+def history_lines(thread: Thread) -> list[str]:
+    from aimo_magic.conversation import content_text
+
+    turns = len(thread)
+    lines = [f"Thread {thread.name!r}: {turns} turn{'' if turns == 1 else 's'}."]
+    if thread.system:
+        lines += ["", "── system", thread.system]
+    for number, turn in enumerate(thread.turns, start=1):
+        mark = f" {PARTIAL_MARK}" if turn.partial else ""
+        lines += ["", f"── {number}. user", content_text(turn.user)]
+        lines += ["", f"── {number}. assistant ({turn.model}){mark}", turn.assistant]
+    return lines
+
+
+@command(parser)
+def run(magics: AimoMagics, args: Any) -> None:
+    from aimo_magic.magics.cmd._threads import existing_thread
+
+    with user_errors(magics):
+        thread = existing_thread(magics.session.conversations, args.thread)
+    if thread is None or (not thread.turns and not thread.system):
+        print(f"Thread {args.thread!r} has no messages yet.")
+        return
+    print("\n".join(history_lines(thread)))

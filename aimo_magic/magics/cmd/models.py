@@ -1,0 +1,58 @@
+"""List the models on the network, with providers, ids, prices and context.
+
+The list is fetched once per session and kept; --refresh fetches it again. SEARCH
+keeps the models whose row contains every word given (case-insensitive), e.g.
+`%aimo models gpt image` or `%aimo models free`.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+from aimo_magic.magics.cmd._args import CommandParser, command, user_errors
+
+if TYPE_CHECKING:
+    from aimo_magic.magics.magics import AimoMagics
+
+
+def parser() -> CommandParser:
+    p = CommandParser("models", __doc__)
+    p.add_argument("search", nargs="*", metavar="SEARCH", help="words that must all match")
+    p.add_argument("--refresh", action="store_true", help="fetch the list again")
+    return p
+
+
+@command(parser)
+def run(magics: AimoMagics, args: Any) -> None:
+    from aimo_magic.magics.cmd._catalogue import (
+        DEFAULT_MARK,
+        PRICE_NOTE,
+        catalogue_html,
+        catalogue_text,
+        matches,
+    )
+    from aimo_magic.magics.cmd._table import show_bundle
+
+    session = magics.session
+    with user_errors(magics):
+        models = session.catalogue(magics.client_options(), refresh=args.refresh)
+    shown = [m for m in models if matches(m, args.search)]
+    if not shown:
+        words = " ".join(args.search)
+        print(
+            f"No model matches {words!r} among {len(models)} models; "
+            "try fewer or shorter words, or `%aimo models` for all of them."
+        )
+        return
+    default = session.resolve_model(None) if session.default_model else None
+    what = f" matching {' '.join(args.search)!r}" if args.search else ""
+    summary = f"{len(shown)} of {len(models)} models{what}."
+    if default and any(default in m.ids for m in shown):
+        summary += f" {DEFAULT_MARK}marks the default model ({default})."
+    notes = [summary, PRICE_NOTE, "Use one with `%aimo use MODEL` or `%%aimo MODEL`."]
+    html_notes = "".join(f"<p><small>{html.escape(note)}</small></p>" for note in notes)
+    show_bundle(
+        catalogue_html(shown, default) + html_notes,
+        "\n".join([catalogue_text(shown, default), "", *notes]),
+    )

@@ -1,0 +1,61 @@
+"""Tokens and estimated cost per model, and in total, for this kernel session.
+
+Costs are estimates: tokens times the provider's listed per-token prices, in the
+unit the server lists them (no balance or usage endpoint exists for API keys).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aimo_magic.magics.cmd._args import CommandParser, command
+
+if TYPE_CHECKING:
+    from aimo_magic.magics.magics import AimoMagics
+
+
+def parser() -> CommandParser:
+    return CommandParser("usage", __doc__)
+
+
+def _row(name: str, row: dict[str, float]) -> tuple[str, str, str, str, str, str]:
+    from aimo_magic.magics.cmd._catalogue import format_price
+
+    prompt, completion = int(row["prompt_tokens"]), int(row["completion_tokens"])
+    return (
+        name,
+        str(int(row["calls"])),
+        f"{prompt:,}",
+        f"{completion:,}",
+        f"{prompt + completion:,}",
+        format_price(round(row["cost"], 12)),
+    )
+
+
+@command(parser)
+def run(magics: AimoMagics, args: Any) -> None:
+    from aimo_magic.magics.cmd._catalogue import UNIT
+    from aimo_magic.magics.cmd._table import Table
+
+    ledger = magics.session.usage
+    if not ledger.per_model:
+        print("No answers yet in this session, so no usage to show.")
+        return
+    rows = [_row(name, row) for name, row in sorted(ledger.per_model.items())]
+    rows.append(_row("Total", ledger.totals()))
+    Table(
+        headers=(
+            "Model",
+            "Answers",
+            "Prompt tokens",
+            "Completion tokens",
+            "Total tokens",
+            "Est. cost*",
+        ),
+        rows=rows,
+        title="AiMo usage in this session",
+        notes=[
+            f"* tokens × the provider's listed prices ({UNIT}); an estimate, "
+            "not a bill: check the AiMo dashboard for your balance."
+        ],
+    ).show()

@@ -1,0 +1,64 @@
+"""Set the default model for %%aimo cells, or show it.
+
+MODEL is a routing name (openai/gpt-4o), a provider_pubkey:model_name id or an
+alias, and is checked against the catalogue before anything changes. An alias is
+stored as the id it stands for. Without MODEL, shows the current default.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from aimo_magic.magics.cmd._args import CommandParser, command, user_errors
+
+if TYPE_CHECKING:
+    from aimo_magic.magics.magics import AimoMagics
+
+
+def parser() -> CommandParser:
+    p = CommandParser("use", __doc__)
+    p.add_argument("model", nargs="?", metavar="MODEL", help="model id or alias")
+    p.add_argument("--clear", action="store_true", help="forget the default set here")
+    return p
+
+
+def describe_default(magics: AimoMagics) -> str:
+    from aimo_magic.core.config import ENV_MODEL
+
+    session = magics.session
+    current = session.default_model
+    if not current:
+        return (
+            "No default model: pick one with `%aimo use MODEL` or `%aimo select`, "
+            "or name it on the line (%%aimo MODEL)."
+        )
+    source = "" if magics.model else f" (from the {ENV_MODEL} environment variable)"
+    resolved = session.resolve_model(None)
+    via = f" (alias for {resolved})" if resolved != current else ""
+    return f"Default model: {current}{via}{source}."
+
+
+@command(parser)
+def run(magics: AimoMagics, args: Any) -> None:
+    from aimo_magic.magics.ask import fail
+
+    if args.clear:
+        if args.model:
+            raise fail(magics, "Give MODEL or --clear, not both.")
+        magics.model = None
+        print("Cleared the default model. " + describe_default(magics))
+        return
+    if not args.model:
+        print(describe_default(magics))
+        return
+    session = magics.session
+    with user_errors(magics):
+        model_id = session.resolve_model(args.model)
+        model, offer = session.check_model(model_id, magics.client_options())
+    magics.model = model_id
+    alias = f" (alias {args.model})" if model_id != args.model else ""
+    provider = f" served by {offer.name}" if offer else ""
+    env = os.environ.get("AIMO_MODEL")
+    note = f" It overrides AIMO_MODEL={env} for this kernel." if env and env != model_id else ""
+    print(f"Default model: {model_id}{alias}: {model.display_name}{provider}.{note}")
