@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from aimo_magic.core.types import Usage
+from aimo_magic.rendering.bundles import FormatError
 from aimo_magic.rendering.footer import FooterInfo
 from aimo_magic.rendering.live import LiveAnswer
 from aimo_magic.rendering.markdown import render_markdown
@@ -28,6 +29,7 @@ class RecordedOutput:
     def update(self, bundle: dict[str, Any], metadata: dict[str, Any]) -> None:
         self.history.append((dict(bundle), metadata))
         self.sink.events.append(self)
+        self.sink.times.append(self.sink.clock.now if self.sink.clock else 0.0)
 
     @property
     def bundle(self) -> dict[str, Any]:
@@ -43,9 +45,11 @@ class RecordedOutput:
 class RecordingSink:
     """A real sink that keeps what a notebook would show, output by output."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock
         self.outputs: list[RecordedOutput] = []
         self.events: list[RecordedOutput] = []  # one entry per open or update, in order
+        self.times: list[float] = []  # the clock's reading at each event
 
     def open(self, bundle: dict[str, Any], metadata: dict[str, Any]) -> RecordedOutput:
         output = RecordedOutput(sink=self)
@@ -119,7 +123,8 @@ def long_markdown(size: int, seed: int = 7) -> str:
 
 
 def make(fmt: str = "markdown", **kwargs: Any) -> tuple[LiveAnswer, RecordingSink, Clock]:
-    sink, clock = RecordingSink(), Clock()
+    clock = Clock()
+    sink = RecordingSink(clock)
     live = LiveAnswer(fmt, sink=sink, clock=clock, metadata={"model": "m/x"}, **kwargs)
     return live, sink, clock
 
@@ -144,7 +149,9 @@ def test_updates_arrive_while_streaming_and_the_final_render_is_complete() -> No
 def test_rate_is_bounded_by_min_interval_not_by_token_count() -> None:
     live, sink, clock = make(min_interval=0.1)
     stream(live, clock, "word " * 2000, chunk=1, step=0.001)  # 10,000 tokens over 10 s
-    assert 90 <= len(sink.events) <= 101
+    moments = sorted(set(sink.times))
+    assert 90 <= len(moments) <= 101
+    assert all(later - earlier >= 0.1 - 1e-9 for earlier, later in zip(moments, moments[1:]))
     live2, sink2, _ = make(min_interval=0.1)
     for _ in range(500):
         live2.append("x")  # the clock never moves: only the first append publishes
@@ -329,8 +336,10 @@ def test_json_streams_as_text_and_ends_parsed() -> None:
 def test_invalid_json_keeps_the_text_and_says_so() -> None:
     live, sink, clock = make("json")
     stream(live, clock, '{"name": "aimo",', chunk=5, step=0.2)
-    live.finish("complete")
+    with pytest.raises(FormatError, match="not valid JSON"):
+        live.finish("complete")
     assert live.format_error is not None
+    assert live.finished
     assert sink.outputs[0].bundle["text/plain"] == '{"name": "aimo",'
     assert "not valid JSON" in sink.outputs[-1].bundle["text/plain"]
 
@@ -404,3 +413,19 @@ def test_importing_the_package_loads_no_heavy_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_a_callers_aimo_record_is_extended_not_nested() -> None:
+    sink, clock = RecordingSink(), Clock()
+    live = LiveAnswer(sink=sink, clock=clock, metadata={"aimo": {"model": "a"}, "other": 1})
+    stream(live, clock, "Answer.", chunk=3, step=0.2)
+    live.finish("complete", metadata={"aimo": {"model": "a", "usage": {"total_tokens": 3}}})
+    final = sink.outputs[-1].metadata
+    assert final["other"] == 1
+    assert final["aimo"] == {
+        "model": "a",
+        "usage": {"total_tokens": 3},
+        "output": "answer",
+        "part": 0,
+        "status": "complete",
+    }

@@ -13,12 +13,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aimo_magic.rendering.bundles import (
     Bundle,
     FormatError,
-    markdown_bundle,
     normalize_format,
     render_bundle,
     text_bundle,
@@ -26,11 +25,30 @@ from aimo_magic.rendering.bundles import (
 from aimo_magic.rendering.footer import FooterInfo, render_notice, render_trailer, status_text
 from aimo_magic.rendering.sinks import DisplayHandle, DisplaySink, TerminalSink, default_sink
 
+if TYPE_CHECKING:
+    from markdown_it.token import Token
+
+    from aimo_magic.rendering.segments import Cut
+
 METADATA_KEY = "aimo"
 EMPTY_BUNDLE: Bundle = {"text/plain": ""}
 # Whole-text formats: characters per second of update traffic we allow.
 _WHOLE_TEXT_RATE = 200_000
 _HIGHLIGHT_CACHE_SIZE = 64
+
+MetadataFactory = Callable[[str, "int | None"], dict[str, Any]]
+
+
+def output_metadata(base: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """The caller's metadata with our fields under ``"aimo"``.
+
+    A caller's own ``{"aimo": {...}}`` record is extended; any other dict is
+    put under ``"aimo"`` whole.
+    """
+    own = base.get(METADATA_KEY)
+    if isinstance(own, dict):
+        return {**base, METADATA_KEY: {**own, **fields}}
+    return {METADATA_KEY: {**base, **fields}}
 
 
 class _CarriageReturns:
@@ -55,6 +73,7 @@ class _DisplayView:
         self,
         sink: DisplaySink,
         fmt: str,
+        metadata: MetadataFactory,
         *,
         min_interval: float,
         clock: Callable[[], float],
@@ -63,6 +82,7 @@ class _DisplayView:
     ) -> None:
         self._sink = sink
         self._fmt = fmt
+        self._metadata = metadata
         self._min_interval = min_interval
         self._clock = clock
         self._freeze_at = freeze_at
@@ -85,25 +105,24 @@ class _DisplayView:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def _metadata(self, base: dict[str, Any], output: str) -> dict[str, Any]:
-        return {METADATA_KEY: {**base, "output": output, "part": self._used - 1}}
-
-    def _show(self, bundle: Bundle, base: dict[str, Any]) -> None:
+    def _show(self, bundle: Bundle) -> None:
         if self._open:
-            self._handles[self._used - 1].update(bundle, self._metadata(base, "answer"))
+            self._handles[self._used - 1].update(bundle, self._metadata("answer", self._used - 1))
             return
         self._open = True
         self._used += 1
-        metadata = self._metadata(base, "answer")
+        metadata = self._metadata("answer", self._used - 1)
         if self._used <= len(self._handles):
             self._handles[self._used - 1].update(bundle, metadata)
         else:
             self._handles.append(self._sink.open(bundle, metadata))
 
-    def _render_markdown(self, source: str, *, streaming: bool) -> Bundle:
+    def _html(self, tokens: list[Token], env: dict[str, Any], *, streaming: bool) -> str:
+        from aimo_magic.rendering.markdown import render_tokens
+
         if len(self._highlighted) > _HIGHLIGHT_CACHE_SIZE:
             self._highlighted.clear()
-        return markdown_bundle(source, streaming=streaming, highlight_cache=self._highlighted)
+        return render_tokens(tokens, env, streaming=streaming, highlight_cache=self._highlighted)
 
     def _sync(self) -> None:
         if self._pending:
@@ -117,49 +136,68 @@ class _DisplayView:
 
     # -- publishing -------------------------------------------------------------------
 
-    def append(self, delta: str, base: dict[str, Any]) -> None:
+    def append(self, delta: str) -> None:
         self._pending.append(delta)
         now = self._clock()
         if self._last_publish is None or now - self._last_publish >= self._interval():
             self._last_publish = now
             self._sync()
             if self._fmt == "markdown":
-                self._publish_markdown(base, final=False)
+                self._publish_markdown(final=False)
             else:
-                self._show(self._whole_bundle(final=False), base)
+                self._show(self._whole_bundle(final=False))
 
-    def _freeze_complete_blocks(self, base: dict[str, Any]) -> None:
+    def _freeze(self, cut: Cut, tail: str, html: str) -> None:
+        bundle = {
+            "text/html": html,
+            "text/markdown": cut.source,
+            "text/plain": tail[: cut.consumed],
+        }
+        self._show(bundle)
+        self._open = False
+        self._last_segment = bundle
+        self._frozen += cut.consumed
+        self._carry = cut.carry
+
+    def _publish_markdown(self, *, final: bool) -> None:
+        """Freeze what is complete, then show the rest, from one parse per update."""
+        from aimo_magic.rendering.markdown import parse
         from aimo_magic.rendering.segments import find_cut
 
-        while True:
-            tail = self._source[self._frozen :]
-            cut = find_cut(self._carry, tail, freeze_at=self._freeze_at, split_at=self._split_at)
-            if cut is None:
-                return
-            bundle = self._render_markdown(cut.source, streaming=False)
-            bundle["text/plain"] = tail[: cut.consumed]
-            self._show(bundle, base)
-            self._open = False
-            self._last_segment = bundle
-            self._frozen += cut.consumed
-            self._carry = cut.carry
-
-    def _publish_markdown(self, base: dict[str, Any], *, final: bool) -> None:
-        if not final:
-            self._freeze_complete_blocks(base)
-        tail = self._source[self._frozen :]
-        if tail:
-            bundle = self._render_markdown(self._carry + tail, streaming=not final)
-            bundle["text/plain"] = tail
+        while tail := self._source[self._frozen :]:
+            source = self._carry + tail
+            tokens, env = parse(source)
+            cut = None
             if not final:
-                # Frontends show the HTML; the source rides only on final renders,
-                # which keeps re-sent bytes per update to two copies of the tail.
-                del bundle["text/markdown"]
-            self._show(bundle, base)
-        elif final and self._used and self._last_segment is not None:
+                cut = find_cut(
+                    self._carry, tail, tokens, freeze_at=self._freeze_at, split_at=self._split_at
+                )
+            if cut is None:
+                bundle = {"text/html": self._html(tokens, env, streaming=not final)}
+                if final:
+                    # The source rides only on final renders: updates carry two
+                    # copies of the tail (html, plain), not three.
+                    bundle["text/markdown"] = source
+                bundle["text/plain"] = tail
+                self._show(bundle)
+                return
+            if cut.rest_token is None:  # split inside a block: the parts need parses of their own
+                frozen_tokens, frozen_env = parse(cut.source)
+                self._freeze(cut, tail, self._html(frozen_tokens, frozen_env, streaming=False))
+                continue
+            self._freeze(cut, tail, self._html(tokens[: cut.rest_token], env, streaming=False))
+            rest = self._source[self._frozen :]
+            self._show(
+                {
+                    "text/html": self._html(tokens[cut.rest_token :], env, streaming=True),
+                    "text/plain": rest,
+                }
+            )
+            return
+        if final and self._used and self._last_segment is not None:
             # Nothing after the last frozen part: put the final metadata on it.
             self._open = True
-            self._show(self._last_segment, base)
+            self._show(self._last_segment)
 
     def _whole_bundle(self, *, final: bool) -> Bundle:
         if not final and self._fmt in ("code", "math"):
@@ -172,32 +210,30 @@ class _DisplayView:
 
     # -- lifecycle --------------------------------------------------------------------
 
-    def reset(self, notice: str, base: dict[str, Any]) -> None:
+    def reset(self, notice: str) -> None:
         notice_bundle = render_notice(notice)
-        metadata = {METADATA_KEY: {**base, "output": "notice", "part": 0}}
+        metadata = self._metadata("notice", 0)
         if not self._handles:
             self._handles.append(self._sink.open(notice_bundle, metadata))
         else:
-            empty = {METADATA_KEY: {**base, "output": "empty"}}
+            empty = self._metadata("empty", None)
             for index, handle in enumerate(self._handles):
                 handle.update(
                     notice_bundle if index == 0 else EMPTY_BUNDLE, metadata if index == 0 else empty
                 )
         self._start()
 
-    def finish(
-        self, trailer: Callable[[bool, FormatError | None], Bundle | None], base: dict[str, Any]
-    ) -> None:
+    def finish(self, trailer: Callable[[bool, FormatError | None], Bundle | None]) -> None:
         self._sync()
         if self._fmt == "markdown":
-            self._publish_markdown(base, final=True)
+            self._publish_markdown(final=True)
         elif self._source or self._open:
-            self._show(self._whole_bundle(final=True), base)
+            self._show(self._whole_bundle(final=True))
         self._open = False
         bundle = trailer(bool(self._source.strip()), self.format_error)
         if bundle is None:
             return
-        metadata = {METADATA_KEY: {**base, "output": "footer"}}
+        metadata = self._metadata("footer", None)
         if self._used < len(self._handles):  # reuse an output a reset emptied
             self._handles[self._used].update(bundle, metadata)
             self._used += 1
@@ -220,18 +256,16 @@ class _TerminalView:
             self._sink.write(text)
             self._at_line_start = text.endswith("\n")
 
-    def append(self, delta: str, base: dict[str, Any]) -> None:
+    def append(self, delta: str) -> None:
         self._text.append(delta)
         self._write(delta)
 
-    def reset(self, notice: str, base: dict[str, Any]) -> None:
+    def reset(self, notice: str) -> None:
         prefix = "" if self._at_line_start else "\n"
         self._write(f"{prefix}{self._sink.muted(f'[{notice}]')}\n")
         self._text.clear()
 
-    def finish(
-        self, trailer: Callable[[bool, FormatError | None], Bundle | None], base: dict[str, Any]
-    ) -> None:
+    def finish(self, trailer: Callable[[bool, FormatError | None], Bundle | None]) -> None:
         text = "".join(self._text)
         if self._fmt == "json" and text.strip():
             try:
@@ -277,11 +311,20 @@ class LiveAnswer:
             self._view = _DisplayView(
                 chosen,
                 self.fmt,
+                self._output_metadata,
                 min_interval=min_interval,
                 clock=clock,
                 freeze_at=freeze_at,
                 split_at=split_at,
             )
+
+    def _output_metadata(self, output: str, part: int | None) -> dict[str, Any]:
+        fields: dict[str, Any] = {"output": output}
+        if part is not None:
+            fields["part"] = part
+        if self.status is not None:
+            fields["status"] = self.status
+        return output_metadata(self.metadata, **fields)
 
     @property
     def text(self) -> str:
@@ -308,13 +351,13 @@ class LiveAnswer:
         self._check_open("append")
         if delta:
             self._chunks.append(delta)
-            self._view.append(delta, self.metadata)
+            self._view.append(delta)
 
     def reset(self, notice: str) -> None:
         """Forget the text so far (the request is being retried) and show ``notice``."""
         self._check_open("reset")
         self._chunks.clear()
-        self._view.reset(notice, self.metadata)
+        self._view.reset(notice)
 
     def finish(
         self,
@@ -324,12 +367,16 @@ class LiveAnswer:
         error_message: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        """Render the whole answer one last time, then the status marker and footer."""
+        """Render the whole answer one last time, then the status marker and footer.
+
+        An answer that does not fit its format (json that does not parse) is
+        still shown, as text with a marker, and then ``FormatError`` is raised
+        so the caller can report it in one line.
+        """
         self._check_open("finish")
         status_text(status, None, has_text=False)  # validates the status before any output
         self.status = status
         self.metadata.update(metadata or {})
-        self.metadata["status"] = status
 
         def trailer(has_text: bool, format_error: FormatError | None) -> Bundle | None:
             extra = (str(format_error),) if format_error is not None else ()
@@ -341,7 +388,9 @@ class LiveAnswer:
                 extra_errors=extra,
             )
 
-        self._view.finish(trailer, self.metadata)
+        self._view.finish(trailer)
+        if self._view.format_error is not None:
+            raise self._view.format_error
 
     def __enter__(self) -> LiveAnswer:
         return self

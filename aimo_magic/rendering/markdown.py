@@ -108,24 +108,36 @@ def markdown_parser() -> MarkdownIt:
     return md
 
 
-@lru_cache(maxsize=1)
-def block_parser() -> MarkdownIt:
-    """The same block grammar without inline parsing: enough to find block boundaries."""
-    from markdown_it import MarkdownIt
+HighlightCache = dict[tuple[str, str | None], str]
 
-    md = _configure(MarkdownIt("commonmark", {"html": False}))
-    md.disable("inline")
-    return md
+
+def parse(text: str) -> tuple[list[Token], dict[str, Any]]:
+    """Tokens and parser environment, so a caller can render slices of one parse."""
+    env: dict[str, Any] = {}
+    return markdown_parser().parse(text, env), env
+
+
+def render_tokens(
+    tokens: Sequence[Token],
+    env: dict[str, Any],
+    *,
+    streaming: bool = False,
+    highlight_cache: HighlightCache | None = None,
+) -> str:
+    """Sanitised HTML for a run of top-level tokens from ``parse``."""
+    from aimo_magic.rendering.sanitize import clean_rendered
+
+    md = markdown_parser()
+    env = {**env, STREAMING_ENV_KEY: streaming, HIGHLIGHT_CACHE_ENV_KEY: highlight_cache}
+    return clean_rendered(md.renderer.render(tokens, md.options, env))
 
 
 def render_markdown(
     text: str,
     *,
     streaming: bool = False,
-    highlight_cache: dict[tuple[str, str | None], str] | None = None,
+    highlight_cache: HighlightCache | None = None,
 ) -> str:
     """Sanitised HTML for ``text``; ``streaming`` skips highlighting an open last fence."""
-    from aimo_magic.rendering.sanitize import clean_rendered
-
-    env: dict[str, Any] = {STREAMING_ENV_KEY: streaming, HIGHLIGHT_CACHE_ENV_KEY: highlight_cache}
-    return clean_rendered(markdown_parser().render(text, env))
+    tokens, env = parse(text)
+    return render_tokens(tokens, env, streaming=streaming, highlight_cache=highlight_cache)

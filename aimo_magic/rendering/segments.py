@@ -9,8 +9,9 @@ change it (a list gaining items, a fence still open, a setext underline).
 A last block too large to wait for (a long code listing, a huge table or
 list) is split inside: between list items or quoted blocks, between table
 rows (the header is repeated), or between lines of a fence (closed in the
-frozen part and reopened with the same info string in the rest). This is
-what keeps the per-update cost bounded whatever the answer's shape.
+frozen part and reopened with the same info string in the rest), and as a
+last resort inside one enormous line at a sentence end. This is what keeps
+the per-update cost bounded whatever the answer's shape.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ class Cut:
     consumed: int  # characters of ``text`` (after the carry) now frozen
     source: str  # the markdown to render for the frozen part
     carry: str  # markdown to put before the remaining text (a reopened fence or table header)
+    # For a cut between top-level blocks: where the rest starts in the token list,
+    # so both sides can be rendered from the one parse. None for a split inside a block.
+    rest_token: int | None = None
+
+
+_Split = tuple[int, str, str]  # offset in src, frozen source, carry for the rest
 
 
 def _line_starts(src: str) -> list[int]:
@@ -44,73 +51,91 @@ def _last_line(src: str, starts: list[int]) -> int:
     return index
 
 
-def _block_range(tokens: list[Token], first: int) -> list[Token]:
-    return tokens[first:]  # the last top-level block runs to the end of the token list
-
-
-def _fence_split(token: Token, src: str, starts: list[int]) -> tuple[int, str, str] | None:
+def _fence_split(token: Token, src: str, starts: list[int]) -> _Split | None:
     assert token.map is not None
     first, end = token.map
-    line_of = _last_line(src, starts)
     closing = src[starts[end - 1] : starts[end] if end < len(starts) else len(src)].strip()
     closed = end - 1 > first and closing.startswith(token.markup) and len(set(closing)) == 1
-    cut_line = end - 2 if closed else line_of
+    cut_line = end - 2 if closed else _last_line(src, starts)
     if cut_line <= first + 1:
         return None
     opening = src[starts[first] : starts[first + 1]]
-    frozen = src[: starts[cut_line]] + token.markup + "\n"
-    return starts[cut_line], frozen, opening
+    return starts[cut_line], src[: starts[cut_line]] + token.markup + "\n", opening
 
 
-def _table_split(block: list[Token], src: str, starts: list[int]) -> tuple[int, str, str] | None:
+def _table_split(block: list[Token], src: str, starts: list[int]) -> _Split | None:
     table = block[0]
     assert table.map is not None
-    rows = [t for t in block if t.type == "tr_open" and t.map is not None]
+    rows = [t.map[0] for t in block if t.type == "tr_open" and t.map is not None]
     if len(rows) < 3:  # the header row plus at least one body row to freeze
         return None
-    cut_line = rows[-1].map[0]  # type: ignore[index]
     header = src[starts[table.map[0]] : starts[table.map[0] + 2]]
-    return starts[cut_line], src[: starts[cut_line]], header
+    return starts[rows[-1]], src[: starts[rows[-1]]], header
 
 
-def _children_split(block: list[Token], src: str, starts: list[int]) -> tuple[int, str, str] | None:
-    children = [t for t in block if t.level == 1 and t.nesting >= 0 and t.map is not None]
+def _children_split(block: list[Token], src: str, starts: list[int]) -> _Split | None:
+    children = [t.map[0] for t in block if t.level == 1 and t.nesting >= 0 and t.map]
     if len(children) < 2:
         return None
-    cut_line = children[-1].map[0]  # type: ignore[index]
-    return starts[cut_line], src[: starts[cut_line]], ""
+    return starts[children[-1]], src[: starts[children[-1]]], ""
 
 
-def _paragraph_split(token: Token, src: str, starts: list[int]) -> tuple[int, str, str] | None:
+def _inside_line(src: str, line_start: int, keep: int) -> int | None:
+    """A cut after a sentence (or at least a word) that leaves no inline span open."""
+    line = src[line_start : len(src) - keep]
+    for separator in (". ", " "):
+        position = len(line)
+        while (position := line.rfind(separator, 0, position)) > 0:
+            head = line[: position + len(separator)]
+            rest = line[position + len(separator) : position + len(separator) + 1]
+            balanced = all(head.count(c) % 2 == 0 for c in "`$*") and head.count("[") == head.count(
+                "]"
+            )
+            if rest.isalpha() and balanced:
+                return line_start + len(head)
+    return None
+
+
+def _paragraph_split(token: Token, src: str, starts: list[int], split_at: int) -> _Split | None:
     assert token.map is not None
     cut_line = _last_line(src, starts)
+    if len(src) - starts[cut_line] > split_at:  # one enormous line: split inside it
+        offset = _inside_line(src, starts[cut_line], keep=min(256, split_at // 4))
+        if offset is not None:
+            return offset, src[:offset] + "\n", ""
     if cut_line <= token.map[0]:
         return None
     return starts[cut_line], src[: starts[cut_line]], ""
 
 
-def _split_inside(block: list[Token], src: str, starts: list[int]) -> tuple[int, str, str] | None:
+def _split_inside(
+    block: list[Token], src: str, starts: list[int], size: int, freeze_at: int, split_at: int
+) -> _Split | None:
     head = block[0]
-    if head.type == "fence":
-        return _fence_split(head, src, starts)
-    if head.type == "table_open":
+    if head.type == "table_open" and size > freeze_at:
         return _table_split(block, src, starts)
     if head.type in ("bullet_list_open", "ordered_list_open", "blockquote_open"):
-        return _children_split(block, src, starts)
-    if head.type == "paragraph_open":
-        return _paragraph_split(head, src, starts)
+        return _children_split(block, src, starts) if size > freeze_at else None
+    if head.type == "fence" and size > split_at:
+        return _fence_split(head, src, starts)
+    if head.type == "paragraph_open" and size > split_at:
+        return _paragraph_split(head, src, starts, split_at)
     return None
 
 
-def find_cut(carry: str, text: str, *, freeze_at: int, split_at: int) -> Cut | None:
-    """The prefix to freeze now, if the complete blocks reach ``freeze_at`` characters
-    or the last block alone exceeds ``split_at`` and can be split inside."""
-    from aimo_magic.rendering.markdown import block_parser
+def find_cut(
+    carry: str, text: str, tokens: list[Token], *, freeze_at: int, split_at: int
+) -> Cut | None:
+    """The prefix of ``carry + text`` (parsed as ``tokens``) to freeze now, if any.
 
+    Complete top-level blocks are frozen once they reach ``freeze_at``
+    characters. A last block bigger than that is split inside when its pieces
+    stay readable apart (list items, quoted blocks, table rows); code fences
+    and paragraphs are split only past ``split_at``, as the seam shows more.
+    """
     src = carry + text
     if len(src) < freeze_at:
         return None
-    tokens = block_parser().parse(src)
     tops = [i for i, t in enumerate(tokens) if t.level == 0 and t.nesting >= 0 and t.map]
     if not tops:
         return None
@@ -118,11 +143,17 @@ def find_cut(carry: str, text: str, *, freeze_at: int, split_at: int) -> Cut | N
     last_map = tokens[tops[-1]].map
     assert last_map is not None
     last_start = starts[last_map[0]]
-    if len(src) - last_start > split_at:
-        inner = _split_inside(_block_range(tokens, tops[-1]), src, starts)
-        if inner is not None and inner[0] > len(carry):
-            offset, source, new_carry = inner
-            return Cut(consumed=offset - len(carry), source=source, carry=new_carry)
+    inner = _split_inside(
+        tokens[tops[-1] :], src, starts, len(src) - last_start, freeze_at, split_at
+    )
+    if inner is not None and inner[0] > len(carry):
+        offset, source, new_carry = inner
+        return Cut(consumed=offset - len(carry), source=source, carry=new_carry)
     if len(tops) >= 2 and last_start >= freeze_at and last_start > len(carry):
-        return Cut(consumed=last_start - len(carry), source=src[:last_start], carry="")
+        return Cut(
+            consumed=last_start - len(carry),
+            source=src[:last_start],
+            carry="",
+            rest_token=tops[-1],
+        )
     return None
