@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aimo_magic.magics import failures
+from aimo_magic.magics import completion, failures
 from aimo_magic.magics.magics import AimoMagics
 
 _LOADED: dict[int, tuple[AimoMagics, Any]] = {}
@@ -22,6 +22,7 @@ def load(shell: Any) -> AimoMagics:
 
     shell.events.register("pre_run_cell", remember_cell_id)
     magics.short_errors = failures.install(shell)
+    completion.install(shell, magics)
     _LOADED[id(shell)] = (magics, remember_cell_id)
     return magics
 
@@ -33,6 +34,7 @@ def unload(shell: Any) -> None:
     magics, hook = entry
     shell.events.unregister("pre_run_cell", hook)
     failures.uninstall(shell)
+    completion.uninstall(shell)
     magics.session.close()
     registry = shell.magics_manager.magics
     for kind in ("line", "cell"):
