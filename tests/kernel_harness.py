@@ -1,0 +1,159 @@
+"""A real IPython kernel driven over jupyter_client, with every iopub message kept.
+
+Tests see exactly what a frontend would: display_data, update_display_data,
+stream and error messages, and the execute reply, in order.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_client.manager import KernelManager
+
+
+@dataclass
+class CellRun:
+    """What one execution sent to the frontend."""
+
+    reply: dict[str, Any]
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return str(self.reply["content"]["status"])
+
+    def of_type(self, *types: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m["msg_type"] in types]
+
+    @property
+    def stdout(self) -> str:
+        return "".join(
+            m["content"]["text"] for m in self.of_type("stream") if m["content"]["name"] == "stdout"
+        )
+
+    @property
+    def stderr(self) -> str:
+        return "".join(
+            m["content"]["text"] for m in self.of_type("stream") if m["content"]["name"] == "stderr"
+        )
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        errors = self.of_type("error")
+        return errors[-1]["content"] if errors else None
+
+    def final_outputs(self) -> list[dict[str, Any]]:
+        """The displays as a frontend ends up showing them: each id at its last update."""
+        outputs: list[dict[str, Any]] = []
+        by_id: dict[str, dict[str, Any]] = {}
+        for message in self.messages:
+            kind, content = message["msg_type"], message["content"]
+            if kind in ("display_data", "execute_result"):
+                output = {"data": content["data"], "metadata": content.get("metadata", {})}
+                outputs.append(output)
+                display_id = content.get("transient", {}).get("display_id")
+                if display_id:
+                    by_id[display_id] = output
+            elif kind == "update_display_data":
+                target = by_id.get(content["transient"]["display_id"])
+                if target is not None:
+                    target["data"] = content["data"]
+                    target["metadata"] = content.get("metadata", {})
+            elif kind == "clear_output":
+                outputs.clear()
+                by_id.clear()
+        return outputs
+
+    def html(self) -> str:
+        return "".join(o["data"].get("text/html", "") for o in self.final_outputs())
+
+    def plain(self) -> str:
+        return "".join(o["data"].get("text/plain", "") for o in self.final_outputs())
+
+
+class Kernel:
+    """One ipykernel process with its own environment."""
+
+    def __init__(self, env: dict[str, str] | None = None, cwd: str | None = None) -> None:
+        kernel_env = {k: v for k, v in os.environ.items() if not k.startswith("AIMO_")}
+        kernel_env.update(env or {})
+        kernel_env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+        self.manager = KernelManager(kernel_name="python3")
+        self.manager.kernel_cmd = [
+            sys.executable,
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            "{connection_file}",
+        ]
+        self.manager.start_kernel(env=kernel_env, cwd=cwd)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    def execute(
+        self,
+        code: str,
+        *,
+        cell_id: str | None = None,
+        timeout: float = 60,
+        interrupt_after: float | None = None,
+        interrupt_when: Any = None,
+    ) -> CellRun:
+        """Run code; optionally interrupt the kernel after a delay or once a message matches."""
+        content = {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        }
+        message = self.client.session.msg("execute_request", content)
+        if cell_id is not None:
+            message["metadata"]["cellId"] = cell_id
+        self.client.shell_channel.send(message)
+        msg_id = message["header"]["msg_id"]
+        run = CellRun(reply={})
+        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        interrupted = False
+        idle = False
+        while not idle:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"cell did not finish within {timeout} s: {code[:60]!r}")
+            if (
+                not interrupted
+                and interrupt_after is not None
+                and time.monotonic() - started > interrupt_after
+            ):
+                self.manager.interrupt_kernel()
+                interrupted = True
+            try:
+                msg = self.client.get_iopub_msg(timeout=0.05)
+            except queue.Empty:
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            msg["received"] = time.monotonic()
+            if msg["msg_type"] == "status":
+                idle = msg["content"]["execution_state"] == "idle"
+                continue
+            run.messages.append(msg)
+            if not interrupted and interrupt_when is not None and interrupt_when(run):
+                self.manager.interrupt_kernel()
+                interrupted = True
+        while True:
+            reply = self.client.get_shell_msg(timeout=timeout)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                run.reply = reply
+                return run
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
