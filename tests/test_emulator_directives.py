@@ -184,3 +184,18 @@ def test_pace_and_latency_slow_the_stream_down(client: httpx.Client) -> None:
     assert elapsed_streaming(client, "::words 1 ::latency 300") >= 0.3
     headers = {"X-Emulator-Tokens-Per-Second": "100", "X-Emulator-Latency-Ms": "100"}
     assert elapsed_streaming(client, "::words 19", **headers) >= 0.1 + 19 / 100
+
+
+def test_image_parts_count_and_are_shortened_in_echo(client: httpx.Client) -> None:
+    image = "data:image/png;base64," + "A" * 5000
+    parts = [
+        {"type": "text", "text": "what is this ::echo"},
+        {"type": "image_url", "image_url": {"url": image}},
+    ]
+    with_image = chat(client, parts)
+    text_only = chat(client, "what is this ::echo")
+    usage = with_image.json()["usage"]
+    assert usage["prompt_tokens"] == text_only.json()["usage"]["prompt_tokens"] + 85
+    facts = json.loads(with_image.json()["choices"][0]["message"]["content"])
+    url = facts["messages"][0]["content"][1]["image_url"]["url"]
+    assert url.startswith("data:image/png;base64,AAA") and len(url) < 100

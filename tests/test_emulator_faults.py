@@ -176,7 +176,8 @@ def test_stall_and_slow_first_token(client: httpx.Client) -> None:
 
 def test_keepalive_comments_between_chunks(client: httpx.Client) -> None:
     raw = b"".join(raw_stream(client, "keepalive")[0])
-    assert raw.count(b": keep-alive\n\n") == len(data_lines(raw)) - 2
+    assert raw.startswith(b": keep-alive\n\n")
+    assert raw.count(b": keep-alive\n\n") == len(data_lines(raw)) - 1
 
 
 def test_crlf_line_ends(client: httpx.Client) -> None:
@@ -262,6 +263,15 @@ def test_sources_combine_with_later_values_winning(client: httpx.Client) -> None
     response = chat(client, "hi ::fault message=directive", {"X-Emulator-Fault": "status=503"})
     assert response.status_code == 503
     assert response.json()["error"]["message"] == "directive"
+
+
+def test_model_listing_fails_on_demand(emulator: EmulatorHandle) -> None:
+    url = emulator.base_url + "/v1/models"
+    spec = "status=503;body=text;message=Failed to route request: catalogue down"
+    failed = httpx.get(url, headers={"X-Emulator-Fault": spec}, verify=False)
+    assert failed.status_code == 503 and failed.text == "Failed to route request: catalogue down"
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(url, headers={"X-Emulator-Fault": "disconnect_after=0"}, verify=False)
 
 
 def test_bad_header_spec_gets_a_400(client: httpx.Client) -> None:

@@ -14,8 +14,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from aimo_magic.emulator.chat import chat_completions, error_response
-from aimo_magic.emulator.faults import FaultSpecError
+from aimo_magic.emulator.chat import chat_completions
+from aimo_magic.emulator.faults import FaultSpecError, parse_fault_spec
+from aimo_magic.emulator.responses import error_response, fault_status_response, truncated
 from aimo_magic.emulator.settings import EmulatorSettings
 from aimo_magic.emulator.state import EmulatorState
 from aimo_magic.emulator.stream import DeliberateDisconnect
@@ -67,14 +68,30 @@ def _json(data: Any, status: int = 200) -> Response:
 
 
 async def list_models(request: Request) -> Response:
+    """The catalogue; no key needed. ``X-Emulator-Fault`` can fail it (status, body,
+    message, retry_after..., slow_first_token, disconnect_after); the queue is for chat.
+    """
     state: EmulatorState = request.app.state.emulator
     shape = request.query_params.get("shape", state.settings.models_shape)
+    try:
+        fault = parse_fault_spec(request.headers.get("x-emulator-fault", ""))
+    except FaultSpecError as exc:
+        return error_response(400, f"Bad emulator fault spec: {exc}")
+    if fault.status is not None:
+        return fault_status_response(fault)
     models = state.catalogue.models
+    body: dict[str, Any]
     if shape == "aimo":
-        return _json({"data": [m.to_aimo() for m in models]})
-    if shape == "openai":
-        return _json({"object": "list", "data": [m.to_openai() for m in models]})
-    return error_response(400, f"Unknown shape '{shape}': use ?shape=aimo or ?shape=openai")
+        body = {"data": [m.to_aimo() for m in models]}
+    elif shape == "openai":
+        body = {"object": "list", "data": [m.to_openai() for m in models]}
+    else:
+        return error_response(400, f"Unknown shape '{shape}': use ?shape=aimo or ?shape=openai")
+    await asyncio.sleep(fault.slow_first_token or 0.0)
+    payload = json.dumps(body, ensure_ascii=False).encode()
+    if fault.disconnect_after is not None:
+        return truncated(payload)
+    return Response(payload, media_type="application/json")
 
 
 async def faults(request: Request) -> Response:

@@ -35,7 +35,10 @@ directive) are joined in that order; a later value for the same key wins.
 ========================  ===============================================================
 
 The first chunk (the assistant ``role`` delta) counts as chunk 1 for the ``..._after=N``
-keys; ``N=0`` applies the fault before any chunk.
+keys; ``N=0`` applies the fault before any chunk. A whole (not streamed) answer only
+heeds ``status`` and its companions, ``reject_stream_options``, ``slow_first_token``,
+``disconnect_after`` and ``unicode``; so does ``GET /v1/models`` (header only, except
+``reject_stream_options`` and ``unicode``).
 """
 
 from __future__ import annotations

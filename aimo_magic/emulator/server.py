@@ -7,9 +7,14 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aimo_magic.emulator.settings import EmulatorSettings, is_loopback
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from aimo_magic.emulator.state import EmulatorState
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
@@ -49,11 +54,11 @@ class EmulatorHandle:
 
     def __init__(
         self,
-        server: Any,
+        server: uvicorn.Server,
         thread: threading.Thread,
         sock: socket.socket,
         settings: EmulatorSettings,
-        state: Any,
+        state: EmulatorState,
     ) -> None:
         self._server = server
         self._thread = thread
@@ -115,7 +120,9 @@ class EmulatorHandle:
         )
 
 
-def _wait_until_answering(server: Any, thread: threading.Thread, sock: socket.socket) -> None:
+def _wait_until_answering(
+    server: uvicorn.Server, thread: threading.Thread, sock: socket.socket
+) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:

@@ -88,7 +88,8 @@ def frame(payload: str, fault: FaultSpec) -> bytes:
 
 
 def filler(fault: FaultSpec) -> bytes:
-    """What goes between events: keep-alive comments and/or empty data lines."""
+    """What goes between events (and before the first): keep-alive comments and/or empty
+    data lines."""
     end = "\r\n" if fault.crlf else "\n"
     text = ""
     if fault.keepalive:

@@ -43,6 +43,8 @@ async def _events(
         return after is not None and min(after, count) == index
 
     loop = asyncio.get_running_loop()
+    if fault.keepalive:
+        yield filler(fault)  # routers send comments while the provider is still thinking
     await asyncio.sleep(pace.first_token_delay_s)
     next_send = loop.time()
     for index in range(count + 1):
