@@ -39,6 +39,8 @@ from aimo_magic.emulator.validation import (
 
 
 def _pace(request: Request, state: EmulatorState, directives: Directives, fault: FaultSpec) -> Pace:
+    """Directive over header over server setting, so a notebook prompt always has the last
+    word; a rate of 0 means as fast as possible."""
     rate: float | None = state.settings.tokens_per_second
     header_rate = header_number(request, "x-emulator-tokens-per-second")
     if "x-emulator-tokens-per-second" in request.headers:
