@@ -225,6 +225,18 @@ def test_a_split_code_block_keeps_every_line_highlighted_in_order() -> None:
     assert sink.shown_plain() == text
 
 
+def test_flush_shows_text_the_rate_limit_held_back() -> None:
+    live, sink, _ = make(min_interval=0.1)
+    live.append("first ")
+    live.append("second")  # same instant: held back
+    assert sink.shown_plain() == "first "
+    live.flush()
+    assert sink.shown_plain() == "first second"
+    events = len(sink.events)
+    live.flush()  # nothing new: no update
+    assert len(sink.events) == events
+
+
 def test_reset_clears_every_output_and_starts_over() -> None:
     live, sink, clock = make(freeze_at=512)
     stream(live, clock, long_markdown(5_000, seed=1), chunk=50, step=0.2)

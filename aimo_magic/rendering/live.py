@@ -140,12 +140,17 @@ class _DisplayView:
         self._pending.append(delta)
         now = self._clock()
         if self._last_publish is None or now - self._last_publish >= self._interval():
-            self._last_publish = now
-            self._sync()
-            if self._fmt == "markdown":
-                self._publish_markdown(final=False)
-            else:
-                self._show(self._whole_bundle(final=False))
+            self.flush(now)
+
+    def flush(self, now: float | None = None) -> None:
+        if not self._pending:
+            return
+        self._last_publish = self._clock() if now is None else now
+        self._sync()
+        if self._fmt == "markdown":
+            self._publish_markdown(final=False)
+        else:
+            self._show(self._whole_bundle(final=False))
 
     def _freeze(self, cut: Cut, tail: str, html: str) -> None:
         bundle = {
@@ -260,6 +265,9 @@ class _TerminalView:
         self._text.append(delta)
         self._write(delta)
 
+    def flush(self) -> None:
+        """Nothing waits: every delta was written as it came."""
+
     def reset(self, notice: str) -> None:
         prefix = "" if self._at_line_start else "\n"
         self._write(f"{prefix}{self._sink.muted(f'[{notice}]')}\n")
@@ -352,6 +360,11 @@ class LiveAnswer:
         if delta:
             self._chunks.append(delta)
             self._view.append(delta)
+
+    def flush(self) -> None:
+        """Show text held back by the rate limit now, e.g. when the stream has stalled."""
+        self._check_open("flush")
+        self._view.flush()
 
     def reset(self, notice: str) -> None:
         """Forget the text so far (the request is being retried) and show ``notice``."""
