@@ -442,3 +442,12 @@ def test_a_callers_aimo_record_is_extended_not_nested() -> None:
         "part": 0,
         "status": "complete",
     }
+
+
+def test_an_interrupted_json_answer_is_shown_as_text_without_raising() -> None:
+    live, sink, clock = make("json")
+    stream(live, clock, '{"name": "ai', chunk=4, step=0.2)
+    live.finish("interrupted")
+    assert live.format_error is None
+    assert sink.outputs[0].bundle["text/plain"] == '{"name": "ai'
+    assert "Interrupted" in sink.outputs[-1].bundle["text/plain"]

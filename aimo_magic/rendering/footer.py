@@ -7,15 +7,21 @@ model wrote; the caller shows it as a separate output.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aimo_magic.core.types import Usage
+
+if TYPE_CHECKING:
+    from aimo_magic.rendering.bundles import FormatError
 
 Bundle = dict[str, Any]
 Status = Literal["complete", "interrupted", "error", "partial"]
 STATUSES: tuple[str, ...] = ("complete", "interrupted", "error", "partial")
+# Given whether the answer has text and its format error, the output shown after it.
+Trailer = Callable[[bool, "FormatError | None"], "Bundle | None"]
 
 # Theme variables where the frontend has them (JupyterLab), plain greys elsewhere.
 _MUTED = "color: var(--jp-ui-font-color2, #888); font-size: 0.85em; margin-top: 0.2em"

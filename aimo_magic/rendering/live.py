@@ -1,11 +1,8 @@
 """A model's answer shown while it is generated, ending in one complete final render.
 
-Updates are rate-bounded (``min_interval``) rather than per token, and for
-markdown their cost does not grow with the answer: the answer is a run of
-consecutive outputs, each rendered one last time and frozen once its blocks
-are complete (see ``segments``), so only the unfrozen tail is re-rendered and
-re-sent. Formats that only make sense whole re-render everything, at an
-interval that stretches with the length so their cost per second stays flat.
+Updates are rate-bounded (``min_interval``) rather than per token, and their
+cost does not grow with the answer (see ``display_view``). In a terminal the
+text is streamed as it comes instead (``terminal_view``).
 """
 
 from __future__ import annotations
@@ -13,30 +10,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aimo_magic.rendering.bundles import (
-    Bundle,
-    FormatError,
-    normalize_format,
-    render_bundle,
-    text_bundle,
-)
-from aimo_magic.rendering.footer import FooterInfo, render_notice, render_trailer, status_text
-from aimo_magic.rendering.sinks import DisplayHandle, DisplaySink, TerminalSink, default_sink
-
-if TYPE_CHECKING:
-    from markdown_it.token import Token
-
-    from aimo_magic.rendering.segments import Cut
+from aimo_magic.rendering.bundles import Bundle, FormatError, normalize_format
+from aimo_magic.rendering.display_view import DisplayView
+from aimo_magic.rendering.footer import FooterInfo, render_trailer, status_text
+from aimo_magic.rendering.sinks import DisplaySink, TerminalSink, default_sink
+from aimo_magic.rendering.terminal_view import TerminalView
 
 METADATA_KEY = "aimo"
-EMPTY_BUNDLE: Bundle = {"text/plain": ""}
-# Whole-text formats: characters per second of update traffic we allow.
-_WHOLE_TEXT_RATE = 200_000
-_HIGHLIGHT_CACHE_SIZE = 64
-
-MetadataFactory = Callable[[str, "int | None"], dict[str, Any]]
 
 
 def output_metadata(base: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -49,242 +31,6 @@ def output_metadata(base: dict[str, Any], **fields: Any) -> dict[str, Any]:
     if isinstance(own, dict):
         return {**base, METADATA_KEY: {**own, **fields}}
     return {METADATA_KEY: {**base, **fields}}
-
-
-class _CarriageReturns:
-    """Turns CR and CRLF into LF across chunk boundaries, as markdown-it would."""
-
-    def __init__(self) -> None:
-        self._after_cr = False
-
-    def __call__(self, chunk: str) -> str:
-        if self._after_cr and chunk.startswith("\n"):
-            chunk = chunk[1:]
-        self._after_cr = chunk.endswith("\r")
-        if "\r" in chunk:
-            chunk = chunk.replace("\r\n", "\n").replace("\r", "\n")
-        return chunk
-
-
-class _DisplayView:
-    """The answer as display outputs that are updated in place."""
-
-    def __init__(
-        self,
-        sink: DisplaySink,
-        fmt: str,
-        metadata: MetadataFactory,
-        *,
-        min_interval: float,
-        clock: Callable[[], float],
-        freeze_at: int,
-        split_at: int,
-    ) -> None:
-        self._sink = sink
-        self._fmt = fmt
-        self._metadata = metadata
-        self._min_interval = min_interval
-        self._clock = clock
-        self._freeze_at = freeze_at
-        self._split_at = split_at
-        self._handles: list[DisplayHandle] = []
-        self.format_error: FormatError | None = None
-        self._start()
-
-    def _start(self) -> None:
-        self._used = 0  # handles holding this attempt's outputs
-        self._open = False  # whether handles[_used - 1] is the unfrozen tail
-        self._pending: list[str] = []
-        self._normalize = _CarriageReturns()
-        self._source = ""
-        self._frozen = 0
-        self._carry = ""
-        self._last_publish: float | None = None
-        self._last_segment: Bundle | None = None
-        self._highlighted: dict[tuple[str, str | None], str] = {}
-
-    # -- plumbing ---------------------------------------------------------------------
-
-    def _show(self, bundle: Bundle) -> None:
-        if self._open:
-            self._handles[self._used - 1].update(bundle, self._metadata("answer", self._used - 1))
-            return
-        self._open = True
-        self._used += 1
-        metadata = self._metadata("answer", self._used - 1)
-        if self._used <= len(self._handles):
-            self._handles[self._used - 1].update(bundle, metadata)
-        else:
-            self._handles.append(self._sink.open(bundle, metadata))
-
-    def _html(self, tokens: list[Token], env: dict[str, Any], *, streaming: bool) -> str:
-        from aimo_magic.rendering.markdown import render_tokens
-
-        if len(self._highlighted) > _HIGHLIGHT_CACHE_SIZE:
-            self._highlighted.clear()
-        return render_tokens(tokens, env, streaming=streaming, highlight_cache=self._highlighted)
-
-    def _sync(self) -> None:
-        if self._pending:
-            self._source += self._normalize("".join(self._pending))
-            self._pending.clear()
-
-    def _interval(self) -> float:
-        if self._fmt == "markdown":
-            return self._min_interval
-        return max(self._min_interval, len(self._source) / _WHOLE_TEXT_RATE)
-
-    # -- publishing -------------------------------------------------------------------
-
-    def append(self, delta: str) -> None:
-        self._pending.append(delta)
-        now = self._clock()
-        if self._last_publish is None or now - self._last_publish >= self._interval():
-            self.flush(now)
-
-    def flush(self, now: float | None = None) -> None:
-        if not self._pending:
-            return
-        self._last_publish = self._clock() if now is None else now
-        self._sync()
-        if self._fmt == "markdown":
-            self._publish_markdown(final=False)
-        else:
-            self._show(self._whole_bundle(final=False))
-
-    def _freeze(self, cut: Cut, tail: str, html: str) -> None:
-        bundle = {
-            "text/html": html,
-            "text/markdown": cut.source,
-            "text/plain": tail[: cut.consumed],
-        }
-        self._show(bundle)
-        self._open = False
-        self._last_segment = bundle
-        self._frozen += cut.consumed
-        self._carry = cut.carry
-
-    def _publish_markdown(self, *, final: bool) -> None:
-        """Freeze what is complete, then show the rest, from one parse per update."""
-        from aimo_magic.rendering.markdown import parse
-        from aimo_magic.rendering.segments import find_cut
-
-        while tail := self._source[self._frozen :]:
-            source = self._carry + tail
-            tokens, env = parse(source)
-            cut = None
-            if not final:
-                cut = find_cut(
-                    self._carry, tail, tokens, freeze_at=self._freeze_at, split_at=self._split_at
-                )
-            if cut is None:
-                bundle = {"text/html": self._html(tokens, env, streaming=not final)}
-                if final:
-                    # The source rides only on final renders: updates carry two
-                    # copies of the tail (html, plain), not three.
-                    bundle["text/markdown"] = source
-                bundle["text/plain"] = tail
-                self._show(bundle)
-                return
-            if cut.rest_token is None:  # split inside a block: the parts need parses of their own
-                frozen_tokens, frozen_env = parse(cut.source)
-                self._freeze(cut, tail, self._html(frozen_tokens, frozen_env, streaming=False))
-                continue
-            self._freeze(cut, tail, self._html(tokens[: cut.rest_token], env, streaming=False))
-            rest = self._source[self._frozen :]
-            self._show(
-                {
-                    "text/html": self._html(tokens[cut.rest_token :], env, streaming=True),
-                    "text/plain": rest,
-                }
-            )
-            return
-        if final and self._used and self._last_segment is not None:
-            # Nothing after the last frozen part: put the final metadata on it.
-            self._open = True
-            self._show(self._last_segment)
-
-    def _whole_bundle(self, *, final: bool) -> Bundle:
-        if not final and self._fmt in ("code", "math"):
-            return text_bundle(self._source)
-        try:
-            return render_bundle(self._source, self._fmt, final=final)
-        except FormatError as exc:
-            self.format_error = exc
-            return text_bundle(self._source)
-
-    # -- lifecycle --------------------------------------------------------------------
-
-    def reset(self, notice: str) -> None:
-        notice_bundle = render_notice(notice)
-        metadata = self._metadata("notice", 0)
-        if not self._handles:
-            self._handles.append(self._sink.open(notice_bundle, metadata))
-        else:
-            empty = self._metadata("empty", None)
-            for index, handle in enumerate(self._handles):
-                handle.update(
-                    notice_bundle if index == 0 else EMPTY_BUNDLE, metadata if index == 0 else empty
-                )
-        self._start()
-
-    def finish(self, trailer: Callable[[bool, FormatError | None], Bundle | None]) -> None:
-        self._sync()
-        if self._fmt == "markdown":
-            self._publish_markdown(final=True)
-        elif self._source or self._open:
-            self._show(self._whole_bundle(final=True))
-        self._open = False
-        bundle = trailer(bool(self._source.strip()), self.format_error)
-        if bundle is None:
-            return
-        metadata = self._metadata("footer", None)
-        if self._used < len(self._handles):  # reuse an output a reset emptied
-            self._handles[self._used].update(bundle, metadata)
-            self._used += 1
-        else:
-            self._handles.append(self._sink.open(bundle, metadata))
-
-
-class _TerminalView:
-    """The answer as raw text on a stream; the trailer as plain lines."""
-
-    def __init__(self, sink: TerminalSink, fmt: str) -> None:
-        self._sink = sink
-        self._fmt = fmt
-        self._text: list[str] = []
-        self._at_line_start = True
-        self.format_error: FormatError | None = None
-
-    def _write(self, text: str) -> None:
-        if text:
-            self._sink.write(text)
-            self._at_line_start = text.endswith("\n")
-
-    def append(self, delta: str) -> None:
-        self._text.append(delta)
-        self._write(delta)
-
-    def flush(self) -> None:
-        """Nothing waits: every delta was written as it came."""
-
-    def reset(self, notice: str) -> None:
-        prefix = "" if self._at_line_start else "\n"
-        self._write(f"{prefix}{self._sink.muted(f'[{notice}]')}\n")
-        self._text.clear()
-
-    def finish(self, trailer: Callable[[bool, FormatError | None], Bundle | None]) -> None:
-        text = "".join(self._text)
-        if self._fmt == "json" and text.strip():
-            try:
-                render_bundle(text, "json", final=True)
-            except FormatError as exc:
-                self.format_error = exc
-        bundle = trailer(bool(text.strip()), self.format_error)
-        if not self._at_line_start:
-            self._write("\n")
-        if bundle is not None:
-            self._write(self._sink.muted(str(bundle["text/plain"])) + "\n")
 
 
 class LiveAnswer:
@@ -312,11 +58,11 @@ class LiveAnswer:
         self.status: str | None = None
         self._chunks: list[str] = []
         chosen = sink if sink is not None else default_sink()
-        self._view: _DisplayView | _TerminalView
+        self._view: DisplayView | TerminalView
         if isinstance(chosen, TerminalSink):
-            self._view = _TerminalView(chosen, self.fmt)
+            self._view = TerminalView(chosen, self.fmt)
         else:
-            self._view = _DisplayView(
+            self._view = DisplayView(
                 chosen,
                 self.fmt,
                 self._output_metadata,
@@ -401,7 +147,7 @@ class LiveAnswer:
                 extra_errors=extra,
             )
 
-        self._view.finish(trailer)
+        self._view.finish(trailer, complete=status == "complete")
         if self._view.format_error is not None:
             raise self._view.format_error
 
