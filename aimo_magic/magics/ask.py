@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic_arguments import parse_argstring
 
 from aimo_magic.core.errors import AimoError, IncompleteStreamError
 from aimo_magic.magics.failures import AnswerInterrupted, CellFailed
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     from aimo_magic.core.base import RetryEvent
     from aimo_magic.core.types import ChatResult, Model, ProviderOffer
     from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.rendering.footer import FooterInfo
     from aimo_magic.rendering.live import LiveAnswer
 
 KEY_ON_LINE = (
@@ -59,10 +59,11 @@ def parse_line(magics: AimoMagics, line: str) -> Namespace:
     if "aimo-sk-" in line:
         raise fail(magics, KEY_ON_LINE)
     try:
-        shlex.split(line)
+        argv = shlex.split(line)
     except ValueError as exc:
         raise fail(magics, f"Could not read the magic line ({exc}); check its quotes.") from None
-    return parse_argstring(magics.aimo, line)
+    # IPython's own parse_argstring keeps the quotes; a shell would not.
+    return magics.aimo.parser.parse_args(argv)
 
 
 def request_params(args: Namespace, fmt: str) -> dict[str, Any]:
@@ -200,22 +201,23 @@ class Exchange:
             partial = exc.partial_text if isinstance(exc, IncompleteStreamError) else ""
             if partial and not self.live.text:
                 self.live.append(partial)
-            self.live.finish(status="error", error_message=str(exc))
+            self.live.finish(status="error")
             if debug:
                 raise
             raise fail(magics, str(exc)) from None
         self.completed(result)
 
-    def footer_info(self, result: ChatResult) -> Any:
+    def footer_info(self, result: ChatResult) -> tuple[FooterInfo, float | None]:
+        """The footer, and the cost estimate from the provider that actually answered."""
         from aimo_magic.core.catalogue import find_model
         from aimo_magic.core.pricing import estimate_cost
         from aimo_magic.rendering.footer import FooterInfo
 
         found = find_model(self.magics.session.cached_catalogue or (), result.model)
-        offer = found[1] if found else self.request.offer
+        model, offer = found if found else (self.request.model, self.request.offer)
         cost = estimate_cost(result.usage, offer.pricing if offer else None)
         return FooterInfo(
-            model=result.model,
+            model=model.name,
             provider=result.provider or (offer.name if offer else None),
             usage=result.usage,
             cost=cost,

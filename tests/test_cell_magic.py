@@ -1,0 +1,400 @@
+"""``%%aimo`` in a real kernel against the emulator: streaming, history, options, faults."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from collections.abc import Iterator
+
+import pytest
+from kernel_harness import CellRun, Kernel
+
+from aimo_magic.emulator import EmulatorHandle
+
+pytestmark = pytest.mark.kernel
+
+KEY = "aimo-sk-v2-test-cell-magic-0000"
+MODEL = "DeepSeek-V3-1"
+
+
+@pytest.fixture(scope="module")
+def kernel(emulator: EmulatorHandle) -> Iterator[Kernel]:
+    running = Kernel(env={"AIMO_BASE_URL": emulator.base_url, "AIMO_API_KEY": KEY})
+    try:
+        setup = running.execute(f"%load_ext aimo_magic\n%aimo use {MODEL}")
+        assert setup.status == "ok", setup.error or setup.stderr
+        yield running
+    finally:
+        running.close()
+
+
+@pytest.fixture
+def emu(emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
+    emulator.clear_faults()
+    emulator.clear_requests()
+    yield emulator
+    emulator.clear_faults()
+
+
+def echo(run: CellRun) -> dict:
+    """The emulator's ``::echo`` answer, read back from the cell's plain-text output."""
+    assert run.status == "ok", run.error
+    return json.loads(answer_text(run))
+
+
+def answer_text(run: CellRun) -> str:
+    """The answer's text, which long answers spread over several consecutive outputs."""
+    return "".join(
+        o["data"].get("text/plain", "")
+        for o in run.final_outputs()
+        if o["metadata"].get("aimo", {}).get("output") == "answer"
+    )
+
+
+class _Elements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, dict(attrs)))
+
+
+def assert_inert(html: str) -> None:
+    """No element a browser would build from this HTML can run script or restyle the page."""
+    parser = _Elements()
+    parser.feed(html)
+    assert parser.found, "there should be some HTML"
+    for tag, attrs in parser.found:
+        assert tag not in {"script", "iframe", "style", "object", "embed", "form", "meta"}, tag
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name)
+            assert not (value or "").strip().lower().startswith(("javascript:", "data:")), value
+            if name == "style":
+                assert "url(" not in (value or "") and "expression" not in (value or "")
+
+
+def roles_and_texts(facts: dict) -> list[tuple[str, str]]:
+    return [(m["role"], m["content"]) for m in facts["messages"]]
+
+
+def one_line_error(run: CellRun) -> str:
+    assert run.status == "error"
+    assert run.error is not None
+    assert len(run.error["traceback"]) == 1, run.error["traceback"]
+    return str(run.error["evalue"])
+
+
+def test_answer_streams_into_one_place_and_ends_with_a_footer(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    run = kernel.execute("%%aimo\nTell me about rivers ::pace 600 ::long 6", cell_id="stream-1")
+    assert run.status == "ok", run.error
+    updates = run.of_type("update_display_data")
+    assert len(updates) >= 3, "the display should update several times before the end"
+    first_update = updates[0]["received"]
+    last_message = run.messages[-1]["received"]
+    assert last_message - first_update > 0.3
+    outputs = run.final_outputs()
+    *answer, footer = outputs
+    html = "".join(o["data"].get("text/html", "") for o in answer)
+    plain = "".join(o["data"]["text/plain"] for o in answer)
+    assert "<h1>" in html and "<table>" in html and "<pre" in html
+    assert plain.startswith("# ") and "Tell me about rivers" in plain.splitlines()[0]
+    assert plain.rstrip().endswith("```")
+    assert all("text/markdown" in o["data"] for o in answer if o["data"]["text/plain"])
+    footer_text = footer["data"]["text/plain"]
+    assert MODEL in footer_text and "tokens" in footer_text and "via" in footer_text
+    meta = answer[-1]["metadata"]["aimo"]
+    assert meta["requested_model"] == MODEL
+    assert meta["usage"]["completion_tokens"] > 0
+    assert meta["provider"]
+
+
+def test_history_continues_across_cells_and_threads(kernel: Kernel, emu: EmulatorHandle) -> None:
+    kernel.execute("%aimo reset --all")
+    first = kernel.execute("%%aimo\nRemember the word kiwi", cell_id="h-1")
+    assert first.status == "ok", first.error
+    facts = echo(kernel.execute("%%aimo\n::echo", cell_id="h-2"))
+    turns = roles_and_texts(facts)
+    assert turns[0] == ("user", "Remember the word kiwi")
+    assert turns[1][0] == "assistant" and turns[1][1]
+    assert turns[-1] == ("user", "::echo")
+
+    other = echo(kernel.execute("%%aimo -c side\n::echo", cell_id="h-3"))
+    assert roles_and_texts(other) == [("user", "::echo")]
+
+    lonely = echo(kernel.execute("%%aimo --no-history\n::echo", cell_id="h-4"))
+    assert roles_and_texts(lonely) == [("user", "::echo")]
+    after = echo(kernel.execute("%%aimo\n::echo", cell_id="h-5"))
+    assert [t for t in roles_and_texts(after) if t[0] == "user"] == [
+        ("user", "Remember the word kiwi"),
+        ("user", "::echo"),
+        ("user", "::echo"),
+    ], "--no-history records nothing"
+
+    fresh = echo(kernel.execute("%%aimo --new\n::echo", cell_id="h-6"))
+    assert roles_and_texts(fresh) == [("user", "::echo")]
+
+
+def test_rerunning_a_cell_replaces_its_exchange(kernel: Kernel, emu: EmulatorHandle) -> None:
+    kernel.execute("%aimo reset --all")
+    for _ in range(3):
+        assert kernel.execute("%%aimo\nFirst question", cell_id="r-1").status == "ok"
+    kernel.execute("%%aimo\nSecond question", cell_id="r-2")
+    rerun_first = echo(kernel.execute("%%aimo\n::echo", cell_id="r-1"))
+    assert roles_and_texts(rerun_first) == [("user", "::echo")], "a re-run sees what came before it"
+    facts = echo(kernel.execute("%%aimo\n::echo", cell_id="r-3"))
+    users = [t[1] for t in roles_and_texts(facts) if t[0] == "user"]
+    assert users == ["::echo", "Second question", "::echo"]
+
+
+def test_history_is_trimmed_to_the_budget_keeping_the_system_prompt(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    kernel.execute("%aimo reset --all")
+    kernel.execute("%%aimo -s 'Answer briefly.'\nOne", cell_id="t-1")
+    kernel.execute("%%aimo\nTwo", cell_id="t-2")
+    kernel.execute("%%aimo\nThree", cell_id="t-3")
+    kernel.execute("%config AimoMagics.history_turns = 1")
+    try:
+        facts = echo(kernel.execute("%%aimo\n::echo", cell_id="t-4"))
+    finally:
+        kernel.execute("%config AimoMagics.history_turns = 50")
+    turns = roles_and_texts(facts)
+    assert turns[0] == ("system", "Answer briefly.")
+    assert [t for t in turns if t[0] == "user"] == [("user", "Three"), ("user", "::echo")]
+
+
+def test_options_reach_the_request(kernel: Kernel, emu: EmulatorHandle) -> None:
+    run = kernel.execute(
+        "%%aimo --no-history -t 0.3 --max-tokens 900 -p top_p=0.9 -p 'stop=[\"END\"]' "
+        "-p mode=fast -p 'response_format={\"type\": \"text\"}'\n::echo",
+        cell_id="o-1",
+    )
+    facts = echo(run)
+    body = json.loads(emu.requests[-1]["body"])
+    assert body["temperature"] == 0.3 and body["max_tokens"] == 900
+    assert body["top_p"] == 0.9 and body["stop"] == ["END"] and body["mode"] == "fast"
+    assert body["response_format"] == {"type": "text"}
+    assert facts["messages"][-1]["content"] == "::echo"
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("-p 'x={broken'", "starts like JSON"),
+        ("-p novalue", "KEY=VALUE"),
+        ("--bogus", "unrecognized"),
+        ("nope/not-a-model", "Unknown model"),
+        ("-t hot", "invalid float"),
+        ("--insert", "-f code"),
+    ],
+)
+def test_bad_input_is_one_line_and_sends_nothing(
+    kernel: Kernel, emu: EmulatorHandle, line: str, words: str
+) -> None:
+    before = kernel.execute("%aimo chats").stdout
+    run = kernel.execute(f"%%aimo {line}\nhello", cell_id="bad")
+    assert run.status == "error"
+    message = run.error["evalue"] if run.error else run.stderr
+    assert words in message or words in run.stderr, (message, run.stderr)
+    assert emu.requests == []
+    assert kernel.execute("%aimo chats").stdout == before
+
+
+def test_empty_prompt_and_key_on_line_are_refused(kernel: Kernel, emu: EmulatorHandle) -> None:
+    assert "no prompt" in one_line_error(kernel.execute("%%aimo\n   \n"))
+    refused = one_line_error(kernel.execute("%%aimo --param key=aimo-sk-v2-oops\nhi"))
+    assert "saved in the notebook" in refused and "aimo-sk-v2-oops" not in refused
+    assert emu.requests == []
+
+
+def test_interpolation_keeps_code_and_json_literal(kernel: Kernel, emu: EmulatorHandle) -> None:
+    kernel.execute("name = 'Ada'\nrows = [1, 2, 3]")
+    prompt = (
+        "Hello {name}, {len(rows)} rows; {{name}} stays;"
+        ' json {"a": {"b": 1}}; code def f(): return {undefined_thing}\n::echo'
+    )
+    facts = echo(kernel.execute(f"%%aimo --no-history\n{prompt}"))
+    sent = facts["messages"][-1]["content"]
+    assert sent.startswith("Hello Ada, 3 rows; {name} stays;")
+    assert '{"a": {"b": 1}}' in sent and "{undefined_thing}" in sent
+
+    raw = echo(kernel.execute("%%aimo --no-history --no-interpolate\n{name} ::echo"))
+    assert raw["messages"][-1]["content"] == "{name} ::echo"
+
+    failing = one_line_error(kernel.execute("%%aimo --no-history\n{rows[10]} ::echo"))
+    assert "IndexError" in failing and "--no-interpolate" in failing
+
+
+def test_formats(kernel: Kernel, emu: EmulatorHandle) -> None:
+    as_json = kernel.execute("%%aimo --no-history -f json\nGive me data ::echo")
+    assert as_json.status == "ok", as_json.error
+    assert "application/json" in as_json.final_outputs()[0]["data"]
+    assert json.loads(emu.requests[-1]["body"])["response_format"] == {"type": "json_object"}
+
+    code = kernel.execute("%%aimo --no-history -f code --insert\n::code python", cell_id="f-1")
+    assert code.status == "ok", code.error
+    payloads = code.reply["content"].get("payload", [])
+    inserted = [p for p in payloads if p.get("source") == "set_next_input"]
+    assert inserted and "```" not in inserted[0]["text"] and inserted[0]["text"].strip()
+    shown = code.final_outputs()[0]["data"]
+    assert "```" not in shown["text/plain"] and "<pre" in shown["text/html"]
+
+    text = kernel.execute("%%aimo --no-history -f text\nTell me about rivers")
+    assert "<h1>" not in text.html() and "# Tell me about rivers" in text.plain()
+
+    math = kernel.execute("%%aimo --no-history -f math\n::words 3")
+    assert "text/latex" in math.final_outputs()[0]["data"]
+
+    html = kernel.execute("%%aimo --no-history -f html\n::hostile")
+    assert html.status == "ok", html.error
+    assert_inert(html.html())
+
+
+def test_out_variable_and_no_stream(kernel: Kernel, emu: EmulatorHandle) -> None:
+    run = kernel.execute("%%aimo --no-history --no-stream -o answer\n::words 5")
+    assert run.status == "ok", run.error
+    check = kernel.execute("print(len(answer.split()))")
+    assert check.stdout.strip() == "5"
+    body = json.loads(emu.requests[-1]["body"])
+    assert body["stream"] is False
+
+
+def test_hostile_html_is_inert(kernel: Kernel, emu: EmulatorHandle) -> None:
+    run = kernel.execute("%%aimo --no-history\n::hostile")
+    assert run.status == "ok", run.error
+    html = run.html()
+    assert_inert(html)
+    assert "&lt;script&gt;" in html, "the hostile text stays visible, as text"
+
+
+def test_server_errors_are_one_line_and_leave_history_alone(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    kernel.execute("%aimo reset --all")
+    kernel.execute("%%aimo\nKeep me", cell_id="e-1")
+    before = kernel.execute("%aimo chats").stdout
+    emu.queue_faults("status=402;message=Insufficient balance for estimated cost: 0.001 USDC")
+    message = one_line_error(kernel.execute("%%aimo\nThis fails", cell_id="e-2"))
+    assert "Insufficient balance" in message and "HTTP 402" in message and "Top up" in message
+    assert kernel.execute("%aimo chats").stdout == before
+    assert KEY not in message
+
+
+def test_a_broken_stream_resets_the_display_and_says_it_retries(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    emu.queue_faults("disconnect_after=40")
+    run = kernel.execute("%%aimo --no-history\nTell me about rivers ::pace 2000")
+    assert run.status == "ok", run.error
+    shown = [
+        m["content"]["data"].get("text/plain", "")
+        for m in run.of_type("display_data", "update_display_data")
+    ]
+    assert any("retrying" in text for text in shown)
+    assert run.plain().startswith("# Tell me about rivers")
+    assert "retrying" not in run.plain()
+
+
+def test_retries_running_out_keep_the_partial_text(kernel: Kernel, emu: EmulatorHandle) -> None:
+    run = kernel.execute("%%aimo --no-history\nTell me about rivers ::fault disconnect_after=30")
+    message = one_line_error(run)
+    assert "cut off" in message or "broke off" in message
+    assert "Tell me about rivers" in run.plain()
+
+
+def test_debug_shows_the_full_traceback(kernel: Kernel, emu: EmulatorHandle) -> None:
+    run = kernel.execute("%%aimo --no-history --debug\nx ::fault status=400;message=bad thing")
+    assert run.status == "error"
+    assert run.error is not None and len(run.error["traceback"]) > 1
+    assert run.error["ename"] == "InvalidRequestError"
+
+
+def test_interrupting_keeps_the_partial_answer_and_the_next_cell_works(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    kernel.execute("%aimo reset --all")
+
+    def some_text_shown(run: CellRun) -> bool:
+        return len(run.of_type("update_display_data")) >= 2
+
+    run = kernel.execute(
+        "%%aimo\nTell me about rivers ::long 40 ::pace 100",
+        cell_id="i-1",
+        interrupt_when=some_text_shown,
+        timeout=60,
+    )
+    assert run.status == "error"
+    assert run.error is not None and len(run.error["traceback"]) == 1
+    assert "Interrupted" in run.error["traceback"][0]
+    plain = run.plain()
+    assert plain.startswith("# A long answer about Tell me about rivers")
+    assert "interrupted" in plain.lower()
+    history = kernel.execute("%aimo history")
+    assert "interrupted" in history.stdout.lower() or "partial" in history.stdout.lower()
+    after = kernel.execute("%%aimo --no-history\n::words 3")
+    assert after.status == "ok", after.error
+
+
+def test_no_key_says_how_to_provide_one(emulator: EmulatorHandle) -> None:
+    bare = Kernel(env={"AIMO_BASE_URL": emulator.base_url})
+    try:
+        bare.execute("%load_ext aimo_magic")
+        message = one_line_error(bare.execute(f"%%aimo {MODEL}\nhello"))
+        assert "%aimo login" in message and "AIMO_API_KEY" in message
+    finally:
+        bare.close()
+
+
+def test_a_headless_nbclient_run_saves_the_final_render(
+    emulator: EmulatorHandle, tmp_path, monkeypatch
+) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("AIMO_BASE_URL", emulator.base_url)
+    monkeypatch.setenv("AIMO_API_KEY", KEY)
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("%load_ext aimo_magic"),
+        nbformat.v4.new_code_cell(f"%%aimo {MODEL}\nTell me about rivers ::pace 2000"),
+        nbformat.v4.new_code_cell(f"%%aimo {MODEL}\n::echo"),
+    ]
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    path = tmp_path / "run.ipynb"
+    nbformat.write(notebook, path)
+    saved = nbformat.read(path, as_version=4)
+    outputs = saved.cells[1].outputs
+    answer = "".join(o.data.get("text/plain", "") for o in outputs[:-1])
+    assert answer.startswith("# Tell me about rivers") and answer.rstrip().endswith("```")
+    html = "".join(o.data.get("text/html", "") for o in outputs[:-1])
+    assert "<table>" in html and "<h1>" in html
+    assert "tokens" in outputs[-1].data["text/plain"]
+    echoed = json.loads("".join(o.data.get("text/plain", "") for o in saved.cells[2].outputs[:-1]))
+    assert echoed["message_count"] == 3, "the second cell continued the conversation"
+    assert KEY not in path.read_text()
+
+
+def test_terminal_ipython_streams_plain_text(emulator: EmulatorHandle) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "get_ipython().run_line_magic('load_ext', 'aimo_magic')\n"
+        f"get_ipython().run_cell_magic('aimo', '{MODEL}', '::words 12')\n"
+    )
+    env = {"AIMO_BASE_URL": emulator.base_url, "AIMO_API_KEY": KEY, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "IPython", "--no-banner", "--colors=nocolor", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "<" not in done.stdout, "no HTML in a terminal"
+    first_line = done.stdout.strip().splitlines()[0]
+    assert len(first_line.split()) == 12
+    assert "tokens" in done.stdout
