@@ -36,7 +36,8 @@ class Cut:
     rest_token: int | None = None
 
 
-_Split = tuple[int, str, str]  # offset in src, frozen source, carry for the rest
+_Split = tuple[int, str, str]
+_INSIDE_LINE_ATTEMPTS = 32  # offset in src, frozen source, carry for the rest
 
 
 def _line_starts(src: str) -> list[int]:
@@ -81,18 +82,23 @@ def _children_split(block: list[Token], src: str, starts: list[int]) -> _Split |
 
 
 def _inside_line(src: str, line_start: int, keep: int) -> int | None:
-    """A cut after a sentence (or at least a word) that leaves no inline span open."""
+    """A cut after a sentence (or at least a word) that leaves no inline span open.
+
+    Only the last few candidates are tried, so a line whose spans never
+    balance costs a bounded amount of work per update.
+    """
     line = src[line_start : len(src) - keep]
     for separator in (". ", " "):
         position = len(line)
-        while (position := line.rfind(separator, 0, position)) > 0:
-            head = line[: position + len(separator)]
-            rest = line[position + len(separator) : position + len(separator) + 1]
-            balanced = all(head.count(c) % 2 == 0 for c in "`$*") and head.count("[") == head.count(
-                "]"
-            )
-            if rest.isalpha() and balanced:
-                return line_start + len(head)
+        for _ in range(_INSIDE_LINE_ATTEMPTS):
+            position = line.rfind(separator, 0, position)
+            if position <= 0:
+                break
+            end = position + len(separator)
+            head = line[:end]
+            balanced = all(head.count(c) % 2 == 0 for c in "`$*")
+            if line[end : end + 1].isalpha() and balanced and head.count("[") == head.count("]"):
+                return line_start + end
     return None
 
 
@@ -103,6 +109,10 @@ def _paragraph_split(token: Token, src: str, starts: list[int], split_at: int) -
         offset = _inside_line(src, starts[cut_line], keep=min(256, split_at // 4))
         if offset is not None:
             return offset, src[:offset] + "\n", ""
+    # The rest must start a paragraph again: a line opening with a letter cannot
+    # turn into a list, heading, quote or indented code once it is first.
+    while cut_line > token.map[0] and not src[starts[cut_line] : starts[cut_line] + 1].isalpha():
+        cut_line -= 1
     if cut_line <= token.map[0]:
         return None
     return starts[cut_line], src[: starts[cut_line]], ""
