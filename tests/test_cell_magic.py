@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from html.parser import HTMLParser
 from collections.abc import Iterator
+from html.parser import HTMLParser
 
 import pytest
 from kernel_harness import CellRun, Kernel
@@ -169,7 +169,7 @@ def test_history_is_trimmed_to_the_budget_keeping_the_system_prompt(
 def test_options_reach_the_request(kernel: Kernel, emu: EmulatorHandle) -> None:
     run = kernel.execute(
         "%%aimo --no-history -t 0.3 --max-tokens 900 -p top_p=0.9 -p 'stop=[\"END\"]' "
-        "-p mode=fast -p 'response_format={\"type\": \"text\"}'\n::echo",
+        '-p mode=fast -p \'response_format={"type": "text"}\'\n::echo',
         cell_id="o-1",
     )
     facts = echo(run)
