@@ -261,6 +261,17 @@ def test_reset_before_any_text_shows_the_notice() -> None:
     assert [o.bundle["text/plain"] for o in sink.outputs] == ["Retrying…"]
 
 
+def test_a_notice_does_not_outlive_the_answer() -> None:
+    live, sink, _ = make()
+    live.reset("Retrying…")
+    live.finish("complete")  # the retry brought no text and there is no footer
+    assert [o.bundle["text/plain"] for o in sink.outputs] == [""]
+    live2, sink2, _ = make()
+    live2.reset("Retrying…")
+    live2.finish("error", error_message="gave up after 3 attempts")
+    assert [o.bundle["text/plain"] for o in sink2.outputs] == ["✖ Error: gave up after 3 attempts"]
+
+
 @pytest.mark.parametrize(
     ("status", "marker"),
     [("interrupted", "Interrupted"), ("partial", "Partial answer"), ("error", "Error")],

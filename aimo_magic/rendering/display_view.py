@@ -217,11 +217,12 @@ class DisplayView:
             self._show(self._whole_bundle(final=True, complete=complete))
         self._open = False
         bundle = trailer(bool(self._source.strip()), self.format_error)
-        if bundle is None:
-            return
-        metadata = self._metadata("footer", None)
-        if self._used < len(self._handles):  # reuse an output a reset emptied
-            self._handles[self._used].update(bundle, metadata)
-            self._used += 1
-        else:
-            self._handles.append(self._sink.open(bundle, metadata))
+        if bundle is not None:
+            metadata = self._metadata("footer", None)
+            if self._used < len(self._handles):  # reuse an output a reset emptied
+                self._handles[self._used].update(bundle, metadata)
+                self._used += 1
+            else:
+                self._handles.append(self._sink.open(bundle, metadata))
+        if self._used == 0 and self._handles:  # a retry notice that nothing replaced
+            self._handles[0].update(EMPTY_BUNDLE, self._metadata("empty", None))
