@@ -55,6 +55,8 @@ class ModelSelector(widgets.VBox):
         load: bool = True,
         **kwargs: Any,
     ) -> None:
+        # Set first: ipywidgets calls close() even on a panel whose __init__ failed.
+        self._unsubscribe: Callable[[], None] | None = None
         self._binding = bind(session, magics, options)
         self._index: SearchIndex | None = None
         self._quiet_depth = 0
@@ -97,9 +99,7 @@ class ModelSelector(widgets.VBox):
         self.providers.observe(self._on_provider, names="value")
         self.use_button.on_click(lambda _button: self.choose())
         self.refresh_button.on_click(lambda _button: self.load(refresh=True))
-        self._unsubscribe: Callable[[], None] | None = self.session.on_default_model(
-            self._on_default_changed
-        )
+        self._unsubscribe = self.session.on_default_model(self._on_default_changed)
         self._show_default()
         if load:
             self.load()
