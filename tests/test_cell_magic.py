@@ -133,8 +133,15 @@ def test_history_continues_across_cells_and_threads(kernel: Kernel, emu: Emulato
         ("user", "::echo"),
     ], "--no-history records nothing"
 
-    fresh = echo(kernel.execute("%%aimo --new\n::echo", cell_id="h-6"))
+    emu.queue_faults("status=500", "status=500", "status=500")
+    one_line_error(kernel.execute("%%aimo --new\n::echo", cell_id="h-6"))
+    kept = echo(kernel.execute("%%aimo\n::echo", cell_id="h-7"))
+    assert len(kept["messages"]) > 1, "a failed --new leaves the thread as it was"
+
+    fresh = echo(kernel.execute("%%aimo --new\n::echo", cell_id="h-8"))
     assert roles_and_texts(fresh) == [("user", "::echo")]
+    after_new = echo(kernel.execute("%%aimo\n::echo", cell_id="h-9"))
+    assert [t[0] for t in roles_and_texts(after_new)] == ["user", "assistant", "user"]
 
 
 def test_rerunning_a_cell_replaces_its_exchange(kernel: Kernel, emu: EmulatorHandle) -> None:

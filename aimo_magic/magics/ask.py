@@ -111,7 +111,8 @@ def prepare(magics: AimoMagics, line: str, cell: str) -> Request:
         validate_thread_name(args.chat)
         thread = session.conversations.thread(args.chat)
     cell_id = session.current_cell_id
-    if thread is None:
+    if thread is None or args.new:
+        # --new starts the thread afresh, but only once the answer is in (see record).
         messages = ([{"role": "system", "content": args.system}] if args.system else []) + [
             {"role": "user", "content": prompt}
         ]
@@ -119,8 +120,8 @@ def prepare(magics: AimoMagics, line: str, cell: str) -> Request:
         messages = thread.messages_for(
             prompt,
             system=args.system,
-            cell_id=cell_id if not args.new else None,
-            max_turns=magics.history_turns if not args.new else 0,
+            cell_id=cell_id,
+            max_turns=magics.history_turns,
             max_tokens=history_budget(magics, model, params),
         )
     return Request(args, prompt, model_id, model, offer, thread, messages, params, fmt, cell_id)
@@ -135,8 +136,6 @@ def ask(magics: AimoMagics, line: str, cell: str) -> None:
         if debug:
             raise
         raise fail(magics, str(exc)) from None
-    if request.args.new and request.thread is not None:
-        request.thread = magics.session.conversations.new(request.args.chat)
     Exchange(magics, request).run()
 
 
@@ -261,6 +260,9 @@ class Exchange:
         request = self.request
         if request.thread is None:
             return
+        if request.args.new:
+            request.thread = self.magics.session.conversations.new(request.args.chat)
+            request.args.new = False
         if request.args.system:
             request.thread.system = request.args.system
         request.thread.record(
