@@ -49,6 +49,13 @@ def make_magics(**settings: Any) -> AimoMagics:
     return made
 
 
+def bare_session(server: EmulatorHandle) -> tuple[AimoSession, ClientOptions]:
+    """A session with no magics around it, as plain Python code would have."""
+    session = AimoSession()
+    session.explicit_key = KEY
+    return session, ClientOptions(base_url=server.base_url, timeout=10, max_retries=0)
+
+
 @pytest.fixture
 def magics(emulator: EmulatorHandle) -> Iterator[AimoMagics]:
     made = make_magics(base_url=emulator.base_url, api_key=KEY)
@@ -129,9 +136,7 @@ def test_labels_carry_display_name_context_and_modalities(
 def test_hundreds_of_models_show_a_capped_list_that_search_narrows(
     big_emulator: EmulatorHandle, opened: Callable[..., ModelSelector]
 ) -> None:
-    session = AimoSession()
-    session.explicit_key = KEY
-    options = ClientOptions(base_url=big_emulator.base_url, timeout=10, max_retries=0)
+    session, options = bare_session(big_emulator)
     selector = opened(session=session, options=options)
     catalogue = build_catalogue(500)
     assert shown_names(selector) == [m.name for m in catalogue[:MAX_SHOWN]]
@@ -178,9 +183,7 @@ def test_choosing_a_provider_sets_the_pinned_id_as_the_default(
 def test_without_magics_a_choice_goes_to_the_session(
     emulator: EmulatorHandle, opened: Callable[..., ModelSelector]
 ) -> None:
-    session = AimoSession()
-    session.explicit_key = KEY
-    options = ClientOptions(base_url=emulator.base_url, timeout=10, max_retries=0)
+    session, options = bare_session(emulator)
     selector = opened(session=session, options=options, search="deepseek v3")
     selector.providers.value = AKASH_DEEPSEEK
     selector.choose()
