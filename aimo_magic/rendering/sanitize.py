@@ -17,7 +17,9 @@ behind them. Two policies exist because they protect different things:
 Both keep only http(s)/mailto URLs (so ``javascript:``, ``vbscript:`` and
 ``data:`` are dropped whatever their entity encoding, since ammonia parses
 before it checks), remove ``script``/``style`` elements with their content,
-drop comments, and give links ``rel="noopener noreferrer nofollow"`` and
+drop comments, keep no images (loading one would let a prompt-injected answer
+send notebook data to a server through its URL; markdown images become links),
+and give links ``rel="noopener noreferrer nofollow"`` and
 ``target="_blank"``.
 """
 
@@ -35,7 +37,7 @@ LINK_REL = "noopener noreferrer nofollow"
 _TEXT_TAGS = frozenset(
     {
         "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div",
-        "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
+        "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "ins",
         "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span",
         "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
         "thead", "tr", "u", "ul", "var",
@@ -45,7 +47,6 @@ _TEXT_TAGS = frozenset(
 _BASE_ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "title"},
     "abbr": {"title"},
-    "img": {"src", "alt", "title", "width", "height"},
     "ol": {"start"},
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan"},
