@@ -324,6 +324,7 @@ def test_explain_sends_the_plain_traceback_and_the_cell(
     assert run.error is not None and run.error["ename"] == "KeyError"
     before = state(kernel)["threads"]
     default_before = [t for t in before["threads"] if t["name"] == "default"]
+    ok(kernel, "%aimo explain openai/gpt-4o")  # a second explain starts afresh
     out = ok(kernel, "%aimo explain google/gemini-2.5-pro").stdout
     assert "Explaining: KeyError: '{missing}'" in out
     body = last_body(emulator)
@@ -454,7 +455,7 @@ def test_save_restart_load_carries_the_conversation(
     try:
         assert state(fresh)["threads"]["threads"] == []
         loaded = ok(fresh, f"%aimo load {path}").stdout
-        assert "trip (2 turns)" in loaded and "aliases" in loaded
+        assert "trip (2 turns)" in loaded and "restored" in loaded
         restored = state(fresh)
         assert restored["aliases"]["trusty"] == "anthropic/claude-sonnet-4"
         assert restored["default"] == "anthropic/claude-sonnet-4"

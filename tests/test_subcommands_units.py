@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from aimo_magic.core.catalogue import parse_model
 from aimo_magic.core.types import Model
+from aimo_magic.emulator import EmulatorHandle
 from aimo_magic.magics.cmd._catalogue import (
     catalogue_html,
     catalogue_text,
@@ -130,3 +134,21 @@ def test_session_file_extras_are_checked(tmp_path: Path) -> None:
         extras({"default_model": 3})
     with pytest.raises(ValueError, match="looks like an API key"):
         extras({"default_model": "aimo-sk-v2-test-0000"})
+
+
+def test_a_terminal_gets_the_text_table(emulator: EmulatorHandle, tmp_path: Path) -> None:
+    script = tmp_path / "models.ipy"
+    script.write_text("%load_ext aimo_magic\n%aimo models mini\n%aimo use nosuch\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIMO_")}
+    env.update(AIMO_BASE_URL=emulator.base_url, AIMO_API_KEY="aimo-sk-v2-test-0000")
+    done = subprocess.run(
+        [sys.executable, "-m", "IPython", "--no-banner", "--colors=nocolor", str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = done.stdout + done.stderr
+    assert "openai/gpt-4o-mini" in out and "Price in*" in out
+    assert "<table" not in out and "as reported by the server, per token" in out
+    assert "Unknown model 'nosuch'" in out and "Traceback" not in out
