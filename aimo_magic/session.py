@@ -12,13 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.conversation import ConversationStore
 from aimo_magic.core.config import ENV_API_KEY, ENV_MODEL
-from aimo_magic.core.errors import AimoError, MissingKeyError, NotFoundError
-from aimo_magic.core.types import Model, ProviderOffer, Usage
 
 if TYPE_CHECKING:
+    from aimo_magic.conversation import ConversationStore
     from aimo_magic.core.client import Client
+    from aimo_magic.core.types import Model, ProviderOffer, Usage
 
 NO_KEY_HINT = (
     "Run `%aimo login` (hidden prompt), or set the AIMO_API_KEY environment variable "
@@ -79,7 +78,7 @@ class AimoSession:
 
     def __init__(self) -> None:
         self.explicit_key: str | None = None
-        self.conversations = ConversationStore()
+        self._conversations: ConversationStore | None = None
         self.aliases: dict[str, str] = {}
         self.usage = UsageLedger()
         self.current_cell_id: str | None = None
@@ -92,6 +91,15 @@ class AimoSession:
     def __repr__(self) -> str:
         key = "set" if self.explicit_key else "not set"
         return f"AimoSession(model={self._default_model!r}, explicit_key={key})"
+
+    @property
+    def conversations(self) -> ConversationStore:
+        """Created on first use, so loading the extension does not pay for it."""
+        if self._conversations is None:
+            from aimo_magic.conversation import ConversationStore
+
+            self._conversations = ConversationStore()
+        return self._conversations
 
     # The key ---------------------------------------------------------------
     def find_key(self) -> tuple[str | None, str]:
@@ -106,6 +114,8 @@ class AimoSession:
         return None, "not set"
 
     def require_key(self) -> str:
+        from aimo_magic.core.errors import MissingKeyError
+
         key, _ = self.find_key()
         if not key:
             raise MissingKeyError("No AiMo API key is set", hint=NO_KEY_HINT)
@@ -152,6 +162,8 @@ class AimoSession:
 
     def resolve_model(self, name: str | None) -> str:
         """An alias, or the default when no name is given, turned into a model id."""
+        from aimo_magic.core.errors import AimoError
+
         chosen = name or self.default_model
         if not chosen:
             raise AimoError(
@@ -166,6 +178,7 @@ class AimoSession:
     ) -> tuple[Model, ProviderOffer | None]:
         """The catalogue entry for an id, or a not-found error naming the closest ids."""
         from aimo_magic.core.catalogue import find_model, suggest
+        from aimo_magic.core.errors import NotFoundError
 
         models = self.catalogue(options)
         found = find_model(models, model_id)
