@@ -114,6 +114,22 @@ class AimoMagics(Magics):
         ``{name}`` to insert a variable's value (``{{name}}`` keeps the braces).
 
         ``%aimo SUBCOMMAND`` manages the session: ``%aimo help`` lists them.
+
+        Examples::
+
+            %%aimo openai/gpt-4o -t 0.2
+            What stands out in these figures? {df.describe()}
+
+            %%aimo -f code --insert -c plots
+            Write matplotlib code for a histogram of df.price.
+
+            %%aimo --no-history -f json -o facts
+            List three facts about Lisbon as JSON.
+
+        Formats: markdown (default), text, code (fences stripped), json (parsed;
+        asks the model for JSON), html (sanitised), math (LaTeX). Errors end the
+        cell with one line; add --debug for the full traceback. Ctrl-C or the
+        stop button interrupts an answer and keeps what arrived.
         """
         if cell is None:
             from aimo_magic.magics.cmd import dispatch
