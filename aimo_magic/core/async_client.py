@@ -13,9 +13,8 @@ from httpx_sse import EventSource
 
 from aimo_magic.core.base import BaseClient, RetryHook
 from aimo_magic.core.catalogue import parse_catalogue
-from aimo_magic.core.errors import AimoError, error_from_response
-from aimo_magic.core.protocol import Messages, chat_body, completion_result, loads_or_text
-from aimo_magic.core.retry import is_retryable
+from aimo_magic.core.errors import AimoError
+from aimo_magic.core.protocol import Messages, chat_body, completion_result
 from aimo_magic.core.stream_state import StreamState, is_event_stream
 from aimo_magic.core.types import ChatResult, Model, Timings
 
@@ -43,29 +42,22 @@ class AsyncClient(BaseClient):
 
     async def _send(self, method: str, path: str, *, json: Any = None, auth: bool = True) -> Any:
         request_id = self._new_request_id()
-        retry = 0
+        retries = 0
         while True:
-            headers = self._auth_headers(request_id) if auth else {"X-Request-ID": request_id}
-            retry_headers: httpx.Headers | None = None
             try:
                 response = await self._http.request(
-                    method, self._url(path), json=json, headers=headers
+                    method,
+                    self._url(path),
+                    json=json,
+                    headers=self._request_headers(request_id, auth),
                 )
-                if response.status_code < 400:
-                    return loads_or_text(response.content)
-                retry_headers = response.headers
-                error: AimoError = error_from_response(
-                    response.status_code,
-                    response.text,
-                    request_id=request_id,
-                    api_key=self.settings.api_key,
-                )
+                return self._payload(response, request_id)
             except httpx.HTTPError as exc:
-                error = self._transport_error(exc, "", started=False)
-            if retry >= self.retry_policy.max_retries or not is_retryable(error):
-                raise error
-            retry += 1
-            await asyncio.sleep(self.retry_policy.delay(retry, retry_headers))
+                error: AimoError = self._transport_error(exc, "", started=False)
+            except AimoError as exc:
+                error = exc
+            await asyncio.sleep(self._next_delay(error, retries))
+            retries += 1
 
     async def models(self) -> list[Model]:
         payload = await self._send("GET", "models", auth=bool(self.settings.api_key))

@@ -18,8 +18,10 @@ from aimo_magic.core.errors import (
     APITimeoutError,
     IncompleteStreamError,
     MissingKeyError,
+    error_from_response,
 )
-from aimo_magic.core.retry import RetryPolicy
+from aimo_magic.core.protocol import loads_or_text
+from aimo_magic.core.retry import RetryPolicy, is_retryable
 from aimo_magic.core.secrets import install_log_redaction, mask, redact, register_key
 from aimo_magic.core.types import Model
 
@@ -109,6 +111,28 @@ class BaseClient:
 
     def _provider_of(self, answered_model: str) -> str | None:
         return provider_name(self.catalogue or (), answered_model)
+
+    def _request_headers(self, request_id: str, auth: bool) -> dict[str, str]:
+        return self._auth_headers(request_id) if auth else {"X-Request-ID": request_id}
+
+    def _payload(self, response: httpx.Response, request_id: str) -> Any:
+        """The decoded body of a successful response, or the typed error it means."""
+        if response.status_code < 400:
+            return loads_or_text(response.content)
+        error = error_from_response(
+            response.status_code,
+            response.text,
+            request_id=request_id,
+            api_key=self.settings.api_key,
+        )
+        error.retry_headers = response.headers
+        raise error
+
+    def _next_delay(self, error: AimoError, retries_done: int) -> float:
+        """Seconds before the next try of a plain request; raises ``error`` when done."""
+        if retries_done >= self.retry_policy.max_retries or not is_retryable(error):
+            raise error
+        return self.retry_policy.delay(retries_done + 1, error.retry_headers)
 
     def _transport_error(self, exc: httpx.HTTPError, partial_text: str, started: bool) -> AimoError:
         """A typed error for a failure below HTTP; a broken stream keeps its partial text."""

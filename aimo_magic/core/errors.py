@@ -19,6 +19,8 @@ class AimoError(Exception):
     """Base of every error this package raises about talking to AiMo."""
 
     hint = ""
+    # The failed response's headers, read for Retry-After when deciding to retry.
+    retry_headers: Mapping[str, str] | None = None
 
     def __init__(
         self,
