@@ -47,6 +47,11 @@ class Table:
         show_bundle(self.to_html(), self.to_text())
 
 
+def count(number: int, noun: str, plural: str = "") -> str:
+    """``1 turn``, ``2 turns``; ``plural`` for nouns that do not just take an s."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 def text_grid(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """Columns padded to their widest cell, with a rule under the headers."""
     widths = [len(h) for h in headers]

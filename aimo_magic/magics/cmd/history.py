@@ -26,9 +26,9 @@ def parser() -> CommandParser:
 
 def history_lines(thread: Thread) -> list[str]:
     from aimo_magic.conversation import content_text
+    from aimo_magic.magics.cmd._table import count
 
-    turns = len(thread)
-    lines = [f"Thread {thread.name!r}: {turns} turn{'' if turns == 1 else 's'}."]
+    lines = [f"Thread {thread.name!r}: {count(len(thread), 'turn')}."]
     if thread.system:
         lines += ["", "── system", thread.system]
     for number, turn in enumerate(thread.turns, start=1):

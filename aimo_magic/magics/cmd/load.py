@@ -24,6 +24,7 @@ def parser() -> CommandParser:
 @command(parser)
 def run(magics: AimoMagics, args: Any) -> None:
     from aimo_magic.magics.cmd._sessionfile import read_extras
+    from aimo_magic.magics.cmd._table import count
 
     store = magics.session.conversations
     with user_errors(magics):
@@ -34,11 +35,10 @@ def run(magics: AimoMagics, args: Any) -> None:
         aliases, model = extras
         magics.session.aliases.update(aliases)
         if aliases:
-            restored.append(f"{len(aliases)} alias{'' if len(aliases) == 1 else 'es'}")
+            restored.append(count(len(aliases), "alias", "aliases"))
         if model:
             magics.model = model
             restored.append(f"the default model {model}")
     threads = ", ".join(f"{name} ({len(store.thread(name))} turns)" for name in names)
     also = f"; restored {' and '.join(restored)}" if restored else ""
-    plural = "" if len(names) == 1 else "s"
-    print(f"Loaded {len(names)} thread{plural} from {args.file}: {threads or 'none'}{also}.")
+    print(f"Loaded {count(len(names), 'thread')} from {args.file}: {threads or 'none'}{also}.")

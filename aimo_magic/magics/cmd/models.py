@@ -37,6 +37,9 @@ def run(magics: AimoMagics, args: Any) -> None:
     session = magics.session
     with user_errors(magics):
         models = session.catalogue(magics.client_options(), refresh=args.refresh)
+    if not models:
+        print("The server lists no models; check the base URL with `%aimo config`.")
+        return
     shown = [m for m in models if matches(m, args.search)]
     if not shown:
         words = " ".join(args.search)

@@ -25,6 +25,7 @@ def parser() -> CommandParser:
 def run(magics: AimoMagics, args: Any) -> None:
     from aimo_magic.conversation import DEFAULT_THREAD
     from aimo_magic.magics.ask import fail
+    from aimo_magic.magics.cmd._table import count
     from aimo_magic.magics.cmd._threads import existing_thread
 
     store = magics.session.conversations
@@ -32,11 +33,11 @@ def run(magics: AimoMagics, args: Any) -> None:
         if args.thread:
             raise fail(magics, "Give THREAD or --all, not both; nothing was reset.")
         dropped = store.reset_all()
-        print(f"Forgot {dropped} turn{'' if dropped == 1 else 's'} across {len(store)} threads.")
+        print(f"Forgot {count(dropped, 'turn')} across {count(len(store), 'thread')}.")
         return
     name = args.thread or DEFAULT_THREAD
     with user_errors(magics):
         thread = existing_thread(store, name)
     dropped = store.reset(name) if thread is not None else 0
     kept = " (its system prompt is kept)" if thread is not None and thread.system else ""
-    print(f"Forgot {dropped} turn{'' if dropped == 1 else 's'} of thread {name!r}{kept}.")
+    print(f"Forgot {count(dropped, 'turn')} of thread {name!r}{kept}.")

@@ -23,15 +23,16 @@ def parser() -> CommandParser:
 @command(parser)
 def run(magics: AimoMagics, args: Any) -> None:
     from aimo_magic.magics.cmd._sessionfile import write_session
+    from aimo_magic.magics.cmd._table import count
 
     with user_errors(magics):
         written = write_session(magics, args.file)
     store = magics.session.conversations
-    turns = sum(count for _, count in store.summary())
-    aliases = len(magics.session.aliases)
+    turns = sum(turns for _, turns in store.summary())
+    aliases = count(len(magics.session.aliases), "alias", "aliases")
     model = f", default model {magics.model}" if magics.model else ""
     print(
-        f"Saved {len(store)} thread{'' if len(store) == 1 else 's'} ({turns} turns), "
-        f"{aliases} alias{'' if aliases == 1 else 'es'}{model} to {written.resolve()} "
+        f"Saved {count(len(store), 'thread')} ({count(turns, 'turn')}), "
+        f"{aliases}{model} to {written.resolve()} "
         f"(no API key in it). `%aimo load {args.file}` restores them."
     )
