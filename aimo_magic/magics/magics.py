@@ -54,9 +54,11 @@ class AimoMagics(Magics):
     stream = Bool(True, help="Stream answers (else wait for the whole answer).").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
-        super().__init__(shell=shell, **kwargs)
+        # The session must exist before traitlets applies configured values,
+        # because their observers write into it.
         self.session = AimoSession()
         self.short_errors = False
+        super().__init__(shell=shell, **kwargs)
         self._unsubscribe = self.session.on_default_model(self._default_model_changed)
         if self.model:
             self.session.set_default_model(self.model)
