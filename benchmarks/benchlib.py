@@ -61,6 +61,7 @@ def machine() -> dict[str, Any]:
         "memory_gib": _memory_gib(),
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "packages": {name: version(name) for name in PACKAGES},
     }
 
@@ -116,7 +117,8 @@ class Report:
         lines = [f"== {self.title}{'  (--quick: sizes too small to judge)' if self.quick else ''}"]
         lines.append(
             f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
-            f"{info['os']}, Python {info['python']}"
+            f"{info['os']}, Python {info['python']}; load average now "
+            f"{' '.join(map(str, info['load_average']))} (other work on the machine)"
         )
         for index, line in enumerate(table):
             lines.append("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)))
