@@ -496,4 +496,6 @@ def test_tab_completes_subcommands_models_aliases_and_threads(kernel: Kernel) ->
     assert "openai/gpt-4.1" in models["matches"]
     assert typed(cell, models)[0].startswith("%%aimo openai/gpt-4.1")
     assert complete(kernel, "%%aimo -c tabt")["matches"] == ["tabthread"]
+    assert complete(kernel, "%%aimo --new -c tabthread tab")["matches"] == ["tabby"]
+    assert complete(kernel, "%%aimo -f ma")["matches"] == ["markdown", "math"]
     assert complete(kernel, "%%aimo openai/gpt-4o --no-h")["matches"] == ["--no-history"]

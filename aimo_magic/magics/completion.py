@@ -111,9 +111,9 @@ def _cell_kind(
     """What the word being typed on a ``%%aimo`` line names, and any options to offer."""
     if fragment.startswith("-"):
         return None, _option_strings(magics, None)
-    if before and before[-1].startswith("-"):
-        return CELL_VALUE_KINDS.get(before[-1]), []
     takes_value = {s for a in _cell_actions(magics) if a.nargs != 0 for s in a.option_strings}
+    if before and before[-1] in takes_value:
+        return CELL_VALUE_KINDS.get(before[-1]), []
     positional = [
         word
         for index, word in enumerate(before)
