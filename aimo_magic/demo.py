@@ -1,0 +1,213 @@
+"""Running the examples without a key: the emulator switch and ``aimo-magic demo``.
+
+A newcomer should see answers stream within a minute of cloning, so every example
+notebook starts with :func:`use_emulator_unless_key` and the CLI runs a notebook
+headlessly in a real kernel with :func:`run_demo`. With ``AIMO_API_KEY`` set, the
+same notebooks talk to AiMo Network instead: nothing else changes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aimo_magic.emulator import EmulatorHandle
+
+PACE_ENV = "AIMO_EMULATOR_PACE"
+"""Tokens per second for the example emulator; overrides the notebook's choice (0 = no pacing)."""
+HEADLESS_PACE = "400"
+"""Fast enough that the whole quickstart runs in seconds, slow enough to still stream."""
+DEFAULT_NOTEBOOK = "examples/quickstart.ipynb"
+
+_running: EmulatorHandle | None = None
+
+
+def _pace(tokens_per_second: float | None) -> float | None:
+    raw = os.environ.get(PACE_ENV, "").strip()
+    if not raw:
+        return tokens_per_second
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(
+            f"{PACE_ENV}={raw!r} is not a number of tokens per second; set it to e.g. 60, "
+            "0 for no pacing, or unset it."
+        ) from None
+    if value < 0:
+        raise ValueError(f"{PACE_ENV} must be 0 or more, got {raw!r}.")
+    return value or None
+
+
+def use_emulator_unless_key(tokens_per_second: float | None = 60.0) -> EmulatorHandle | None:
+    """Point ``%%aimo`` at a local emulator when ``AIMO_API_KEY`` is unset; say which backend.
+
+    Returns the running emulator (stop it with ``.stop()``), or None when a key is set
+    and requests go to AiMo Network. ``tokens_per_second`` paces the canned answers so
+    a person can watch them stream; ``AIMO_EMULATOR_PACE`` overrides it for headless
+    runs. Running it again reuses the emulator it started.
+    """
+    global _running
+    from aimo_magic.core.config import DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL
+
+    ours = _running is not None and _running.running
+    if os.environ.get(ENV_API_KEY) and not (
+        ours and _running is not None and os.environ[ENV_API_KEY] == _running.api_key
+    ):
+        url = os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+        print(f"Using AiMo Network at {url} with the key from {ENV_API_KEY}.")
+        return None
+    if not ours:
+        from aimo_magic.emulator import start
+
+        _running = start(tokens_per_second=_pace(tokens_per_second))
+    assert _running is not None
+    os.environ.update(_running.env)
+    pace = _running.settings.tokens_per_second
+    speed = f"streamed at {pace:g} tokens/s" if pace else "streamed as fast as possible"
+    print(
+        f"No {ENV_API_KEY} set: using the local AiMo emulator at {_running.base_url} "
+        f"(canned answers, {speed}; no network, no cost).\n"
+        f"Set {ENV_API_KEY} before starting Jupyter to use AiMo Network instead."
+    )
+    return _running
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _open_hint(output: Path) -> str:
+    import importlib.util
+
+    jupyter = Path(sys.executable).parent / "jupyter"
+    command = f"{_shown(jupyter) if jupyter.exists() else 'jupyter'} lab {_shown(output)}"
+    if importlib.util.find_spec("jupyterlab") is not None:
+        return f"Open it in Jupyter: {command}"
+    pip = Path(sys.executable).parent / "pip"
+    return (
+        f"Open it in Jupyter: {_shown(pip) if pip.exists() else 'pip'} install jupyterlab, "
+        f"then {command}"
+    )
+
+
+def _cell_label(source: str) -> str:
+    """The first line, and for a cell magic the first line of its body too."""
+    lines = [line for line in source.strip().splitlines() if line.strip()][:2]
+    label = " · ".join(lines) if lines and lines[0].startswith("%%") else "".join(lines[:1])
+    return label if len(label) <= 72 else label[:71] + "…"
+
+
+def _kernel_manager() -> Any:
+    """A kernel on this very Python, whatever ``python3`` kernelspecs the user has installed."""
+    from jupyter_client import AsyncKernelManager
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+    class ThisPython(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+            return KernelSpec(
+                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                display_name="Python 3 (ipykernel)",
+                language="python",
+                name="python3",
+            )
+
+    return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=ThisPython())
+
+
+def _execute(notebook: Any, workdir: Path, timeout: int, env: dict[str, str]) -> str | None:
+    """Run every cell in a fresh kernel; the one-line reason it stopped, or None."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    code_cells = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+
+    def progress(cell: Any, cell_index: int, execute_reply: Any) -> None:
+        number = code_cells.index(cell_index) + 1
+        mark = "✓"
+        if execute_reply.get("content", {}).get("status") != "ok":
+            expected = "raises-exception" in cell.metadata.get("tags", [])
+            mark = "✓ (failed on purpose)" if expected else "✗"
+        print(f"  [{number}/{len(code_cells)}] {mark} {_cell_label(cell.source)}", flush=True)
+
+    client = NotebookClient(
+        notebook,
+        km=_kernel_manager(),
+        timeout=timeout,
+        resources={"metadata": {"path": str(workdir)}},
+        on_cell_executed=progress,
+        # ipykernel warns that loopback TCP is unencrypted: noise for a local demo.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
+    try:
+        client.execute(env=env, cleanup_kc=True)
+    except CellExecutionError as exc:
+        return f"a cell failed: {exc.ename}: {exc.evalue}".rstrip(": ")
+    except CellTimeoutError:
+        return f"a cell ran longer than {timeout} s (raise it with --timeout SECONDS)"
+    except DeadKernelError as exc:
+        return f"the kernel died ({exc})"
+    return None
+
+
+def run_demo(
+    notebook: str | os.PathLike[str] = DEFAULT_NOTEBOOK,
+    *,
+    output: str | os.PathLike[str] | None = None,
+    timeout: int = 300,
+) -> int:
+    """Run a notebook headlessly in a real kernel, save it executed, say where; exit status.
+
+    Without ``AIMO_API_KEY`` the notebook's first cell starts the emulator (paced by
+    ``AIMO_EMULATOR_PACE``, fast by default here); with it, the run uses AiMo Network.
+    The executed notebook goes to ``executed/<name>.ipynb`` beside the notebook unless
+    ``output`` says otherwise, and is saved even when a cell fails.
+    """
+    from aimo_magic.core.config import DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL
+
+    source = Path(notebook)
+    if not source.is_file():
+        print(
+            f"aimo-magic demo: no notebook at {source}; run it from the repository root "
+            "or give a path: aimo-magic demo path/to/notebook.ipynb",
+            file=sys.stderr,
+        )
+        return 2
+    target = Path(output) if output else source.parent / "executed" / source.name
+    env = dict(os.environ)
+    if env.get(ENV_API_KEY):
+        url = env.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+        print(f"{ENV_API_KEY} is set: running {_shown(source)} against AiMo Network at {url}.")
+    else:
+        env.setdefault(PACE_ENV, HEADLESS_PACE)
+        print(
+            f"No {ENV_API_KEY}: running {_shown(source)} against the local AiMo emulator "
+            "(no key, no network)."
+        )
+    import nbformat  # slow to import: after the first message, so the user sees progress
+
+    from aimo_magic.core.secrets import redact
+
+    try:
+        nb = nbformat.read(source, as_version=4)
+    except Exception as exc:
+        print(f"aimo-magic demo: cannot read {source} as a notebook: {exc}", file=sys.stderr)
+        return 2
+    failure = _execute(nb, source.resolve().parent, timeout, env)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(redact(nbformat.writes(nb)), encoding="utf-8")
+    if failure is not None:
+        print(
+            f"aimo-magic demo: {failure}; the notebook as far as it ran is in {_shown(target)}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"Done. The executed notebook, with every answer, is in {_shown(target)}")
+    print(_open_hint(target))
+    return 0
