@@ -122,11 +122,14 @@ class AimoSession:
         return key
 
     # The client ------------------------------------------------------------
-    def client(self, options: ClientOptions) -> Client:
-        """A client for the current key and settings, reused while they stay the same."""
+    def client(self, options: ClientOptions, *, require_key: bool = True) -> Client:
+        """A client for the current key and settings, reused while they stay the same.
+
+        Listing models needs no key, so the catalogue asks with ``require_key=False``.
+        """
         from aimo_magic.core.client import Client
 
-        key = self.require_key()
+        key = self.require_key() if require_key else self.find_key()[0]
         signature = (key, options)
         if self._client is None or self._client_signature != signature:
             if self._client is not None:
@@ -151,7 +154,7 @@ class AimoSession:
     # The catalogue ---------------------------------------------------------
     def catalogue(self, options: ClientOptions, *, refresh: bool = False) -> list[Model]:
         """The model list, fetched once per session unless asked to refresh."""
-        client = self.client(options)
+        client = self.client(options, require_key=False)
         if self._catalogue is None or refresh:
             self._catalogue = client.models()
         return self._catalogue

@@ -214,6 +214,8 @@ def test_empty_prompt_and_key_on_line_are_refused(kernel: Kernel, emu: EmulatorH
     assert "no prompt" in one_line_error(kernel.execute("%%aimo\n   \n"))
     refused = one_line_error(kernel.execute("%%aimo --param key=aimo-sk-v2-oops\nhi"))
     assert "saved in the notebook" in refused and "aimo-sk-v2-oops" not in refused
+    in_prompt = one_line_error(kernel.execute("%%aimo\nIs aimo-sk-v2-secretsecret valid?"))
+    assert "looks like an AiMo API key" in in_prompt and "secretsecret" not in in_prompt
     assert emu.requests == []
 
 
@@ -351,6 +353,9 @@ def test_no_key_says_how_to_provide_one(emulator: EmulatorHandle) -> None:
         bare.execute("%load_ext aimo_magic")
         message = one_line_error(bare.execute(f"%%aimo {MODEL}\nhello"))
         assert "%aimo login" in message and "AIMO_API_KEY" in message
+        listing = bare.execute("%aimo models deepseek")
+        assert listing.status == "ok", listing.error
+        assert MODEL in listing.plain(), "the catalogue needs no key"
     finally:
         bare.close()
 

@@ -97,6 +97,12 @@ def prepare(magics: AimoMagics, line: str, cell: str) -> Request:
     if args.no_history and args.new:
         raise fail(magics, "--new and --no-history contradict each other; use one of them.")
     prompt = cell.strip()
+    if "aimo-sk-" in prompt:
+        raise fail(
+            magics,
+            "Refused: the prompt contains something that looks like an AiMo API key; it would "
+            "be sent to the model and saved in the notebook. Remove it and run the cell again.",
+        )
     if not prompt:
         raise fail(magics, "The cell has no prompt: write your question below the %%aimo line.")
     params = request_params(args, fmt)

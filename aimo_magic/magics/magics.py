@@ -74,7 +74,11 @@ class AimoMagics(Magics):
 
     @observe("api_key")
     def _key_set(self, change: dict[str, Any]) -> None:
-        self.session.explicit_key = change["new"] or None
+        """Move a configured key into the session and out of the trait, so that
+        ``%config AimoMagics`` (which prints every trait's value) never shows it."""
+        if change["new"]:
+            self.session.explicit_key = change["new"]
+            self.api_key = None
 
     def _default_model_changed(self, model_id: str | None) -> None:
         if self.model != model_id:

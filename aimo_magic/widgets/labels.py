@@ -103,5 +103,11 @@ def count_html(total: int, shown: int, catalogue_size: int, query: str) -> str:
     return text
 
 
+NO_KEY_NOTE = (
+    " No API key is set: browse freely, but %%aimo needs one "
+    "(run <code>%aimo login</code> or set AIMO_API_KEY)."
+)
+
+
 def error_html(message: str) -> str:
     return f"<span style='color:#b00020'>⚠ {escape(message)}</span>"

@@ -211,7 +211,10 @@ class ModelSelector(widgets.VBox):
         ]
         wanted = [default_name if prefer_default else None, self.models.value]
         self._replace_options(self.models, options, wanted)
-        self.status.value = labels.count_html(matches.total, len(options), len(index), query)
+        status = labels.count_html(matches.total, len(options), len(index), query)
+        if self.session.find_key()[0] is None:
+            status += labels.NO_KEY_NOTE
+        self.status.value = status
         self._render_providers(prefer_default=prefer_default)
 
     def _render_providers(self, *, prefer_default: bool = False) -> None:
