@@ -142,6 +142,8 @@ def ask(magics: AimoMagics, line: str, cell: str) -> None:
         if debug:
             raise
         raise fail(magics, str(exc)) from None
+    except KeyboardInterrupt:
+        raise AnswerInterrupted("stopped before anything was sent.") from None
     Exchange(magics, request).run()
 
 
