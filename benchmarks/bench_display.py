@@ -3,7 +3,8 @@
 A real kernel (the test suite's jupyter_client harness, every iopub message kept) runs
 ``%%aimo --no-history`` against ``replay.py``, which sends the emulator's long markdown
 answer (headings, lists, tables, code, math) cut into 10,000 equal chunks, paced to
-last 6 s. In the same kernel and the same run, alternating with it:
+last 6 s. The kernel's first ``%%aimo`` is reported apart (cold: one-time imports and
+lexer set-up); then, in the same kernel and run, alternating with ``%%aimo``:
 
 - the baseline: the same stream consumed by a plain ``Client.stream`` loop, no display;
 - one ``render_bundle(final_text, "markdown")``, timed with ``time.thread_time``.
@@ -33,6 +34,8 @@ from replay import Answer, ReplayServer
 from aimo_magic.emulator.samples import long_markdown
 
 DISPLAY_TYPES = ("display_data", "update_display_data")
+AIMO_CELL = "%%aimo --no-history\n[[display]]"
+PLAIN_CELL = "_bench_text = _bench_plain('[[display]]')"
 
 SETUP = """
 import json, time
@@ -116,25 +119,26 @@ def main() -> None:
     kib, chunks, seconds, rounds = (10, 500, 0.5, 1) if args.quick else (100, 10_000, 6.0, 3)
     text = long_markdown("the display path", kib)
     answer = Answer("display", cut(text, chunks), chunks_per_second=chunks / seconds)
-    warm = Answer("warm", cut(long_markdown("warming up", 2), 50))
     report = Report(
         f"Benchmark 3: the display path, {len(text.encode()) / 1000:.0f} KB in "
         f"{chunks:,} chunks over {seconds:g} s",
         quick=args.quick,
     )
-    with ReplayServer(answer, warm) as server:
+    with ReplayServer(answer) as server:
         kernel = kernel_class()(env=server.env)
         try:
             process = psutil.Process(kernel_pid(kernel))
-            for code in ("%load_ext aimo_magic", SETUP, "%%aimo --no-history\n[[warm]]"):
+            for code in ("%load_ext aimo_magic", SETUP):
                 run_measured(kernel, process, code)
-            run_measured(kernel, process, "_bench_text = _bench_plain('[[warm]]')")
+            cold_run, _ = run_measured(kernel, process, AIMO_CELL)
+            cold = display_figures(cold_run, text)
+            run_measured(kernel, process, PLAIN_CELL)
             aimo_cpu, plain_cpu, figures = [], [], []
             for _ in range(rounds):
-                run, cpu = run_measured(kernel, process, "%%aimo --no-history\n[[display]]")
+                run, cpu = run_measured(kernel, process, AIMO_CELL)
                 aimo_cpu.append(cpu)
                 figures.append(display_figures(run, text))
-                _, cpu = run_measured(kernel, process, "_bench_text = _bench_plain('[[display]]')")
+                _, cpu = run_measured(kernel, process, PLAIN_CELL)
                 plain_cpu.append(cpu)
             check = kernel.execute(DIGEST, timeout=60)
             if check.stdout.strip() != hashlib.sha256(text.encode()).hexdigest():
@@ -173,24 +177,37 @@ def main() -> None:
         "<= 250 ms",
         worst_gap <= 0.250,
     )
+    cold_gap = max(cold["gap_received_s"], cold["gap_sent_s"])
+    report.add(
+        "longest gap, first answer in a fresh kernel (cold)",
+        ms(cold_gap),
+        "<= 250 ms",
+        cold_gap <= 0.250,
+    )
     report.notes.append(
-        f"{rounds} rounds, %%aimo and the plain loop alternating, medians; the gap is the "
+        f"{rounds} rounds after a cold one (the kernel's first %%aimo: one-time imports and "
+        "lexer set-up), %%aimo and the plain loop alternating, medians; the gap is the "
         "worst over rounds of receipt times here and the kernel's header dates."
     )
-    for number, f in enumerate(figures, 1):
+    for number, f in [("cold", cold), *enumerate(figures, 1)]:
         where = ", ".join(
             f"{g * 1000:.0f} ms at {at:.2f} s" for g, at in f["longest_gaps_received"]
         )
         report.notes.append(
-            f"round {number}: longest gaps {where} (of {f['span_s']:.2f} s); "
-            f"kernel CPU {aimo_cpu[number - 1] * 1000:.0f} ms vs plain "
-            f"{plain_cpu[number - 1] * 1000:.0f} ms"
+            f"round {number}: longest gaps {where} (of {f['span_s']:.2f} s)"
+            + (
+                f"; kernel CPU {aimo_cpu[number - 1] * 1000:.0f} ms vs plain "
+                f"{plain_cpu[number - 1] * 1000:.0f} ms"
+                if isinstance(number, int)
+                else ""
+            )
         )
     report.data = {
         "aimo_cpu_s": aimo_cpu,
         "plain_cpu_s": plain_cpu,
         "render": render,
         "rounds": figures,
+        "cold": cold,
     }
     report.emit(args.json)
 

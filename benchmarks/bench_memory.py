@@ -40,6 +40,16 @@ def _bench_ask(first, count):
         ip.run_cell_magic("aimo", "", f"[[short]] question {number}")
         _bench_calls.append((number, time.perf_counter() - t, time.thread_time() - c))
 
+def _bench_history(repeat):
+    # What %%aimo does to pick the history it sends, timed alone (median, ms).
+    thread = magics_for(get_ipython()).session.conversations.thread("default")
+    times = []
+    for _ in range(repeat):
+        c = time.thread_time()
+        thread.messages_for("probe", max_turns=50)
+        times.append(time.thread_time() - c)
+    return sorted(times)[repeat // 2] * 1000
+
 def _bench_held():
     return len(magics_for(get_ipython()).session.conversations.thread("default"))
 """
@@ -80,6 +90,9 @@ class Session:
         self.run("gc.collect()")
         return float(self.process.memory_info().rss / 1e6)
 
+    def history_ms(self) -> float:
+        return float(self.run("print(_bench_history(201))").stdout.strip())
+
     def held(self) -> int:
         return int(self.run("print(_bench_held())").stdout.strip())
 
@@ -104,11 +117,13 @@ def main() -> None:
             at_start = session.singles(samples)
             session.batch(middle - session.asked)
             at_middle = session.singles(samples)
+            history_middle = session.history_ms()
             curve = [(session.asked, session.rss_mb())]
             while session.asked < total:
                 session.batch(min(middle, total - session.asked))
                 curve.append((session.asked, session.rss_mb()))
             held = session.held()
+            history_end = session.history_ms()
             rss_end = curve[-1][1]
             at_end = session.singles(samples)
             timings = json.loads(session.run("print(json.dumps(_bench_calls))").stdout.strip())
@@ -148,6 +163,10 @@ def main() -> None:
         f"<= {FLAT:.2f}x",
         last_cpu <= FLAT * full_cpu,
     )
+    report.add(
+        f"history assembly (Thread.messages_for) after {middle} / {total:,} exchanges",
+        f"{history_middle:.2f} ms / {history_end:.2f} ms",
+    )
     report.notes.append(
         f"cells timed from execute request to reply (kernel header dates), {samples} each, "
         "medians; in-kernel calls timed with perf_counter and thread_time around "
@@ -158,6 +177,7 @@ def main() -> None:
     )
     report.data = {
         "rss_start_mb": rss_start,
+        "history_ms": [history_middle, history_end],
         "rss_curve_mb": curve,
         "cells_start_s": at_start,
         "cells_middle_s": at_middle,

@@ -6,7 +6,9 @@ rounds; each figure is the median over rounds of wall time from sending the requ
 to the last delta, and of this process's CPU time over the same span.
 
 Targets: ``Client.stream`` at least as fast as the openai SDK (ratio <= 1.00) and
-within 1.25 times bare httpx + ``httpx_sse`` + ``json.loads`` per chunk.
+within 1.25 times bare httpx + ``httpx_sse`` + ``json.loads`` per chunk; judged on
+wall time (what a user waits) and on CPU time (less sensitive to other work on the
+machine).
 """
 
 from __future__ import annotations
@@ -101,7 +103,9 @@ def main() -> None:
             if text != answer.text:
                 raise SystemExit(f"{name} did not receive the whole answer")
         for number in range(rounds):
+            # The openai SDK is slow; aimo and bare httpx get three turns each per round.
             order = names[number % 3 :] + names[: number % 3]
+            order += [n for n in names if n != "openai SDK"] * 2
             for name in order:
                 wall, cpu, text = timed(clients[name])
                 if text != answer.text:
@@ -115,7 +119,8 @@ def main() -> None:
     size = sum(len(e) for e in sse_events(answer.tokens))
     report.notes.append(
         f"{chunks:,} content chunks, {size / 1e6:.2f} MB of SSE, {rounds} rounds after a "
-        "warm-up, rotating order; medians. Wall = request sent to last delta; CPU = this "
+        "warm-up, rotating order (the openai SDK once a round, the others three times); "
+        "medians. Wall = request sent to last delta; CPU = this "
         "process (the server runs in another)."
     )
     wall_med = {name: median(walls[name]) for name in names}
@@ -128,8 +133,10 @@ def main() -> None:
     vs_bare = wall_med[names[0]] / wall_med[names[2]]
     report.add("aimo / openai SDK (wall)", ratio(vs_sdk), "<= 1.00x", vs_sdk <= 1.0)
     report.add("aimo / httpx + httpx_sse (wall)", ratio(vs_bare), "<= 1.25x", vs_bare <= 1.25)
-    report.add("aimo / openai SDK (CPU)", ratio(cpu_med[names[0]] / cpu_med[names[1]]))
-    report.add("aimo / httpx + httpx_sse (CPU)", ratio(cpu_med[names[0]] / cpu_med[names[2]]))
+    cpu_sdk = cpu_med[names[0]] / cpu_med[names[1]]
+    cpu_bare = cpu_med[names[0]] / cpu_med[names[2]]
+    report.add("aimo / openai SDK (CPU)", ratio(cpu_sdk), "<= 1.00x", cpu_sdk <= 1.0)
+    report.add("aimo / httpx + httpx_sse (CPU)", ratio(cpu_bare), "<= 1.25x", cpu_bare <= 1.25)
     report.data = {"chunks": chunks, "rounds": rounds, "wall_s": walls, "cpu_s": cpus}
     report.emit(args.json)
 

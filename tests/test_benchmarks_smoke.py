@@ -21,6 +21,7 @@ TARGETS = {
         "displaying / one final render",
         "published / final",
         "longest gap between display messages (worst round)",
+        "longest gap, first answer in a fresh kernel (cold)",
     ],
     "bench_memory.py": ["added RSS", "after 40 / at the start"],
 }
