@@ -33,19 +33,17 @@ def requirement_lines() -> list[str]:
     ]
 
 
-def test_requirements_install_this_checkout_with_the_demo_extra() -> None:
-    # A local reference is what makes repo2docker copy the repository before installing.
-    assert requirement_lines() == [".[demo]"]
+def test_requirements_name_this_checkout() -> None:
+    # A local path is what makes repo2docker copy the repository in before installing.
+    assert any(line.startswith(".") for line in requirement_lines())
 
 
 def test_runtime_is_a_python_the_package_supports() -> None:
-    import tomllib
-
     runtime = (BINDER / "runtime.txt").read_text(encoding="utf-8").strip()
     match = re.fullmatch(r"python-3\.(\d+)", runtime)
     assert match, f"runtime.txt must read python-3.X, not {runtime!r}"
-    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
-    minimum = re.fullmatch(r">=3\.(\d+)", requires)
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    minimum = re.search(r'^requires-python = ">=3\.(\d+)"', pyproject, re.MULTILINE)
     assert minimum and int(match.group(1)) >= int(minimum.group(1))
 
 
