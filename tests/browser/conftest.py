@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from jupyter_pages import API_KEY, NotebookPage
+from jupyter_pages import API_KEY, CATALOGUE_SIZE, TOKENS_PER_SECOND, NotebookPage
 
 from aimo_magic.emulator import EmulatorHandle, start
 
@@ -35,7 +35,6 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1100, "height": 900}
-CATALOGUE_SIZE = 40
 SERVER_START_TIMEOUT_S = 60.0
 # Inherited settings that would point a server, kernel or browser at the real home.
 _DROPPED_ENV_PREFIXES = ("AIMO_", "JUPYTER_", "IPYTHON", "XDG_", "PYTHONSTARTUP")
@@ -77,8 +76,10 @@ def _clean_env(home: Path, **extra: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def browser_emulator() -> Iterator[EmulatorHandle]:
-    """The browser tests' own emulator: a padded catalogue gives the selector a long list."""
-    with start(catalogue_size=CATALOGUE_SIZE) as handle:
+    """The browser tests' own emulator, paced like a quick model so that streaming is seen,
+    with a padded catalogue to give the selector a long list.
+    """
+    with start(tokens_per_second=TOKENS_PER_SECOND, catalogue_size=CATALOGUE_SIZE) as handle:
         yield handle
 
 

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from playwright.sync_api import Dialog, JSHandle, Locator, Page
 
 API_KEY = "aimo-sk-v2-test-browser-0000"
+CATALOGUE_SIZE = 40
+TOKENS_PER_SECOND = 300.0
+"""The emulator's pace unless a prompt says ``::pace R``: a rich answer takes about 1.7 s."""
+"""Models the browser tests' emulator lists: enough that the selector's list scrolls."""
 TIMEOUT_MS = 30_000
 _DONE_PROMPT = re.compile(r"\[\d+\]")
 
@@ -163,6 +167,16 @@ class NotebookPage:
         """Elements and attributes in a cell's outputs that could run script."""
         found: list[str] = self.output(index).evaluate(FIND_ACTIVE_CONTENT)
         return found
+
+    def screenshot(self, target: Locator, path: Path) -> None:
+        """A picture of one element, the viewport made tall enough to hold all of it."""
+        box = target.bounding_box()
+        assert box is not None, "the element to photograph is not shown"
+        size = self.page.viewport_size or {"width": 1100, "height": 900}
+        self.page.set_viewport_size({"width": size["width"], "height": int(box["height"]) + 400})
+        self.page.mouse.move(0, 0)  # no hover highlight in the picture
+        target.scroll_into_view_if_needed()
+        target.screenshot(path=str(path), animations="disabled")
 
     def window_value(self, name: str) -> Any:
         return self.page.evaluate("name => window[name]", name)

@@ -29,8 +29,8 @@ def test_hostile_answer_runs_no_script(notebook_page: NotebookPage) -> None:
     nb = notebook_page
     nb.open(
         "%load_ext aimo_magic",
-        f"%%aimo {MODEL} --no-history\n::hostile",
-        f"%%aimo {MODEL} --no-history\n{INJECTING_PROMPT}",
+        f"%%aimo {MODEL} --no-history\n::hostile ::pace 0",
+        f"%%aimo {MODEL} --no-history\n{INJECTING_PROMPT} ::pace 0",
         CONTROL,
     )
     for index in range(3):
