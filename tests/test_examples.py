@@ -119,8 +119,10 @@ def check_only_tagged_cells_failed(nb: Any) -> None:
 
 @pytest.fixture
 def no_aimo_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No AIMO_* variables, and whatever the test sets in os.environ is undone after it."""
     for name in AIMO_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")  # records the original, so teardown restores it
+        monkeypatch.delenv(name)
     return monkeypatch
 
 
