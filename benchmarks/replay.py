@@ -150,12 +150,19 @@ def _handler(answers: dict[str, _Prepared], models: bytes) -> type[BaseHTTPReque
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a pool closing at exit) is no news; others are."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def serve(spec_path: str) -> None:
     """The server process: load the answers, listen on loopback, print the port."""
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     answers = {a["name"]: _Prepared(Answer(**a)) for a in spec["answers"]}
     models = json.dumps({"data": [m.to_aimo() for m in build_catalogue()]}).encode()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(answers, models))
+    server = _Server(("127.0.0.1", 0), _handler(answers, models))
     server.daemon_threads = True
     print(server.server_address[1], flush=True)
     server.serve_forever()
