@@ -1,8 +1,10 @@
 """Fixtures for the browser tests: JupyterLab 4 and Notebook 7 servers, the emulator, chromium.
 
-One Lab server, one Notebook server, one emulator and one browser serve the whole
-session; each test gets a fresh browser context and its own notebook file. Every
-process gets a throwaway HOME so nothing is read from or written to the real one.
+One Lab server, one Notebook server, one emulator and one chromium serve every test in
+this package (and stop when its last test is done); each test gets a new page and its
+own notebook file. Every process gets a throwaway HOME so nothing is read from or
+written to the real one. Without chromium the tests skip, unless AIMO_REQUIRE_BROWSER=1
+(CI), where they fail.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from jupyter_pages import API_KEY, CATALOGUE_SIZE, TOKENS_PER_SECOND, NotebookPage
 
 from aimo_magic.emulator import EmulatorHandle, start
+
+from .jupyter_pages import API_KEY, CATALOGUE_SIZE, TOKENS_PER_SECOND, NotebookPage
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
@@ -58,7 +61,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throwaway HOME for servers, kernels and chromium, with Lab's news toast silenced."""
     home = tmp_path_factory.mktemp("browser-home")
@@ -74,7 +77,7 @@ def _clean_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_emulator() -> Iterator[EmulatorHandle]:
     """The browser tests' own emulator, paced like a quick model so that streaming is seen,
     with a padded catalogue to give the selector a long list.
@@ -151,7 +154,7 @@ class JupyterServer:
         self._log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def jupyter_servers(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
@@ -185,7 +188,7 @@ def _require_chromium() -> None:
         _browser_unavailable("playwright (Python) is not installed")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium(browser_home: Path) -> Iterator[Browser]:
     """Debian's chromium under Playwright; never a downloaded browser."""
     _require_chromium()
@@ -204,10 +207,10 @@ def chromium(browser_home: Path) -> Iterator[Browser]:
             browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_contexts(chromium: Browser) -> Iterator[dict[str, BrowserContext]]:
     """One context per frontend: its cache (and compiled scripts) make later pages quicker."""
-    contexts: dict[str, BrowserContext] = {}
+    contexts = {kind: chromium.new_context(viewport=VIEWPORT) for kind in ("lab", "notebook")}
     yield contexts
     for context in contexts.values():
         context.close()
@@ -219,32 +222,6 @@ def frontend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def _open_page(
-    request: pytest.FixtureRequest,
-    contexts: dict[str, BrowserContext],
-    server: JupyterServer,
-    kind: str,
-    tmp_path: Path,
-) -> Iterator[NotebookPage]:
-    context = contexts.get(kind)
-    if context is None:
-        context = contexts[kind] = request.getfixturevalue("chromium").new_context(
-            viewport=VIEWPORT
-        )
-    page = context.new_page()
-    notebook = NotebookPage(page, kind, server.url, server.root, name=request.node.name)
-    try:
-        yield notebook
-    finally:
-        call = getattr(request.node, "report_call", None)
-        if call is not None and call.failed:
-            shot = tmp_path / "failure.png"
-            page.screenshot(path=str(shot), full_page=True)
-            print(f"screenshot of the failing page: {shot}")
-        page.close()
-        server.shut_down_sessions()
-
-
 @pytest.fixture
 def notebook_page(
     request: pytest.FixtureRequest,
@@ -253,20 +230,23 @@ def notebook_page(
     browser_contexts: dict[str, BrowserContext],
     tmp_path: Path,
 ) -> Iterator[NotebookPage]:
-    """A browser page on the ``frontend`` under test, ready to open a notebook."""
+    """A new browser page on the ``frontend`` under test, ready to open a notebook."""
     server = jupyter_servers[frontend]
-    yield from _open_page(request, browser_contexts, server, frontend, tmp_path)
-
-
-@pytest.fixture
-def lab_page(
-    request: pytest.FixtureRequest,
-    jupyter_servers: dict[str, JupyterServer],
-    browser_contexts: dict[str, BrowserContext],
-    tmp_path: Path,
-) -> Iterator[NotebookPage]:
-    """A browser page on JupyterLab, for checks that need only one frontend."""
-    yield from _open_page(request, browser_contexts, jupyter_servers["lab"], "lab", tmp_path)
+    page = browser_contexts[frontend].new_page()
+    notebook = NotebookPage(page, frontend, server.url, server.root, name=request.node.name)
+    try:
+        yield notebook
+    finally:
+        call = getattr(request.node, "report_call", None)
+        if call is not None and call.failed:
+            shot = tmp_path / "failure.png"
+            try:
+                page.screenshot(path=str(shot), full_page=True)
+                print(f"screenshot of the failing page: {shot}")
+            except Exception as exc:  # a crashed page must not hide the failure itself
+                print(f"no screenshot of the failing page: {exc}")
+        page.close()
+        server.shut_down_sessions()
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ the same checks, so a pass means the answer was made inert, not that the checks 
 from __future__ import annotations
 
 import pytest
-from jupyter_pages import NotebookPage
+
+from .jupyter_pages import NotebookPage
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from jupyter_pages import NotebookPage
+
+from .jupyter_pages import NotebookPage
 
 pytestmark = pytest.mark.browser
 

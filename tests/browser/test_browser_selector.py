@@ -8,9 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
-from jupyter_pages import CATALOGUE_SIZE, NotebookPage
 
 from aimo_magic.emulator import model_names, provider_id
+
+from .jupyter_pages import CATALOGUE_SIZE, NotebookPage
 
 pytestmark = pytest.mark.browser
 

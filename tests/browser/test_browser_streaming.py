@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from jupyter_pages import NotebookPage
+
+from .jupyter_pages import NotebookPage
 
 pytestmark = pytest.mark.browser
 
