@@ -52,18 +52,16 @@ def use_emulator_unless_key(tokens_per_second: float | None = 60.0) -> EmulatorH
     global _running
     from aimo_magic.core.config import DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL
 
-    ours = _running is not None and _running.running
-    if os.environ.get(ENV_API_KEY) and not (
-        ours and _running is not None and os.environ[ENV_API_KEY] == _running.api_key
-    ):
+    key = os.environ.get(ENV_API_KEY)
+    # The key this function put there earlier is not the user's: keep the emulator.
+    if key and (_running is None or key != _running.api_key):
         url = os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
         print(f"Using AiMo Network at {url} with the key from {ENV_API_KEY}.")
         return None
-    if not ours:
+    if _running is None or not _running.running:
         from aimo_magic.emulator import start
 
         _running = start(tokens_per_second=_pace(tokens_per_second))
-    assert _running is not None
     os.environ.update(_running.env)
     pace = _running.settings.tokens_per_second
     speed = f"streamed at {pace:g} tokens/s" if pace else "streamed as fast as possible"

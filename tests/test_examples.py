@@ -273,9 +273,14 @@ def test_use_emulator_unless_key_starts_one_and_reuses_it(
         said = capsys.readouterr().out
         assert f"local AiMo emulator at {handle.base_url}" in said
         assert KEY_PREFIX not in said
+        handle.stop()
+        again = use_emulator_unless_key()
+        assert again is not None and again is not handle and again.running, (
+            "a stopped one is replaced"
+        )
     finally:
-        if handle is not None:
-            handle.stop()
+        for started in {id(h): h for h in (handle, demo._running) if h is not None}.values():
+            started.stop()
 
 
 def test_use_emulator_unless_key_leaves_a_real_key_alone(
