@@ -21,9 +21,9 @@ FORMATS = ("markdown", "text", "code", "json", "html", "math")
 class AimoMagics(Magics):
     """Ask models on the AiMo Network from notebook cells."""
 
-    model = Unicode(
-        None, allow_none=True, help="Default model id or alias (else AIMO_MODEL)."
-    ).tag(config=True)
+    model = Unicode(None, allow_none=True, help="Default model id or alias (else AIMO_MODEL).").tag(
+        config=True
+    )
     api_key = Unicode(
         None,
         allow_none=True,
@@ -42,15 +42,9 @@ class AimoMagics(Magics):
     history_tokens = Integer(
         0, help="Most estimated tokens of history sent; 0 derives it from the model's context."
     ).tag(config=True)
-    render_rate = Float(10.0, help="Display updates per second while streaming.").tag(
-        config=True
-    )
-    footer = Bool(True, help="Show model, tokens, cost and timings under answers.").tag(
-        config=True
-    )
-    default_format = Enum(FORMATS, "markdown", help="Format when -f is not given.").tag(
-        config=True
-    )
+    render_rate = Float(10.0, help="Display updates per second while streaming.").tag(config=True)
+    footer = Bool(True, help="Show model, tokens, cost and timings under answers.").tag(config=True)
+    default_format = Enum(FORMATS, "markdown", help="Format when -f is not given.").tag(config=True)
     stream = Bool(True, help="Stream answers (else wait for the whole answer).").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:

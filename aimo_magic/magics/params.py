@@ -23,7 +23,7 @@ def parse_value(key: str, raw: str) -> Any:
         if raw.lstrip().startswith(_LOOKS_LIKE_JSON):
             raise ParamError(
                 f"-p {key}=...: the value starts like JSON but does not parse; "
-                f"quote the whole option, e.g. -p '{key}={{\"type\": \"json_object\"}}'."
+                f'quote the whole option, e.g. -p \'{key}={{"type": "json_object"}}\'.'
             ) from None
         return raw
 
