@@ -77,7 +77,9 @@ def file_name(test_name: str) -> str:
 
 
 class NotebookPage:
-    """One notebook open in a browser page, with every dialog the page tried to show."""
+    """One notebook open in a browser page, with every dialog the page tried to show and
+    every uncaught script error once the notebook was open.
+    """
 
     def __init__(self, page: Page, kind: str, server_url: str, root: Path, name: str) -> None:
         self.page = page
@@ -86,8 +88,10 @@ class NotebookPage:
         self.root = root
         self.path = file_name(name)
         self.dialogs: list[str] = []
+        self.page_errors: list[str] = []
         page.set_default_timeout(TIMEOUT_MS)
         page.on("dialog", self._on_dialog)
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
 
     def _on_dialog(self, dialog: Dialog) -> None:
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
@@ -106,6 +110,9 @@ class NotebookPage:
         # Keys sent before the frontend knows its kernel is idle are dropped.
         self.page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for()
         self.cell(len(sources) - 1).wait_for()
+        # Notebook 7.6 itself throws one error while loading (reading 'schema'): only
+        # errors from here on can come from what the cells show.
+        self.page_errors.clear()
 
     def _wait_for_kernel(self) -> None:
         deadline = time.monotonic() + TIMEOUT_MS / 1000
@@ -153,6 +160,14 @@ class NotebookPage:
         ).click()
 
     # Looking ------------------------------------------------------------------------
+
+    def text(self, index: int) -> str:
+        """What a cell's outputs read, as shown: JupyterLab skips rendering cells scrolled
+        out of view (``content-visibility``), and those read as empty.
+        """
+        output = self.output(index)
+        output.scroll_into_view_if_needed()
+        return output.inner_text()
 
     def record_texts(self, index: int) -> JSHandle:
         """Start sampling a cell's output text in the page; ``stop_recording`` ends it."""

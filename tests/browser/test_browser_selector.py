@@ -53,9 +53,9 @@ def test_selector_filters_and_its_choice_reaches_the_next_cell(
         nb.screenshot(panel, screenshots_dir / "selector.png")
 
     nb.run_and_wait(2)
-    echoed = nb.output(2).inner_text()
+    echoed = nb.text(2)
     assert f'"model_requested": "{pinned}"' in echoed, echoed[:500]
     assert f'"provider_name": "{CHOSEN_PROVIDER}"' in echoed
     footer = echoed.strip().splitlines()[-1]
     assert CHOSEN_MODEL in footer and f"via {CHOSEN_PROVIDER}" in footer, footer
-    assert nb.dialogs == []
+    assert nb.dialogs == [] and nb.page_errors == []

@@ -42,7 +42,7 @@ def test_answer_appears_progressively_then_ends_with_its_footer(
     heading = final.splitlines()[0]
     assert all(heading.startswith(t.splitlines()[0]) for t in growing)
     assert all("tokens" not in t for t in growing), "the footer comes last"
-    assert not nb.dialogs
+    assert nb.dialogs == [] and nb.page_errors == []
 
     if screenshots_dir is not None and nb.kind == "lab":
         nb.screenshot(nb.cell(1), screenshots_dir / "streamed-answer.png")
