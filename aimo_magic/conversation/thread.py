@@ -170,7 +170,12 @@ class Thread:
         tail = [{"role": "user", "content": copy.deepcopy(prompt)}]
 
         own = self.index_of(cell_id)
-        history = [turn.messages() for turn in self.turns[: own if own is not None else None]]
+        earlier = self.turns[: own if own is not None else None]
+        if max_turns is not None and max_turns >= 0:
+            # Build messages only for turns that can be sent: constant cost per call
+            # however long the thread grows.
+            earlier = earlier[len(earlier) - max_turns :] if max_turns else []
+        history = [turn.messages() for turn in earlier]
         fixed = sum(estimate(message) for message in head + tail)
         kept = keep_recent(
             history,

@@ -45,11 +45,14 @@ def rejects_stream_options(error: AimoError) -> bool:
     return error.status in (400, 422) and "stream_options" in error.detail
 
 
+_NO_CHOICE: dict[str, Any] = {}
+
+
 def _first_choice(chunk: Mapping[str, Any]) -> Mapping[str, Any]:
     choices = chunk.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], Mapping):
+    if choices and type(choices) is list and isinstance(choices[0], Mapping):
         return choices[0]
-    return {}
+    return _NO_CHOICE
 
 
 class ChunkAccumulator:
@@ -95,22 +98,24 @@ class ChunkAccumulator:
         return self._absorb(chunk)
 
     def _absorb(self, chunk: Mapping[str, Any]) -> str:
-        if isinstance(chunk.get("model"), str) and chunk["model"]:
-            self.model = chunk["model"]
-        if isinstance(chunk.get("id"), str):
+        # Runs once per token: plain lookups, and work only for keys that are present.
+        model = chunk.get("model")
+        if model and model != self.model and isinstance(model, str):
+            self.model = model
+        if self.response_id is None and isinstance(chunk.get("id"), str):
             self.response_id = chunk["id"]
         choice = _first_choice(chunk)
-        usage = Usage.from_dict(chunk.get("usage")) or Usage.from_dict(choice.get("usage"))
-        if usage is not None:
-            self.usage = usage
+        usage = chunk.get("usage") or choice.get("usage")
+        if usage:
+            self.usage = Usage.from_dict(usage) or self.usage
         finish = chunk.get("finish_reason") or choice.get("finish_reason")
-        if isinstance(finish, str) and finish:
+        if finish and isinstance(finish, str):
             self.finish_reason = finish
-        delta = choice.get("delta") or choice.get("message") or {}
-        content = delta.get("content") if isinstance(delta, Mapping) else None
-        if content is None and isinstance(choice.get("text"), str):
-            content = choice["text"]
-        if isinstance(content, str) and content:
+        delta = choice.get("delta") or choice.get("message")
+        content = delta.get("content") if isinstance(delta, dict) else None
+        if content is None:
+            content = choice.get("text")
+        if content and type(content) is str:
             self._parts.append(content)
             return content
         return ""

@@ -183,6 +183,9 @@ class Exchange:
     def run(self) -> None:
         magics, request = self.magics, self.request
         debug = request.args.debug
+        from aimo_magic.rendering.warmup import warm_up_in_background
+
+        warm_up_in_background()
         try:
             client = magics.session.client(magics.client_options())
             if request.args.no_stream or not magics.stream:
