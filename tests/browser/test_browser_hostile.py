@@ -37,23 +37,25 @@ def test_hostile_answer_runs_no_script(notebook_page: NotebookPage) -> None:
     for index in range(3):
         nb.run_and_wait(index)
 
+    assert nb.page.locator(".jp-Notebook .jp-Cell").count() == 4, "the page was rewritten"
+    for index in (1, 2):
+        assert nb.active_content(index) == [], f"cell {index} holds active content"
+    assert nb.dialogs == [] and nb.page_errors == []
+    assert nb.window_value("aimoInjected") is None
+    assert nb.page.locator(".jp-Notebook").is_visible(), "a hostile <style> hid the notebook"
+
     hostile_text = nb.text(1)
     assert "Totally normal answer" in hostile_text and "tokens" in hostile_text
     assert "<script>alert(1)</script>" in hostile_text, "the hostile markup stays visible as text"
     injected_text = nb.text(2)
     assert 'onerror="window.aimoInjected=1">' in injected_text, injected_text[:300]
 
-    for index in (1, 2):
-        assert nb.active_content(index) == [], f"cell {index} holds active content"
-    assert nb.dialogs == [] and nb.page_errors == []
-    assert nb.window_value("aimoInjected") is None
-    assert nb.page.locator(".jp-Notebook").is_visible(), "a hostile <style> hid the notebook"
-    assert nb.page.locator(".jp-Notebook .jp-Cell").count() == 4, "the page was rewritten"
-
-    # The control: raw trusted HTML runs in this very page, and the checks see it.
+    # The control: raw trusted HTML runs in this very page, and the checks see it. Its
+    # broken image fails after theirs would have, so no late handler of theirs went unseen.
     nb.run_and_wait(3)
     nb.page.wait_for_function("() => window.aimoControl === 1")
     assert nb.window_value("aimoControlScript") == 1
     assert nb.dialogs == ["alert: 1"]
+    assert nb.window_value("aimoInjected") is None
     found = nb.active_content(3)
     assert any("onerror" in f for f in found) and any("javascript:" in f for f in found), found
