@@ -160,8 +160,8 @@ def test_cost_keeps_two_significant_digits(cost: float, shown: str) -> None:
 
 def test_status_markers() -> None:
     assert status_text("complete", None, has_text=True) is None
-    assert status_text("interrupted", None, has_text=True) == "⏹ Interrupted — partial answer"
-    assert status_text("interrupted", None, has_text=False) == "⏹ Interrupted — no answer"
+    assert status_text("interrupted", None, has_text=True) == "■ Interrupted — partial answer"
+    assert status_text("interrupted", None, has_text=False) == "■ Interrupted — no answer"
     assert status_text("error", "HTTP 502", has_text=True) == (
         "✖ Error: HTTP 502 (partial answer above)"
     )

@@ -407,7 +407,7 @@ def test_terminal_sink_shows_retries_and_markers() -> None:
     live.reset("retrying")
     live.append("second")
     live.finish("interrupted")
-    assert out.getvalue() == "first try\n[retrying]\nsecond\n⏹ Interrupted — partial answer\n"
+    assert out.getvalue() == "first try\n[retrying]\nsecond\n■ Interrupted — partial answer\n"
     assert live.text == "second"
 
 

@@ -94,7 +94,7 @@ def status_text(status: str, error_message: str | None, *, has_text: bool) -> st
         raise ValueError(f"Unknown answer status {status!r}: use one of {', '.join(STATUSES)}.")
     detail = f": {error_message}" if error_message else ""
     if status == "interrupted":
-        return f"⏹ Interrupted{detail} — " + ("partial answer" if has_text else "no answer")
+        return f"■ Interrupted{detail} — " + ("partial answer" if has_text else "no answer")
     if status == "partial":
         return f"⚠ Partial answer{detail} — the response ended early"
     if status == "error":

@@ -78,7 +78,7 @@ def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
     token = tokens[idx]
     src = escape(str(token.attrGet("src") or ""))
     alt = escape(self.renderInlineAsText(token.children or [], options, env)) or "image"
-    return f'<a href="{src}">🖼 {alt}</a>'
+    return f'<a href="{src}">[image: {alt}]</a>'
 
 
 def _render_code_block(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
