@@ -181,10 +181,10 @@ class Exchange:
         )
 
     def run(self) -> None:
-        magics, request = self.magics, self.request
-        debug = request.args.debug
         from aimo_magic.rendering.warmup import warm_up_in_background
 
+        magics, request = self.magics, self.request
+        debug = request.args.debug
         warm_up_in_background()
         try:
             client = magics.session.client(magics.client_options())
