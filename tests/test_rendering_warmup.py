@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-
 from aimo_magic.rendering import highlight, markdown, warmup
 
 
 def test_warm_up_builds_the_parser_and_common_lexers_in_a_thread() -> None:
-    warmup._started.clear()
+    warmup._thread = None
     highlight._lexer.cache_clear()
     markdown.markdown_parser.cache_clear()
     warmup.warm_up_in_background()
-    threads = [t for t in threading.enumerate() if t.name == "aimo-render-warmup"]
-    for thread in threads:
-        thread.join(timeout=30)
+    started = warmup._thread
+    assert started is not None
+    warmup.wait_until_warm()
+    assert not started.is_alive()
     assert markdown.markdown_parser.cache_info().currsize == 1
     assert highlight._lexer.cache_info().currsize >= len(warmup.COMMON_LANGUAGES)
     warmup.warm_up_in_background()
-    assert not [t for t in threading.enumerate() if t.name == "aimo-render-warmup"]
+    assert warmup._thread is started, "the warm-up runs once per process"

@@ -181,7 +181,7 @@ class Exchange:
         )
 
     def run(self) -> None:
-        from aimo_magic.rendering.warmup import warm_up_in_background
+        from aimo_magic.rendering.warmup import wait_until_warm, warm_up_in_background
 
         magics, request = self.magics, self.request
         debug = request.args.debug
@@ -190,6 +190,7 @@ class Exchange:
             client = magics.session.client(magics.client_options())
             if request.args.no_stream or not magics.stream:
                 result = client.chat(request.messages, model=request.model_id, **request.params)
+                wait_until_warm()
                 self.live.append(result.text)
             else:
                 with client.stream(
@@ -198,16 +199,22 @@ class Exchange:
                     on_retry=self.on_retry,
                     **request.params,
                 ) as stream:
-                    for delta in stream:
+                    deltas = iter(stream)
+                    first = next(deltas, "")
+                    wait_until_warm()
+                    self.live.append(first)
+                    for delta in deltas:
                         self.live.append(delta)
                     assert stream.result is not None
                     result = stream.result
         except KeyboardInterrupt:
+            wait_until_warm()
             self.interrupted()
             raise AnswerInterrupted(
                 "the answer was stopped; what arrived stays above, marked as interrupted."
             ) from None
         except AimoError as exc:
+            wait_until_warm()
             partial = exc.partial_text if isinstance(exc, IncompleteStreamError) else ""
             if partial and not self.live.text:
                 self.live.append(partial)
