@@ -111,7 +111,8 @@ def test_extract_code_takes_the_first_fenced_block() -> None:
 def test_code_bundle_for_unknown_language_is_escaped() -> None:
     bundle = render_bundle("```klingon\n<tag> & more\n```", "code")
     assert bundle["text/plain"] == "<tag> & more"
-    assert bundle["text/html"] == "<pre><code>&lt;tag&gt; &amp; more</code></pre>\n"
+    html = bundle["text/html"]
+    assert html.startswith("<pre") and html.endswith("<code>&lt;tag&gt; &amp; more</code></pre>\n")
 
 
 def test_formats_and_aliases() -> None:

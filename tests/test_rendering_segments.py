@@ -34,7 +34,8 @@ def test_a_long_open_fence_is_closed_and_reopened() -> None:
     assert found.source.endswith("x_39 = 39\n~~~~\n")
     assert text[found.consumed :] == "y = "
     rest = found.carry + text[found.consumed :]
-    assert render_markdown(rest) == "<pre><code>y = \n</code></pre>\n"
+    html = render_markdown(rest)
+    assert html.startswith("<pre") and html.endswith("<code>y = \n</code></pre>\n")
 
 
 def test_a_long_table_repeats_its_header() -> None:

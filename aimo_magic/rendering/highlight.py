@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from pygments.lexer import Lexer
 
 
+# A faint panel that reads on light and dark themes, so consecutive blocks stay apart.
+CODE_BLOCK_STYLE = "background-color: rgba(127, 127, 127, 0.1); padding: 0.5em 0.75em"
+
+
 def _style_class() -> Any:
     from pygments.style import Style
     from pygments.token import (
@@ -115,4 +119,4 @@ def code_block(
     else:
         key = (code, language)
         inner = cache.get(key) or cache.setdefault(key, highlight_inner(code, language))
-    return f"<pre><code>{inner}</code></pre>\n"
+    return f'<pre style="{CODE_BLOCK_STYLE}"><code>{inner}</code></pre>\n'

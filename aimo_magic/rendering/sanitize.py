@@ -54,10 +54,10 @@ _BASE_ATTRIBUTES: dict[str, set[str]] = {
 
 # Only what pygments colouring and markdown table alignment need.
 STYLE_PROPERTIES = frozenset(
-    {"color", "background-color", "font-weight", "font-style", "text-align"}
+    {"color", "background-color", "font-weight", "font-style", "text-align", "padding"}
 )
 
-_STYLED_TAGS = ("span", "td", "th")
+_STYLED_TAGS = ("span", "td", "th", "pre")
 
 
 def _cleaner(*, allow_style: bool) -> nh3.Cleaner:
