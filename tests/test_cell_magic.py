@@ -290,6 +290,12 @@ def test_server_errors_are_one_line_and_leave_history_alone(
     assert "Insufficient balance" in message and "HTTP 402" in message and "Top up" in message
     assert kernel.execute("%aimo chats").stdout == before
     assert KEY not in message
+    emu.clear_requests()
+    explained = kernel.execute("%aimo explain")
+    assert (
+        "came from %%aimo itself" in explained.stdout and "Insufficient balance" in explained.stdout
+    )
+    assert emu.requests == [], "an aimo error is not sent to a model to be explained"
 
 
 def test_a_broken_stream_resets_the_display_and_says_it_retries(

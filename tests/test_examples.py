@@ -357,7 +357,9 @@ def test_demo_reports_a_failing_cell_in_one_line_and_keeps_the_notebook(
     nbformat.write(nb, tmp_path / "broken.ipynb")
     done = run_cli(["broken.ipynb", "-o", "saved.ipynb"], cli_env, tmp_path)
     assert done.returncode == 1
-    (line,) = done.stderr.strip().splitlines()
+    # The kernel shares stderr and may log noise under load; ours is one line, no traceback.
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("aimo-magic demo:")]
+    assert "Traceback" not in done.stderr
     assert "ZeroDivisionError" in line and "saved.ipynb" in line
     saved = nbformat.read(tmp_path / "saved.ipynb", as_version=4)
     assert stdout(saved.cells[0]) == "before\n" and not saved.cells[2].outputs

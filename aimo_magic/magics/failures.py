@@ -6,6 +6,7 @@ only the presentation is short. ``--debug`` raises the original exception instea
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -26,6 +27,8 @@ def short_traceback(
     shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
 ) -> list[str]:
     """IPython custom-exception handler: show only the message, as UsageError does."""
+    # As IPython does for any error, so `%aimo explain` knows this was the last one.
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb
     label = "Interrupted" if issubclass(etype, KeyboardInterrupt) else "AiMo"
     stb = [f"{_RED}{label}:{_RESET} {value}"]
     shell._showtraceback(etype, value, stb)

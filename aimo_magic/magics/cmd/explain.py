@@ -9,6 +9,7 @@ with `%%aimo -c explain`.
 from __future__ import annotations
 
 import shlex
+import sys
 from typing import TYPE_CHECKING, Any
 
 from aimo_magic.magics.cmd._args import CommandParser, command
@@ -30,7 +31,14 @@ def run(magics: AimoMagics, args: Any) -> None:
     from aimo_magic.core.secrets import redact
     from aimo_magic.magics.ask import ask
     from aimo_magic.magics.cmd._traceback import explain_prompt, last_error
+    from aimo_magic.magics.failures import SHORT_ERRORS
 
+    if isinstance(getattr(sys, "last_value", None), SHORT_ERRORS):
+        print(
+            f"The last error came from %%aimo itself ({redact(str(sys.last_value))}); "
+            "its message already says what to do. `%aimo explain` is for Python errors."
+        )
+        return
     error = last_error(magics.shell)
     if error is None:
         print("No error to explain yet: run the cell that fails, then `%aimo explain`.")
