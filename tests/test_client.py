@@ -386,3 +386,14 @@ class socket_free_port:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def test_each_answer_carries_the_request_id_it_was_sent_with(
+    client: Client, emu: EmulatorHandle
+) -> None:
+    result = client.chat("hello", model=MODEL)
+    assert result.request_id and result.request_id == emu.requests[-1]["headers"]["x-request-id"]
+    with client.stream("hello", model=MODEL) as stream:
+        streamed = stream.until_done()
+    assert streamed.request_id == emu.requests[-1]["headers"]["x-request-id"]
+    assert streamed.request_id != result.request_id

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +21,10 @@ from aimo_magic.core.errors import (
     MissingKeyError,
     error_from_response,
 )
-from aimo_magic.core.protocol import loads_or_text
+from aimo_magic.core.protocol import Messages, chat_body, completion_result, loads_or_text
 from aimo_magic.core.retry import RetryPolicy, is_retryable
 from aimo_magic.core.secrets import install_log_redaction, mask, redact, register_key
-from aimo_magic.core.types import Model
+from aimo_magic.core.types import ChatResult, Model, Timings
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,18 @@ class BaseClient:
                 hint="Pass model=... (see Client.models()) or set AIMO_MODEL.",
             )
         return chosen
+
+    def _chat_request(
+        self, messages: str | Messages, model: str | None, params: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        chosen = self._model_for(model)
+        return chosen, chat_body(messages, chosen, params, stream=False)
+
+    def _chat_result(self, payload: Any, model: str, started: float, request_id: str) -> ChatResult:
+        timings = Timings(first_token=None, total=time.perf_counter() - started)
+        return completion_result(
+            payload, model, self._provider_of, timings, request_id, self.settings.api_key
+        )
 
     def _provider_of(self, answered_model: str) -> str | None:
         return provider_name(self.catalogue or (), answered_model)

@@ -13,9 +13,9 @@ from httpx_sse import EventSource
 from aimo_magic.core.base import BaseClient, RetryHook
 from aimo_magic.core.catalogue import parse_catalogue
 from aimo_magic.core.errors import AimoError
-from aimo_magic.core.protocol import Messages, chat_body, completion_result
+from aimo_magic.core.protocol import Messages
 from aimo_magic.core.stream_state import StreamState, is_event_stream
-from aimo_magic.core.types import ChatResult, Model, Timings
+from aimo_magic.core.types import ChatResult, Model
 
 
 class Client(BaseClient):
@@ -43,9 +43,17 @@ class Client(BaseClient):
     def close(self) -> None:
         self._http.close()
 
-    def _send(self, method: str, path: str, *, json: Any = None, auth: bool = True) -> Any:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        auth: bool = True,
+        request_id: str | None = None,
+    ) -> Any:
         """A plain request with retries; returns the decoded JSON body."""
-        request_id = self._new_request_id()
+        request_id = request_id or self._new_request_id()
         retries = 0
         while True:
             try:
@@ -73,14 +81,10 @@ class Client(BaseClient):
         self, messages: str | Messages, *, model: str | None = None, **params: Any
     ) -> ChatResult:
         """One answer, not streamed; any OpenAI parameter passes through in ``params``."""
-        chosen = self._model_for(model)
-        body = chat_body(messages, chosen, params, stream=False)
-        started = time.perf_counter()
-        payload = self._send("POST", "chat/completions", json=body)
-        timings = Timings(first_token=None, total=time.perf_counter() - started)
-        return completion_result(
-            payload, chosen, self._provider_of, timings, None, self.settings.api_key
-        )
+        chosen, body = self._chat_request(messages, model, params)
+        request_id, started = self._new_request_id(), time.perf_counter()
+        payload = self._send("POST", "chat/completions", json=body, request_id=request_id)
+        return self._chat_result(payload, chosen, started, request_id)
 
     def stream(
         self,
