@@ -271,12 +271,21 @@ def test_out_variable_and_no_stream(kernel: Kernel, emu: EmulatorHandle) -> None
     assert body["stream"] is False
 
 
-def test_hostile_html_is_inert(kernel: Kernel, emu: EmulatorHandle) -> None:
-    run = kernel.execute("%%aimo --no-history\n::hostile")
-    assert run.status == "ok", run.error
-    html = run.html()
-    assert_inert(html)
-    assert "&lt;script&gt;" in html, "the hostile text stays visible, as text"
+@pytest.mark.parametrize("backend", ["nh3", "justhtml"])
+def test_hostile_html_is_inert(kernel: Kernel, emu: EmulatorHandle, backend: str) -> None:
+    """On nh3 and on justhtml (Pyodide's sanitiser, forced here in the kernel)."""
+    use = f"from aimo_magic.rendering import sanitize; sanitize.use_backend({backend!r}).name"
+    assert kernel.execute(use).plain().strip() == repr(backend)
+    try:
+        assert f"HTML sanitiser: {backend} " in kernel.execute("%aimo version").stdout
+        for options in ("", " -f html"):
+            run = kernel.execute(f"%%aimo --no-history{options}\n::hostile")
+            assert run.status == "ok", run.error
+            html = run.html()
+            assert_inert(html)
+            assert "&lt;script&gt;" in html or options, "the hostile text stays visible, as text"
+    finally:
+        kernel.execute("sanitize.use_backend(None)")
 
 
 def test_server_errors_are_one_line_and_leave_history_alone(

@@ -1,16 +1,42 @@
-"""Model output must never run script in the page: hostile inputs through every HTML path."""
+"""Model output must never run script in the page: hostile inputs through every HTML path.
+
+Every corpus test runs on each sanitiser backend (nh3; justhtml, the Pyodide path;
+escape, the last resort), forced in-process with ``sanitize.use_backend``.
+"""
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
 
 import pytest
 
+from aimo_magic.emulator.samples import HOSTILE_MARKDOWN
+from aimo_magic.rendering import sanitize
 from aimo_magic.rendering.bundles import code_bundle, html_bundle, markdown_bundle, render_bundle
 from aimo_magic.rendering.markdown import render_markdown
 from aimo_magic.rendering.sanitize import STYLE_PROPERTIES
+
+ALL_BACKENDS = sanitize.BACKENDS
+RENDERING_BACKENDS = ("nh3", "justhtml")  # the ones that keep formatting
+
+
+@pytest.fixture(params=ALL_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every sanitiser in turn; the test fails if the one asked for is not the one used."""
+    assert sanitize.use_backend(request.param).name == request.param
+    yield request.param
+    sanitize.use_backend(None)
+
+
+@pytest.fixture(params=RENDERING_BACKENDS)
+def renderer(request: pytest.FixtureRequest) -> Iterator[str]:
+    assert sanitize.use_backend(request.param).name == request.param
+    yield request.param
+    sanitize.use_backend(None)
+
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -116,21 +142,48 @@ def assert_safe(markup: str) -> None:
                     assert "url(" not in declaration.lower(), markup
 
 
+def attributes(markup: str, tag: str) -> list[dict[str, str]]:
+    """The attributes of each ``tag`` element, whatever the serialiser's order and spacing."""
+    parser = _Collector()
+    parser.feed(markup)
+    parser.close()
+    return [{k: v or "" for k, v in attrs} for name, attrs in parser.tags if name == tag]
+
+
+def styles(value: str) -> dict[str, str]:
+    pairs = (d.split(":", 1) for d in value.split(";") if ":" in d)
+    return {k.strip().lower(): v.strip() for k, v in pairs}
+
+
 @pytest.mark.parametrize("source", HOSTILE)
-def test_markdown_rendering_neutralises_hostile_input(source: str) -> None:
+def test_markdown_rendering_neutralises_hostile_input(backend: str, source: str) -> None:
     assert_safe(markdown_bundle(source)["text/html"])
     assert_safe(markdown_bundle(source, streaming=True)["text/html"])
 
 
 @pytest.mark.parametrize("source", HOSTILE)
-def test_html_format_neutralises_hostile_input(source: str) -> None:
+def test_html_format_neutralises_hostile_input(backend: str, source: str) -> None:
     markup = html_bundle(source)["text/html"]
     assert_safe(markup)
     assert "style=" not in markup.lower()
 
 
+@pytest.mark.parametrize("source", HOSTILE)
+def test_sanitisers_neutralise_hostile_html_directly(backend: str, source: str) -> None:
+    """Straight into the cleaners, past markdown-it's escaping: the second wall alone."""
+    assert_safe(sanitize.clean_rendered(source))
+    assert_safe(sanitize.clean_untrusted(source))
+
+
+def test_the_emulators_hostile_answer_is_inert(backend: str) -> None:
+    for fmt in ("markdown", "html"):
+        for final in (False, True):
+            assert_safe(render_bundle(HOSTILE_MARKDOWN, fmt, final=final)["text/html"])
+    assert "alert(1)" in markdown_bundle(HOSTILE_MARKDOWN)["text/html"], "kept, as text"
+
+
 @pytest.mark.parametrize("fmt", ["text", "code", "json", "math"])
-def test_other_formats_never_emit_live_markup(fmt: str) -> None:
+def test_other_formats_never_emit_live_markup(backend: str, fmt: str) -> None:
     corpus = "\n\n".join(HOSTILE)
     for final in (False, True):
         try:
@@ -141,26 +194,27 @@ def test_other_formats_never_emit_live_markup(fmt: str) -> None:
             assert_safe(bundle["text/html"])
 
 
-def test_hostile_text_stays_visible_as_text() -> None:
+def test_hostile_text_stays_visible_as_text(backend: str) -> None:
     markup = render_markdown("Look: <script>alert(1)</script> and [x](javascript:alert(1))")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markup
     assert "<a" not in markup
 
 
-def test_links_are_hardened_and_kept() -> None:
+def test_links_are_hardened_and_kept(renderer: str) -> None:
     markup = render_markdown("[docs](https://docs.example/a?b=1&c=2)")
     assert 'href="https://docs.example/a?b=1&amp;c=2"' in markup
-    assert 'rel="noopener noreferrer nofollow"' in markup
-    assert 'target="_blank"' in markup
+    (link,) = attributes(markup, "a")
+    assert set(link["rel"].split()) == {"noopener", "noreferrer", "nofollow"}
+    assert link["target"] == "_blank"
 
 
-def test_raw_html_in_markdown_is_escaped_not_rendered() -> None:
+def test_raw_html_in_markdown_is_escaped_not_rendered(backend: str) -> None:
     markup = render_markdown('<b onclick="x">bold?</b>\n\n<div>block</div>')
     assert "<b" not in markup and "<div>block" not in markup
     assert "&lt;b onclick=" in markup
 
 
-def test_html_format_keeps_harmless_markup() -> None:
+def test_html_format_keeps_harmless_markup(renderer: str) -> None:
     markup = html_bundle('<h2>Title</h2><table><tr><td colspan="2">cell</td></tr></table>')[
         "text/html"
     ]
@@ -168,12 +222,12 @@ def test_html_format_keeps_harmless_markup() -> None:
     assert '<td colspan="2">cell</td>' in markup
 
 
-def test_html_format_unwraps_a_fenced_answer() -> None:
+def test_html_format_unwraps_a_fenced_answer(renderer: str) -> None:
     markup = html_bundle("Here you go:\n```html\n<p>hi <em>there</em></p>\n```\n")["text/html"]
     assert markup.strip() == "<p>hi <em>there</em></p>"
 
 
-def test_markdown_features_render() -> None:
+def test_markdown_features_render(renderer: str) -> None:
     source = "\n".join(
         [
             "# Heading one",
@@ -199,12 +253,18 @@ def test_markdown_features_render() -> None:
     assert "<h1>Heading one</h1>" in markup and "<h2>Heading two</h2>" in markup
     assert "<ul>" in markup and "<em>one</em>" in markup and "<strong>two</strong>" in markup
     assert "<ol>" in markup and "<li>second</li>" in markup
-    assert '<th style="text-align:left">left</th>' in markup
-    assert '<td style="text-align:right"><s>b</s></td>' in markup
-    assert re.search(r'<span style="color:#[0-9A-Fa-f]{6};font-weight:bold">def</span>', markup)
+    assert [styles(th.get("style", "")) for th in attributes(markup, "th")] == [
+        {"text-align": "left"},
+        {"text-align": "right"},
+    ]
+    assert re.search(r"<td[^>]*><s>b</s></td>", markup)
+    keyword = re.search(r'<span style="([^"]*)">def</span>', markup)
+    assert keyword is not None, markup
+    assert styles(keyword.group(1)).get("font-weight") == "bold"
+    assert re.fullmatch(r"#[0-9A-Fa-f]{6}", styles(keyword.group(1)).get("color", ""))
 
 
-def test_math_reaches_the_frontend_verbatim() -> None:
+def test_math_reaches_the_frontend_verbatim(renderer: str) -> None:
     source = (
         "Inline $a_1 * b_2 < c_3 * d$ and \\(e^{i\\pi} + 1 = 0\\) here.\n\n"
         "$$\n\\sum_{i=1}^{n} x_i^2\n$$\n\n"
@@ -220,19 +280,19 @@ def test_math_reaches_the_frontend_verbatim() -> None:
     assert "a &amp;= b \\\\\nc &amp;= d" in markup
 
 
-def test_prices_are_not_paired_into_math() -> None:
+def test_prices_are_not_paired_into_math(renderer: str) -> None:
     markup = render_markdown("It costs $5 and $10 in total.")
     assert markup.count("<span>$</span>") == 2
 
 
-def test_code_format_highlights_without_fences() -> None:
+def test_code_format_highlights_without_fences(renderer: str) -> None:
     bundle = code_bundle("Here:\n```python\nimport os\n```\nDone.")
     assert bundle["text/plain"] == "import os"
     assert "```" not in bundle["text/html"]
     assert ">import</span>" in bundle["text/html"]
 
 
-def test_images_are_links_never_loaded() -> None:
+def test_images_are_links_never_loaded(renderer: str) -> None:
     """A prompt-injected answer must not make the page fetch a URL carrying notebook data."""
     from aimo_magic.rendering import render_bundle
 

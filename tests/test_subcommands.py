@@ -126,7 +126,9 @@ def test_help_for_one_subcommand_matches_its_dash_dash_help(kernel: Kernel) -> N
 def test_version(kernel: Kernel) -> None:
     from aimo_magic import __version__
 
-    assert ok(kernel, "%aimo version").stdout.strip() == f"aimo-magic {__version__}"
+    version, sanitiser = ok(kernel, "%aimo version").stdout.strip().splitlines()
+    assert version == f"aimo-magic {__version__}"
+    assert sanitiser.startswith("HTML sanitiser: nh3 "), sanitiser
 
 
 # Models ------------------------------------------------------------------------
@@ -366,6 +368,7 @@ def test_config_shows_every_trait_and_only_a_masked_key(
     assert re.search(rf"effective base URL\s+{re.escape(emulator.base_url)}\s", plain)
     assert "the AIMO_API_KEY environment variable" in plain
     assert "aimo-sk-…0000" in plain
+    assert re.search(r"HTML sanitiser\s+nh3 \S+ \(ammonia, Rust\)", plain)
     assert TEST_KEY not in json.dumps([m["content"] for m in run.messages])
 
 

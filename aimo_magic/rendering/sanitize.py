@@ -1,99 +1,136 @@
 """Allowlist sanitising of every HTML string that carries model text to a page.
 
-Model output is untrusted, so HTML goes through nh3 (ammonia) with explicit
-allowlists even when our own renderer produced it: markdown-it runs with
-``html=False`` and pygments escapes its input, and this is the second wall
-behind them. Two policies exist because they protect different things:
+Model output is untrusted, so HTML goes through a sanitiser with the allowlists of
+``aimo_magic.rendering.policy`` even when our own renderer produced it: markdown-it
+runs with ``html=False`` and pygments escapes its input, and this is the second wall
+behind them.
 
-* ``clean_rendered`` is for HTML our renderers built (markdown, highlighted
-  code). It keeps ``style`` attributes because pygments colours tokens with
-  inline styles and markdown tables align cells with ``text-align``; ammonia
-  reduces each such attribute to the four or five harmless properties below,
-  so even a style that somehow came from the model cannot position, hide,
-  overlay or load anything.
-* ``clean_untrusted`` is for HTML the model wrote itself (``-f html``): no
-  ``style`` at all, no classes, no ids.
+Which sanitiser does the work depends on what is installed, best first:
 
-Both keep only http(s)/mailto URLs (so ``javascript:``, ``vbscript:`` and
-``data:`` are dropped whatever their entity encoding, since ammonia parses
-before it checks), remove ``script``/``style`` elements with their content,
-drop comments, keep no images (loading one would let a prompt-injected answer
-send notebook data to a server through its URL; markdown images become links),
-and give links ``rel="noopener noreferrer nofollow"`` and
-``target="_blank"``.
+* ``nh3`` (Rust's ammonia): fast; has wheels for every CPython platform but not Pyodide.
+* ``justhtml``: pure Python, browser-grade HTML5 parsing, same policy; the Pyodide path.
+* ``escape``: nothing installed; answers become escaped plain text (strict, never weaker).
+
+``AIMO_SANITIZER=nh3|justhtml|escape`` asks for one; a backend that is not installed
+falls through to the next, and ``describe()`` (shown by ``%aimo config`` and
+``%aimo version``) always names the one actually in use, so a weaker path is never
+silent.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import TYPE_CHECKING
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
 
-if TYPE_CHECKING:
-    import nh3
+from aimo_magic.rendering.policy import LINK_REL, STYLE_PROPERTIES, URL_SCHEMES
 
-URL_SCHEMES = frozenset({"http", "https", "mailto"})
-LINK_REL = "noopener noreferrer nofollow"
+__all__ = [
+    "BACKENDS",
+    "LINK_REL",
+    "STYLE_PROPERTIES",
+    "URL_SCHEMES",
+    "active",
+    "clean_rendered",
+    "clean_untrusted",
+    "describe",
+    "use_backend",
+]
 
-_TEXT_TAGS = frozenset(
-    {
-        "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div",
-        "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "ins",
-        "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span",
-        "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
-        "thead", "tr", "u", "ul", "var",
-    }
-)  # fmt: skip
-
-_BASE_ATTRIBUTES: dict[str, set[str]] = {
-    "a": {"href", "title"},
-    "abbr": {"title"},
-    "ol": {"start"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan"},
+BACKENDS = ("nh3", "justhtml", "escape")
+ENV_VAR = "AIMO_SANITIZER"
+_NOTES = {
+    "nh3": "ammonia, Rust",
+    "justhtml": "pure Python",
+    "escape": "answers shown as escaped plain text, unformatted",
+}
+_FALLBACK_REASONS = {
+    "justhtml": "nh3 is not installed",
+    "escape": "neither nh3 nor justhtml is installed; pip install nh3 for rendered answers",
 }
 
-# Only what pygments colouring and markdown table alignment need.
-STYLE_PROPERTIES = frozenset(
-    {"color", "background-color", "font-weight", "font-style", "text-align", "padding"}
-)
 
-_STYLED_TAGS = ("span", "td", "th", "pre")
+@dataclass(frozen=True)
+class Sanitiser:
+    """One backend, ready to clean: its name, version and two policies' cleaners."""
 
+    name: str
+    version: str
+    rendered: Callable[[str], str]
+    untrusted: Callable[[str], str]
+    requested: str | None = None
+    requested_by: str = ENV_VAR
 
-def _cleaner(*, allow_style: bool) -> nh3.Cleaner:
-    import nh3
-
-    attributes = {tag: set(names) for tag, names in _BASE_ATTRIBUTES.items()}
-    if allow_style:
-        for tag in _STYLED_TAGS:
-            attributes.setdefault(tag, set()).add("style")
-    return nh3.Cleaner(
-        tags=set(_TEXT_TAGS),
-        clean_content_tags={"script", "style"},
-        attributes=attributes,
-        strip_comments=True,
-        link_rel=LINK_REL,
-        set_tag_attribute_values={"a": {"target": "_blank"}},
-        url_schemes=set(URL_SCHEMES),
-        filter_style_properties=set(STYLE_PROPERTIES) if allow_style else None,
-    )
+    def describe(self) -> str:
+        text = f"{self.name} {self.version} ({_NOTES[self.name]})"
+        if self.requested == self.name:
+            return f"{text}; chosen by {self.requested_by}"
+        if self.requested:
+            text += f"; {self.requested!r} ({self.requested_by}) is not available"
+        reason = _FALLBACK_REASONS.get(self.name)
+        return f"{text}; {reason}" if reason else text
 
 
-@lru_cache(maxsize=1)
-def _rendered_cleaner() -> nh3.Cleaner:
-    return _cleaner(allow_style=True)
+_lock = threading.Lock()
+_active: Sanitiser | None = None
+_forced: str | None = None
 
 
-@lru_cache(maxsize=1)
-def _untrusted_cleaner() -> nh3.Cleaner:
-    return _cleaner(allow_style=False)
+def _module(name: str) -> Any:
+    return import_module(f"aimo_magic.rendering.sanitizers.{name}_backend")
+
+
+def _load(requested: str | None, requested_by: str) -> Sanitiser:
+    wanted = requested if requested in BACKENDS else None
+    order = BACKENDS[BACKENDS.index(wanted) :] if wanted else BACKENDS
+    for name in order:
+        backend = _module(name)
+        if backend.available():
+            rendered, untrusted = backend.cleaners()
+            return Sanitiser(name, backend.version(), rendered, untrusted, requested, requested_by)
+    raise AssertionError("the escape backend is always available")  # pragma: no cover
+
+
+def active() -> Sanitiser:
+    """The sanitiser in use, chosen on first call (``use_backend`` changes it)."""
+    global _active
+    current = _active
+    if current is None:
+        with _lock:
+            if _active is None:
+                if _forced:
+                    _active = _load(_forced, "use_backend()")
+                else:
+                    requested = os.environ.get(ENV_VAR, "").strip().lower() or None
+                    _active = _load(requested, ENV_VAR)
+            current = _active
+    return current
+
+
+def use_backend(name: str | None) -> Sanitiser:
+    """Switch to backend ``name`` (None: the best installed), e.g. to test the fallbacks."""
+    global _active, _forced
+    if name is not None and name not in BACKENDS:
+        raise ValueError(f"unknown sanitiser {name!r}; choose one of {', '.join(BACKENDS)}")
+    with _lock:
+        _forced = name
+        _active = None
+    return active()
+
+
+def describe() -> str:
+    """One line naming the sanitiser in use, its version, and why it was chosen."""
+    return active().describe()
 
 
 def clean_rendered(html: str) -> str:
     """Sanitise HTML our own renderers produced from model text."""
-    return str(_rendered_cleaner().clean(html))
+    return active().rendered(html)
 
 
 def clean_untrusted(html: str) -> str:
     """Sanitise HTML the model wrote: the strict policy, no styles at all."""
-    return str(_untrusted_cleaner().clean(html))
+    return active().untrusted(html)

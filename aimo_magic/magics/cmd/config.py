@@ -39,6 +39,7 @@ def shown_value(name: str, value: Any) -> str:
 def run(magics: AimoMagics, args: Any) -> None:
     from aimo_magic.core.secrets import mask
     from aimo_magic.magics.cmd._table import Table
+    from aimo_magic.rendering.sanitize import describe
 
     traits = magics.traits(config=True)
     rows = [
@@ -52,6 +53,7 @@ def run(magics: AimoMagics, args: Any) -> None:
         ("key source", source, "first found: %aimo login or api_key, AIMO_API_KEY, Colab secrets"),
         ("key", mask(key), "masked; the key itself is never shown"),
         ("effective default model", default or "None", "what %%aimo uses without MODEL"),
+        ("HTML sanitiser", describe(), "cleans every answer's HTML; AIMO_SANITIZER chooses"),
     ]
     Table(
         headers=("Setting", "Value", "Meaning"),

@@ -1,4 +1,4 @@
-"""Show the aimo-magic version, for bug reports."""
+"""Show the aimo-magic version and the HTML sanitiser in use, for bug reports."""
 
 from __future__ import annotations
 
@@ -17,4 +17,7 @@ def parser() -> CommandParser:
 
 @command(parser)
 def run(magics: AimoMagics, args: Any) -> None:
+    from aimo_magic.rendering.sanitize import describe
+
     print(f"aimo-magic {__version__}")
+    print(f"HTML sanitiser: {describe()}")
