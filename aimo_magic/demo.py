@@ -15,14 +15,34 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aimo_magic.emulator import EmulatorHandle
+    from aimo_magic.emulator.inprocess import InProcessEmulator
 
 PACE_ENV = "AIMO_EMULATOR_PACE"
 """Tokens per second for the example emulator; overrides the notebook's choice (0 = no pacing)."""
 HEADLESS_PACE = "400"
 """Fast enough that the whole quickstart runs in seconds, slow enough to still stream."""
 DEFAULT_NOTEBOOK = "examples/quickstart.ipynb"
+IN_PROCESS_ENV = "AIMO_EMULATOR_IN_PROCESS"
+"""Set to 1 to run the examples' emulator in-process even where sockets work."""
 
-_running: EmulatorHandle | None = None
+_running: EmulatorHandle | InProcessEmulator | None = None
+
+
+def _in_process() -> bool:
+    """No socket server can run in Pyodide; elsewhere ``AIMO_EMULATOR_IN_PROCESS=1`` asks."""
+    from aimo_magic.emulator.runners import sockets_available
+
+    return not sockets_available() or os.environ.get(IN_PROCESS_ENV, "") in ("1", "true", "yes")
+
+
+def _start(tokens_per_second: float | None) -> EmulatorHandle | InProcessEmulator:
+    if _in_process():
+        from aimo_magic.emulator.inprocess import start_in_process
+
+        return start_in_process(tokens_per_second=tokens_per_second)
+    from aimo_magic.emulator import start
+
+    return start(tokens_per_second=tokens_per_second)
 
 
 def _pace(tokens_per_second: float | None) -> float | None:
@@ -41,13 +61,16 @@ def _pace(tokens_per_second: float | None) -> float | None:
     return value or None
 
 
-def use_emulator_unless_key(tokens_per_second: float | None = 60.0) -> EmulatorHandle | None:
+def use_emulator_unless_key(
+    tokens_per_second: float | None = 60.0,
+) -> EmulatorHandle | InProcessEmulator | None:
     """Point ``%%aimo`` at a local emulator when ``AIMO_API_KEY`` is unset; say which backend.
 
     Returns the running emulator (stop it with ``.stop()``), or None when a key is set
     and requests go to AiMo Network. ``tokens_per_second`` paces the canned answers so
     a person can watch them stream; ``AIMO_EMULATOR_PACE`` overrides it for headless
-    runs. Running it again reuses the emulator it started.
+    runs. Running it again reuses the emulator it started. Where no socket server can
+    run (Pyodide, JupyterLite) the emulator answers in-process, with no server at all.
     """
     global _running
     from aimo_magic.core.config import DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL
@@ -59,14 +82,13 @@ def use_emulator_unless_key(tokens_per_second: float | None = 60.0) -> EmulatorH
         print(f"Using AiMo Network at {url} with the key from {ENV_API_KEY}.")
         return None
     if _running is None or not _running.running:
-        from aimo_magic.emulator import start
-
-        _running = start(tokens_per_second=_pace(tokens_per_second))
-    os.environ.update(_running.env)
+        _running = _start(_pace(tokens_per_second))
+    _running.configure()
     pace = _running.settings.tokens_per_second
     speed = f"streamed at {pace:g} tokens/s" if pace else "streamed as fast as possible"
+    where = "in this process (no server)" if _running.in_process else f"at {_running.base_url}"
     print(
-        f"No {ENV_API_KEY} set: using the local AiMo emulator at {_running.base_url} "
+        f"No {ENV_API_KEY} set: using the local AiMo emulator {where} "
         f"(canned answers, {speed}; no network, no cost).\n"
         f"Set {ENV_API_KEY} before starting Jupyter to use AiMo Network instead."
     )

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.core.config import ENV_API_KEY, ENV_MODEL
+from aimo_magic.core.config import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL
 
 if TYPE_CHECKING:
     from aimo_magic.conversation import ConversationStore
@@ -130,7 +130,8 @@ class AimoSession:
         from aimo_magic.core.client import Client
 
         key = self.require_key() if require_key else self.find_key()[0]
-        signature = (key, options)
+        # The URL from the environment counts too: a restarted emulator has a new one.
+        signature = (key, options, os.environ.get(ENV_BASE_URL))
         if self._client is None or self._client_signature != signature:
             if self._client is not None:
                 self._client.close()

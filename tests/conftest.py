@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from aimo_magic.emulator import EmulatorHandle, start
+from aimo_magic.emulator.inprocess import InProcessEmulator, start_in_process
 
 
 @pytest.fixture(scope="session")
@@ -17,4 +18,14 @@ def emulator() -> Iterator[EmulatorHandle]:
     queue empty, e.g. by calling ``emulator.clear_faults()`` in a ``finally``.
     """
     with start() as handle:
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def in_process_emulator() -> Iterator[InProcessEmulator]:
+    """The same emulator with no server: reached through its in-process ASGI transport.
+
+    Not configured (nothing mounted, no environment set): tests pass its transports.
+    """
+    with start_in_process() as handle:
         yield handle

@@ -20,19 +20,28 @@ from aimo_magic.emulator import (
     provider_id,
     start,
 )
+from aimo_magic.emulator.handle import BaseHandle
 
 KEY = "aimo-sk-v2-test-0000"
 BASE58 = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{43,44}$")
 
 
 @contextmanager
-def open_client(emulator: EmulatorHandle) -> Iterator[httpx2.Client]:
-    """An httpx2 client for the emulator with a test key; leaves no queued faults behind."""
+def open_client(emulator: BaseHandle) -> Iterator[httpx2.Client]:
+    """An httpx2 client for the emulator with a test key; leaves no queued faults behind.
+
+    An in-process emulator is reached through its transport, a served one over loopback.
+    """
     headers = {"Authorization": f"Bearer {KEY}"}
+    transport = getattr(emulator, "transport", None)
     # verify=False: plain http on loopback, and loading CA certificates costs 0.1 s a client.
     try:
         with httpx2.Client(
-            base_url=emulator.base_url, headers=headers, timeout=10, verify=False
+            base_url=emulator.base_url,
+            headers=headers,
+            timeout=10,
+            verify=False,
+            transport=transport,
         ) as c:
             yield c
     finally:

@@ -14,6 +14,15 @@ import pytest
 from test_emulator import chat, open_client, stream_events, streamed_text
 
 from aimo_magic.emulator import EmulatorHandle, FaultSpecError, parse_fault_spec
+from aimo_magic.emulator.handle import BaseHandle
+
+
+@pytest.fixture(params=["served", "in-process"])
+def emulator(request: pytest.FixtureRequest) -> BaseHandle:
+    """Every fault, over a socket from uvicorn and through the in-process transport."""
+    name = "emulator" if request.param == "served" else "in_process_emulator"
+    handle: BaseHandle = request.getfixturevalue(name)
+    return handle
 
 
 @pytest.fixture
@@ -265,13 +274,12 @@ def test_sources_combine_with_later_values_winning(client: httpx2.Client) -> Non
     assert response.json()["error"]["message"] == "directive"
 
 
-def test_model_listing_fails_on_demand(emulator: EmulatorHandle) -> None:
-    url = emulator.base_url + "/v1/models"
+def test_model_listing_fails_on_demand(client: httpx2.Client) -> None:
     spec = "status=503;body=text;message=Failed to route request: catalogue down"
-    failed = httpx2.get(url, headers={"X-Emulator-Fault": spec}, verify=False)
+    failed = client.get("/v1/models", headers={"X-Emulator-Fault": spec})
     assert failed.status_code == 503 and failed.text == "Failed to route request: catalogue down"
     with pytest.raises(httpx2.RemoteProtocolError):
-        httpx2.get(url, headers={"X-Emulator-Fault": "disconnect_after=0"}, verify=False)
+        client.get("/v1/models", headers={"X-Emulator-Fault": "disconnect_after=0"})
 
 
 def test_bad_header_spec_gets_a_400(client: httpx2.Client) -> None:

@@ -23,7 +23,7 @@ class AsyncClient(BaseClient):
 
     def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
         super().__init__(api_key, **kwargs)
-        self._http = httpx2.AsyncClient(**self._http_options())
+        self._http = httpx2.AsyncClient(**self._http_options(asynchronous=True))
 
     async def __aenter__(self) -> AsyncClient:
         return self

@@ -59,7 +59,10 @@ class BaseClient:
         max_retry_wait: float | None = None,
         model: str | None = None,
         on_retry: RetryHook | None = None,
+        transport: httpx2.BaseTransport | httpx2.AsyncBaseTransport | None = None,
     ) -> None:
+        """``transport`` (an httpx2 transport of the twin's kind) replaces the network;
+        without it, a transport mounted for the base URL (``core.transports``) is used."""
         self.settings = Settings.resolve(
             api_key=api_key,
             base_url=base_url,
@@ -76,6 +79,7 @@ class BaseClient:
         self.on_retry = on_retry
         self.catalogue: list[Model] | None = None
         self.stream_options_supported = True
+        self._transport = transport
 
     def __repr__(self) -> str:
         return (
@@ -87,13 +91,25 @@ class BaseClient:
     def base_url(self) -> str:
         return self.settings.base_url
 
-    def _http_options(self) -> dict[str, Any]:
-        """What both twins give their httpx2 pool: one timeout, our headers, roomy limits."""
-        return {
+    def _http_options(self, *, asynchronous: bool) -> dict[str, Any]:
+        """What both twins give their httpx2 pool: one timeout, our headers, roomy limits,
+        and the transport given or mounted in-process for the base URL, if any."""
+        options: dict[str, Any] = {
             "timeout": httpx2.Timeout(self.settings.timeout),
             "headers": {"User-Agent": f"aimo-magic/{__version__}", "Accept": "application/json"},
-            "limits": POOL_LIMITS,
         }
+        transport = self._transport
+        if transport is None:
+            from aimo_magic.core.transports import mounted_for
+
+            mounted = mounted_for(self.settings.base_url)
+            if mounted is not None:
+                transport = mounted.async_transport if asynchronous else mounted.transport
+        if transport is None:
+            options["limits"] = POOL_LIMITS
+        else:
+            options["transport"] = transport
+        return options
 
     def _url(self, path: str) -> str:
         return f"{self.settings.base_url}/v1/{path.lstrip('/')}"

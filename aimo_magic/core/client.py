@@ -26,7 +26,7 @@ class Client(BaseClient):
 
     def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
         super().__init__(api_key, **kwargs)
-        self._http = httpx2.Client(**self._http_options())
+        self._http = httpx2.Client(**self._http_options(asynchronous=False))
 
     def __enter__(self) -> Client:
         return self

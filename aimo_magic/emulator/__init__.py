@@ -2,11 +2,16 @@
 
 For teachers without keys, Binder sessions, offline work and this project's own tests.
 It is an independent implementation of the wire described in ``shared/aimo-api.md`` and
-imports nothing from ``aimo_magic.core``.
+imports nothing from ``aimo_magic.core`` (except in ``configure()``, which points this
+process's clients at it).
 
     >>> from aimo_magic import emulator
     >>> with emulator.start() as handle:                       # doctest: +SKIP
-    ...     os.environ.update(handle.env)
+    ...     handle.configure()                                 # sets AIMO_BASE_URL, AIMO_API_KEY
+
+Where no socket server can run (Pyodide, JupyterLite), ``start_in_process()`` gives the
+same handle without a server: the app answers through an in-process ASGI transport,
+streaming included, and ``configure()`` also mounts that transport for its base URL.
 
 Endpoints under ``handle.base_url`` (``http://127.0.0.1:PORT/api``):
 ``GET /v1/models`` (AiMo shape, or ``?shape=openai``; no key needed),
@@ -41,6 +46,9 @@ from aimo_magic.emulator.catalogue import DEFAULT_MODEL_NAMES, model_names, prov
 from aimo_magic.emulator.directives import DIRECTIVES
 from aimo_magic.emulator.faults import FaultSpec, FaultSpecError, parse_fault_spec
 from aimo_magic.emulator.server import EmulatorHandle, start
+
+if TYPE_CHECKING:
+    from aimo_magic.emulator.inprocess import InProcessEmulator
 from aimo_magic.emulator.settings import (
     BROKE_KEY,
     CLI_TOKENS_PER_SECOND,
@@ -51,6 +59,15 @@ from aimo_magic.emulator.settings import (
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+
+
+def start_in_process(
+    *, latency_ms: float = 0, tokens_per_second: float | None = None
+) -> InProcessEmulator:
+    """The emulator with no server, reached through its transports (see ``inprocess``)."""
+    from aimo_magic.emulator.inprocess import start_in_process as _start
+
+    return _start(latency_ms=latency_ms, tokens_per_second=tokens_per_second)
 
 
 def create_app(settings: EmulatorSettings | None = None) -> Starlette:
@@ -76,4 +93,5 @@ __all__ = [
     "parse_fault_spec",
     "provider_id",
     "start",
+    "start_in_process",
 ]

@@ -6,9 +6,9 @@ import http.client
 import socket
 import threading
 import time
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from aimo_magic.emulator.handle import BaseHandle
 from aimo_magic.emulator.settings import EmulatorSettings, is_loopback
 
 if TYPE_CHECKING:
@@ -49,8 +49,8 @@ def _url_host(sock: socket.socket) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-class EmulatorHandle:
-    """A running emulator: where to reach it, with which key, and how to stop it."""
+class EmulatorHandle(BaseHandle):
+    """A running emulator served on loopback by uvicorn from a daemon thread."""
 
     def __init__(
         self,
@@ -60,34 +60,16 @@ class EmulatorHandle:
         settings: EmulatorSettings,
         state: EmulatorState,
     ) -> None:
+        super().__init__(settings, state)
         self._server = server
         self._thread = thread
         self._socket = sock
-        self._state = state
-        self.settings = settings
         self.port: int = sock.getsockname()[1]
         self.base_url = f"http://{_url_host(sock)}:{self.port}/api"
-        self.api_key = settings.api_key
 
-    @property
-    def env(self) -> dict[str, str]:
-        """Environment variables that point a client at this emulator."""
-        return {"AIMO_BASE_URL": self.base_url, "AIMO_API_KEY": self.api_key}
-
-    def queue_faults(self, *specs: str) -> None:
-        """Queue fault specs, consumed one per chat request (see ``faults``)."""
-        self._state.queue_faults(specs)
-
-    def clear_faults(self) -> None:
-        self._state.clear_faults()
-
-    @property
-    def requests(self) -> list[dict[str, Any]]:
-        """Chat requests received so far (authorization redacted), oldest first."""
-        return self._state.requests()
-
-    def clear_requests(self) -> None:
-        self._state.clear_requests()
+    def configure(self) -> EmulatorHandle:
+        super().configure()
+        return self
 
     @property
     def running(self) -> bool:
@@ -104,20 +86,6 @@ class EmulatorHandle:
 
     def __enter__(self) -> EmulatorHandle:
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
-        return (
-            f"EmulatorHandle(base_url={self.base_url!r}, api_key='{self.api_key[:11]}…', {state})"
-        )
 
 
 def _wait_until_answering(

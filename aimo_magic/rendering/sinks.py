@@ -66,14 +66,18 @@ class TerminalSink:
 
 
 def rich_frontend_available() -> bool:
-    """True inside a Jupyter kernel (ipykernel's shell or a subclass, as in Colab)."""
+    """True inside a Jupyter kernel: ipykernel's shell or a subclass (as in Colab), or
+    JupyterLite's Pyodide kernel, whose shell publishes displays to the page too."""
     ipython = sys.modules.get("IPython")
     if ipython is None:
         return False
     shell = ipython.get_ipython()
     if shell is None:
         return False
-    return any(cls.__name__ == "ZMQInteractiveShell" for cls in type(shell).__mro__)
+    return any(
+        cls.__name__ == "ZMQInteractiveShell" or cls.__module__.startswith("pyodide_kernel")
+        for cls in type(shell).__mro__
+    )
 
 
 def default_sink() -> DisplaySink | TerminalSink:

@@ -33,8 +33,12 @@ def warm_up_in_background() -> None:
     global _thread
     with _lock:
         if _thread is None:
-            _thread = threading.Thread(target=_warm, name="aimo-render-warmup", daemon=True)
-            _thread.start()
+            thread = threading.Thread(target=_warm, name="aimo-render-warmup", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # no threads (Pyodide): the first render pays instead
+                return
+            _thread = thread
 
 
 def wait_until_warm(timeout: float = 10.0) -> None:

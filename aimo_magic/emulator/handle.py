@@ -1,0 +1,73 @@
+"""What every running emulator offers its user, served over a socket or in-process."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Any
+
+from aimo_magic.emulator.settings import EmulatorSettings
+from aimo_magic.emulator.state import EmulatorState
+
+
+class BaseHandle:
+    """Where to reach an emulator, with which key; its fault queue and request log."""
+
+    base_url: str
+    in_process = False
+    """True when requests reach it through a mounted transport, not a socket."""
+
+    def __init__(self, settings: EmulatorSettings, state: EmulatorState) -> None:
+        self._state = state
+        self.settings = settings
+        self.api_key = settings.api_key
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment variables that point a client at this emulator."""
+        return {"AIMO_BASE_URL": self.base_url, "AIMO_API_KEY": self.api_key}
+
+    def configure(self) -> BaseHandle:
+        """Point this process's clients (and ``%%aimo``) at this emulator; returns it."""
+        os.environ.update(self.env)
+        return self
+
+    def queue_faults(self, *specs: str) -> None:
+        """Queue fault specs, consumed one per chat request (see ``faults``)."""
+        self._state.queue_faults(specs)
+
+    def clear_faults(self) -> None:
+        self._state.clear_faults()
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Chat requests received so far (authorization redacted), oldest first."""
+        return self._state.requests()
+
+    def clear_requests(self) -> None:
+        self._state.clear_requests()
+
+    @property
+    def running(self) -> bool:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, "
+            f"api_key='{self.api_key[:11]}…', {state})"
+        )
