@@ -87,10 +87,17 @@ def use_emulator_unless_key(
     pace = _running.settings.tokens_per_second
     speed = f"streamed at {pace:g} tokens/s" if pace else "streamed as fast as possible"
     where = "in this process (no server)" if _running.in_process else f"at {_running.base_url}"
+    from aimo_magic.emulator.runners import sockets_available
+
+    switch = (
+        f"Set {ENV_API_KEY} before starting Jupyter to use AiMo Network instead."
+        if sockets_available()
+        else "To use AiMo Network instead: %aimo login, then "
+        f"%env {ENV_BASE_URL}={DEFAULT_BASE_URL} (the API must allow this site: see the README)."
+    )
     print(
         f"No {ENV_API_KEY} set: using the local AiMo emulator {where} "
-        f"(canned answers, {speed}; no network, no cost).\n"
-        f"Set {ENV_API_KEY} before starting Jupyter to use AiMo Network instead."
+        f"(canned answers, {speed}; no network, no cost).\n{switch}"
     )
     return _running
 

@@ -1,0 +1,242 @@
+"""The JupyterLite site: the quickstart runs in the browser tab, offline, with no server.
+
+The site is built once per test session with ``binder/jupyterlite/build.py`` (from the
+package registries, as a user would build it), served as static files on 127.0.0.1,
+and opened in chromium with every request outside 127.0.0.1 aborted. Then the
+quickstart's cells run as a student would run them: ``%pip install`` from the site's
+own wheels, the emulator in-process in Pyodide, answers streaming, the selector. A
+model's hostile HTML, asked for in an extra cell, must stay inert; a raw-HTML control
+cell shows that the checks would see it if it were not.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import nbformat
+import pytest
+
+from .conftest import _browser_unavailable
+from .jupyter_pages import FIND_ACTIVE_CONTENT, RECORD_TEXTS
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Locator, Page
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD_SCRIPT = ROOT / "binder" / "jupyterlite" / "build.py"
+QUICKSTART = ROOT / "examples" / "quickstart.ipynb"
+# Tall, so the first cells stay on screen while the rest run: Lab renders only what is shown.
+VIEWPORT = {"width": 1100, "height": 2400}
+BUILD_TIMEOUT_S = 900
+# Pyodide starts, installs the kernel, then aimo-magic: slow on two busy cores.
+FIRST_CELL_TIMEOUT_MS = 300_000
+CELL_TIMEOUT_MS = 120_000
+_DONE_PROMPT = re.compile(r"\[\d+\]")
+CONTROL = (
+    "from IPython.display import HTML\n"
+    "HTML('<img src=x onerror=\"window.aimoControl=1\">'\n"
+    "     '<a href=\"javascript:void(0)\">x</a>')"
+)
+
+
+@pytest.fixture(scope="session")
+def jupyterlite_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built once per session into a pytest temporary directory."""
+    if shutil.which("npm") is None:
+        _browser_unavailable("npm is not installed (the site's Pyodide comes from npm)")
+    base = tmp_path_factory.mktemp("jupyterlite")
+    site = base / "site"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIMO_")}
+    result = subprocess.run(
+        [sys.executable, str(BUILD_SCRIPT), "--output", str(site), "--work", str(base / "work")],
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_S,
+        env=env,
+        check=False,
+    )
+    print(result.stdout[-2000:])
+    assert result.returncode == 0, (
+        f"the site did not build:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+    return site
+
+
+class _StaticFiles(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {  # noqa: RUF012 - the base class's own attribute, extended
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".json": "application/json",
+        ".wasm": "application/wasm",
+    }
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def site_url(jupyterlite_site: Path) -> Iterator[str]:
+    """The built site on a static file server on 127.0.0.1, as GitHub Pages would serve it."""
+    handler = functools.partial(_StaticFiles, directory=str(jupyterlite_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="jupyterlite-site", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class LitePage:
+    """The quickstart open in JupyterLite's Lab, with what the page tried beyond the site."""
+
+    def __init__(self, page: Page, site: str) -> None:
+        self.page = page
+        self.site = site
+        self.outside: list[str] = []
+        self.dialogs: list[str] = []
+        self.page_errors: list[str] = []
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
+
+    def code_cell(self, index: int) -> Locator:
+        return self.page.locator(".jp-Notebook .jp-CodeCell").nth(index)
+
+    def output(self, index: int) -> Locator:
+        return self.code_cell(index).locator(".jp-OutputArea").first
+
+    def text(self, index: int) -> str:
+        output = self.output(index)
+        output.scroll_into_view_if_needed()
+        return output.inner_text()
+
+    def wait_until_done(self, index: int, timeout_ms: int = CELL_TIMEOUT_MS) -> None:
+        from playwright.sync_api import expect
+
+        prompt = self.code_cell(index).locator(".jp-InputPrompt")
+        expect(prompt).to_have_text(_DONE_PROMPT, timeout=timeout_ms)
+
+    def run_all(self) -> None:
+        self.page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
+        self.page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+
+    def add_cell_and_run(self, source: str) -> int:
+        """Type a new cell below the last one, as a person would, and run it."""
+        count = self.page.locator(".jp-Notebook .jp-CodeCell").count()
+        last = self.page.locator(".jp-Notebook .jp-Cell").last
+        last.locator(".jp-InputPrompt").click()
+        self.page.keyboard.press("b")
+        self.page.keyboard.press("Enter")
+        self.page.keyboard.type(source)
+        self.page.keyboard.press("Shift+Enter")
+        self.wait_until_done(count)
+        return count
+
+
+@pytest.fixture
+def lite(
+    request: pytest.FixtureRequest, chromium: Browser, site_url: str, tmp_path: Path
+) -> Iterator[LitePage]:
+    context = chromium.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    lite_page = LitePage(page, site_url)
+
+    def only_the_site(route: object) -> None:
+        from playwright.sync_api import Route
+
+        assert isinstance(route, Route)
+        if route.request.url.startswith(site_url + "/"):
+            route.continue_()
+        else:
+            lite_page.outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_site)
+    try:
+        yield lite_page
+    finally:
+        call = getattr(request.node, "report_call", None)
+        if call is not None and call.failed:
+            shot = tmp_path / "failure.png"
+            try:
+                page.screenshot(path=str(shot), full_page=True)
+                print(f"screenshot of the failing page: {shot}")
+            except Exception as exc:  # a crashed page must not hide the failure itself
+                print(f"no screenshot of the failing page: {exc}")
+        context.close()
+
+
+def test_the_quickstart_runs_in_the_browser_with_no_server(lite: LitePage) -> None:
+    page = lite.page
+    page.goto(f"{lite.site}/lab/index.html?path=quickstart.ipynb")
+    lite.code_cell(0).wait_for(timeout=60_000)
+    sources = [
+        c.source for c in nbformat.read(QUICKSTART, as_version=4).cells if c.cell_type == "code"
+    ]
+    cells = len(sources)
+    first_answer = next(i for i, s in enumerate(sources) if "%%aimo" in s)
+    selector = next(i for i, s in enumerate(sources) if "%aimo select" in s)
+
+    lite.run_all()
+    recorder = lite.output(first_answer).evaluate_handle(RECORD_TEXTS)
+    lite.wait_until_done(0, FIRST_CELL_TIMEOUT_MS)
+    setup = lite.text(0)
+    assert "emulator in this process (no server)" in setup, setup
+    lite.wait_until_done(first_answer)
+    seen: list[str] = recorder.evaluate("recorder => recorder.stop()")
+    for index in range(cells):
+        lite.wait_until_done(index)
+
+    # Streamed: the first answer was seen growing, piece by piece, before its footer came.
+    final = seen[-1]
+    assert "tokens" in final.strip().splitlines()[-1], "the footer comes last"
+    growing = [t for t in seen[:-1] if t.strip() and len(t) < 0.9 * len(final)]
+    assert len(growing) >= 5, f"the answer did not stream: {[t[:60] for t in growing]}"
+    heading = final.splitlines()[0]
+    assert all(heading.startswith(t.splitlines()[0]) for t in growing)
+    assert all("tokens" not in t for t in growing)
+    for index, source in enumerate(sources):
+        shown = lite.text(index)
+        assert "Traceback" not in shown, (source, shown)
+        if source.startswith("%%aimo"):
+            assert "DeepSeek-V3-1" in shown or "gpt-4o" in shown, shown
+            assert "tokens" in shown, f"no footer under {source!r}"
+    answer_html = lite.output(first_answer).inner_html()
+    assert "<h" in answer_html and "<pre" in answer_html, "rendered markdown with code"
+
+    # The selector is a live widget (ipywidgets' labextension is in the site).
+    panel = lite.output(selector)
+    panel.scroll_into_view_if_needed()
+    assert panel.locator("select").count() >= 1
+    assert panel.get_by_role("button", name="Use this model").is_visible()
+
+    # A model's hostile HTML, streamed into this very page, runs nothing.
+    hostile = lite.add_cell_and_run("%%aimo --no-history\n::hostile ::pace 0")
+    found: list[str] = lite.output(hostile).evaluate(FIND_ACTIVE_CONTENT)
+    assert found == [], found
+    shown = lite.text(hostile)
+    assert "Totally normal answer" in shown and "<script>alert(1)</script>" in shown
+    assert lite.dialogs == [] and page.evaluate("() => window.aimoInjected") is None
+    assert page.locator(".jp-Notebook").is_visible(), "a hostile <style> hid the notebook"
+    # The control: raw trusted HTML does run here, and the same check sees it.
+    control = lite.add_cell_and_run(CONTROL)
+    page.wait_for_function("() => window.aimoControl === 1")
+    found = lite.output(control).evaluate(FIND_ACTIVE_CONTENT)
+    assert any("onerror" in f for f in found) and any("javascript:" in f for f in found)
+
+    assert lite.outside == [], f"the site reached outside 127.0.0.1: {lite.outside[:5]}"
+    assert lite.page_errors == [], lite.page_errors[:3]
