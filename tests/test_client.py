@@ -344,6 +344,24 @@ def test_unreachable_server_is_a_connection_error() -> None:
         client.chat("hello", model=MODEL)
 
 
+def test_in_the_browser_a_failed_fetch_says_cors_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pyodide's fetch() fails the same way for a blocked cross-origin call and no network."""
+    from aimo_magic.core import base
+
+    monkeypatch.setattr(base, "IN_BROWSER", True)
+    with (
+        socket_free_port() as port,
+        Client(KEY, base_url=f"http://127.0.0.1:{port}/api", max_retries=0) as client,
+        pytest.raises(APIConnectionError) as caught,
+    ):
+        client.models()
+    message = str(caught.value)
+    assert message.startswith("The browser blocked or could not make the call to http://127.0")
+    assert "CORS" in message and "emulator" in message and "\n" not in message
+
+
 def test_silence_before_the_answer_is_a_timeout(emu: EmulatorHandle) -> None:
     with Client(KEY, base_url=emu.base_url, timeout=0.5, max_retries=0) as client:
         emu.queue_faults("slow_first_token=2")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -39,6 +40,14 @@ class RetryEvent:
 
 
 RetryHook = Callable[[RetryEvent], Any]
+
+IN_BROWSER = sys.platform == "emscripten"
+"""Pyodide: requests go through the browser's fetch(), under its cross-origin rules."""
+BROWSER_HINT = (
+    "From a web page the API must allow this site's origin (CORS: it must answer the "
+    "preflight for the Authorization, Content-Type and X-Request-ID headers); if it does "
+    "not, use the emulator here, or run Jupyter on your machine to reach AiMo."
+)
 
 # A batch keeps 64 or more requests in flight; httpx2's default keeps only 20 connections
 # alive between requests, so every wave past 20 would connect afresh. Timeouts stay those
@@ -183,5 +192,13 @@ class BaseClient:
         if isinstance(exc, httpx2.TimeoutException):
             return APITimeoutError(
                 f"No answer from {self.settings.base_url} within {self.settings.timeout:g} s"
+            )
+        if IN_BROWSER:
+            # fetch() says only "Failed to fetch" both for a call the browser blocked and
+            # for no network at all; the usual cause from a web page is the first.
+            return APIConnectionError(
+                f"The browser blocked or could not make the call to {self.settings.base_url} "
+                f"({words})",
+                hint=BROWSER_HINT,
             )
         return APIConnectionError(f"Could not reach {self.settings.base_url} ({words})")

@@ -328,6 +328,23 @@ def kernel_wheels() -> set[str]:
     return {canonical(name) for name in json.loads(index.read_text())}
 
 
+def fresh_notebook(source: Path, target: Path) -> None:
+    """The example without the outputs of the repository's run: in the site they would
+    show a local server's URL, and a student should see the cells run for real."""
+    notebook = json.loads(source.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    notebook["metadata"].pop("widgets", None)
+    # The site's only kernel is Pyodide's, named "python".
+    notebook["metadata"]["kernelspec"] = {
+        "name": "python",
+        "display_name": "Python (Pyodide)",
+        "language": "python",
+    }
+    target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
 def build_config(extensions: list[Path]) -> dict[str, Any]:
     """jupyter lite's own settings: the site's labextensions are exactly these wheels'
     (the kernel's and ipywidgets'), whatever else the building environment has."""
@@ -374,7 +391,7 @@ def build(output: Path, work: Path) -> None:
         shutil.copy2(path, lite / "pypi" / path.name)
 
     for name in EXAMPLES:
-        shutil.copy2(ROOT / "examples" / name, lite / "files" / name)
+        fresh_notebook(ROOT / "examples" / name, lite / "files" / name)
     (lite / "jupyter-lite.json").write_text(json.dumps(lite_config(), indent=2))
     kernel_extension = resolver.download(
         {"jupyterlite-pyodide-kernel": f"jupyterlite-pyodide-kernel=={JUPYTERLITE_VERSION}"}

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 import nbformat
 import pytest
 
+from aimo_magic.emulator import EmulatorHandle
+
 from .conftest import _browser_unavailable
 from .jupyter_pages import FIND_ACTIVE_CONTENT, RECORD_TEXTS
 
@@ -155,17 +157,17 @@ def lite(
     page = context.new_page()
     lite_page = LitePage(page, site_url)
 
-    def only_the_site(route: object) -> None:
+    def only_loopback(route: object) -> None:
         from playwright.sync_api import Route
 
         assert isinstance(route, Route)
-        if route.request.url.startswith(site_url + "/"):
+        if route.request.url.startswith("http://127.0.0.1:"):
             route.continue_()
         else:
             lite_page.outside.append(route.request.url)
             route.abort()
 
-    context.route("**/*", only_the_site)
+    context.route("**/*", only_loopback)
     try:
         yield lite_page
     finally:
@@ -180,7 +182,9 @@ def lite(
         context.close()
 
 
-def test_the_quickstart_runs_in_the_browser_with_no_server(lite: LitePage) -> None:
+def test_the_quickstart_runs_in_the_browser_with_no_server(
+    lite: LitePage, browser_emulator: EmulatorHandle
+) -> None:
     page = lite.page
     page.goto(f"{lite.site}/lab/index.html?path=quickstart.ipynb")
     lite.code_cell(0).wait_for(timeout=60_000)
@@ -237,6 +241,15 @@ def test_the_quickstart_runs_in_the_browser_with_no_server(lite: LitePage) -> No
     page.wait_for_function("() => window.aimoControl === 1")
     found = lite.output(control).evaluate(FIND_ACTIVE_CONTENT)
     assert any("onerror" in f for f in found) and any("javascript:" in f for f in found)
+
+    # A real server on another origin that allows no cross-origin calls (as an API without
+    # CORS): the browser blocks the call, and the cell says so in one line.
+    blocked = lite.add_cell_and_run(
+        f"%env AIMO_BASE_URL={browser_emulator.base_url}\n%aimo models --refresh"
+    )
+    said = lite.text(blocked)
+    assert "The browser blocked or could not make the call to http://127.0.0.1:" in said, said
+    assert "CORS" in said and "Traceback" not in said, said
 
     assert lite.outside == [], f"the site reached outside 127.0.0.1: {lite.outside[:5]}"
     assert lite.page_errors == [], lite.page_errors[:3]
