@@ -71,12 +71,22 @@ class ThreadRunner:
 
 
 class JSPIRunner:
-    """Pyodide: suspend this call (JSPI) while the browser's event loop runs the coroutine."""
+    """Pyodide: suspend this call (JSPI) while the browser's event loop runs the coroutine.
+
+    Made where it will be used (a cell), it refuses at once, with ``NO_JSPI``, in a
+    browser that cannot suspend, rather than at the first request.
+    """
 
     running = True
 
+    def __init__(self) -> None:
+        from pyodide.ffi import can_run_sync
+
+        if not can_run_sync():
+            raise RuntimeError(NO_JSPI)
+
     def run(self, coroutine: Awaitable[T]) -> T:
-        from pyodide.ffi import can_run_sync, run_sync  # type: ignore[import-not-found]
+        from pyodide.ffi import can_run_sync, run_sync
 
         if not can_run_sync():
             if asyncio.iscoroutine(coroutine):

@@ -407,6 +407,7 @@ def build(output: Path, work: Path) -> None:
         "--apps", "lab", "--apps", "notebooks", "--apps", "repl",
         cwd=lite,
     )  # fmt: skip
+    (output / ".nojekyll").touch()  # GitHub Pages: serve every file as it is
     say(f"done: serve {output} with any static web server, e.g. "
         f"python3 -m http.server -d {output}")  # fmt: skip
 
