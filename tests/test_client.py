@@ -414,3 +414,14 @@ def test_each_answer_carries_the_request_id_it_was_sent_with(
         streamed = stream.until_done()
     assert streamed.request_id == emu.requests[-1]["headers"]["x-request-id"]
     assert streamed.request_id != result.request_id
+
+
+@pytest.mark.parametrize("data", ['{"choices": []} trailing', "{not json", "[1, 2]", '"text"'])
+def test_a_chunk_that_is_not_one_json_object_breaks_the_stream(data: str) -> None:
+    from aimo_magic.core.protocol import ChunkAccumulator
+
+    accumulator = ChunkAccumulator()
+    assert accumulator.feed(' {"choices": [{"delta": {"content": "Hi"}}]} \n') == "Hi"
+    with pytest.raises(IncompleteStreamError, match="JSON") as caught:
+        accumulator.feed(data)
+    assert caught.value.partial_text == "Hi"

@@ -46,12 +46,18 @@ def rejects_stream_options(error: AimoError) -> bool:
 
 
 _NO_CHOICE: dict[str, Any] = {}
+# raw_decode skips json.loads' argument checks and whitespace scans (the data is stripped);
+# the caller checks that nothing trails the object.
+_raw_decode = json.JSONDecoder().raw_decode
 
 
 def _first_choice(chunk: Mapping[str, Any]) -> Mapping[str, Any]:
     choices = chunk.get("choices")
-    if choices and type(choices) is list and isinstance(choices[0], Mapping):
-        return choices[0]
+    if choices and type(choices) is list:
+        first = choices[0]
+        # json gives dicts; the isinstance check (slow for an ABC) is for other mappings.
+        if type(first) is dict or isinstance(first, Mapping):
+            return first
     return _NO_CHOICE
 
 
@@ -84,12 +90,14 @@ class ChunkAccumulator:
             self.done = True
             return ""
         try:
-            chunk = json.loads(data)
+            chunk, end = _raw_decode(data)
         except ValueError:
+            end = -1
+        if end != len(data):
             raise IncompleteStreamError(
                 "The stream carried a chunk that is not valid JSON", partial_text=self.text
-            ) from None
-        if not isinstance(chunk, Mapping):
+            )
+        if type(chunk) is not dict and not isinstance(chunk, Mapping):
             raise IncompleteStreamError(
                 "The stream carried a chunk that is not a JSON object", partial_text=self.text
             )
@@ -100,19 +108,19 @@ class ChunkAccumulator:
     def _absorb(self, chunk: Mapping[str, Any]) -> str:
         # Runs once per token: plain lookups, and work only for keys that are present.
         model = chunk.get("model")
-        if model and model != self.model and isinstance(model, str):
+        if model and model != self.model and type(model) is str:
             self.model = model
-        if self.response_id is None and isinstance(chunk.get("id"), str):
+        if self.response_id is None and type(chunk.get("id")) is str:
             self.response_id = chunk["id"]
         choice = _first_choice(chunk)
         usage = chunk.get("usage") or choice.get("usage")
         if usage:
             self.usage = Usage.from_dict(usage) or self.usage
         finish = chunk.get("finish_reason") or choice.get("finish_reason")
-        if finish and isinstance(finish, str):
+        if finish and type(finish) is str:
             self.finish_reason = finish
         delta = choice.get("delta") or choice.get("message")
-        content = delta.get("content") if isinstance(delta, dict) else None
+        content = delta.get("content") if type(delta) is dict else None
         if content is None:
             content = choice.get("text")
         if content and type(content) is str:
