@@ -425,3 +425,30 @@ def test_a_chunk_that_is_not_one_json_object_breaks_the_stream(data: str) -> Non
     with pytest.raises(IncompleteStreamError, match="JSON") as caught:
         accumulator.feed(data)
     assert caught.value.partial_text == "Hi"
+
+
+@pytest.mark.parametrize("suffix", ["/v1", "/v1/"])
+def test_a_base_url_ending_in_v1_is_not_doubled(emu: EmulatorHandle, suffix: str) -> None:
+    """OpenAI-style base URLs (``.../v1``) work as well as AiMo's (``.../api``)."""
+    with Client(KEY, base_url=emu.base_url + suffix, max_retries=0) as client:
+        assert client.models()
+        assert client.chat("hello", model=MODEL).text
+        with client.stream("hello", model=MODEL) as stream:
+            assert stream.until_done().text
+    paths = {entry["path"] for entry in emu.requests}
+    assert paths == {"/api/v1/chat/completions"}, paths
+
+
+@pytest.mark.parametrize(
+    ("base_url", "root"),
+    [
+        ("http://host/v1", "http://host/v1"),
+        ("http://host:4000/v1/", "http://host:4000/v1"),
+        ("https://devnet.aimo.network/api", "https://devnet.aimo.network/api/v1"),
+        ("http://host/api/v1", "http://host/api/v1"),
+    ],
+)
+def test_both_base_url_forms_reach_the_same_paths(base_url: str, root: str) -> None:
+    with Client(KEY, base_url=base_url) as client:
+        assert client._url("chat/completions") == f"{root}/chat/completions"
+        assert client.base_url == base_url.rstrip("/")

@@ -74,6 +74,7 @@ class BaseClient:
             max_retries=self.settings.max_retries, max_wait=self.settings.max_retry_wait
         )
         self.on_retry = on_retry
+        self._api_root = self.settings.api_root
         self.catalogue: list[Model] | None = None
         self.stream_options_supported = True
 
@@ -96,7 +97,7 @@ class BaseClient:
         }
 
     def _url(self, path: str) -> str:
-        return f"{self.settings.base_url}/v1/{path.lstrip('/')}"
+        return f"{self._api_root}/{path.lstrip('/')}"
 
     def _auth_headers(self, request_id: str) -> dict[str, str]:
         key = self.settings.api_key

@@ -37,6 +37,12 @@ def _env_float(name: str) -> float | None:
     return value
 
 
+def api_root(base_url: str) -> str:
+    """Where the ``/v1`` paths live: AiMo's form (``.../api``) and OpenAI's (``.../v1``) both
+    work, so a base URL copied from another client does not become ``/v1/v1``."""
+    return base_url if base_url.endswith("/v1") else f"{base_url}/v1"
+
+
 @dataclass(frozen=True)
 class Settings:
     """What a client needs; the key is kept out of the repr."""
@@ -53,6 +59,10 @@ class Settings:
             f"Settings(api_key={mask(self.api_key)!r}, base_url={self.base_url!r}, "
             f"timeout={self.timeout}, max_retries={self.max_retries}, model={self.model!r})"
         )
+
+    @property
+    def api_root(self) -> str:
+        return api_root(self.base_url)
 
     @classmethod
     def resolve(
