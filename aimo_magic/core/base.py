@@ -75,6 +75,8 @@ class BaseClient:
         )
         self.on_retry = on_retry
         self._api_root = self.settings.api_root
+        # Who error lines quote: "AiMo", or another server's host.
+        self.server = self.settings.server
         self.catalogue: list[Model] | None = None
         self.stream_options_supported = True
 
@@ -127,7 +129,13 @@ class BaseClient:
     def _chat_result(self, payload: Any, model: str, started: float, request_id: str) -> ChatResult:
         timings = Timings(first_token=None, total=time.perf_counter() - started)
         return completion_result(
-            payload, model, self._provider_of, timings, request_id, self.settings.api_key
+            payload,
+            model,
+            self._provider_of,
+            timings,
+            request_id,
+            self.settings.api_key,
+            self.server,
         )
 
     def _provider_of(self, answered_model: str) -> str | None:
@@ -145,6 +153,7 @@ class BaseClient:
             response.text,
             request_id=request_id,
             api_key=self.settings.api_key,
+            server=self.server,
         )
         error.retry_headers = response.headers
         raise error
