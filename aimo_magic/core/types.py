@@ -41,7 +41,11 @@ class Timings:
 
 @dataclass(frozen=True)
 class ChatResult:
-    """One finished answer, the same whether it was streamed or not."""
+    """One finished answer, the same whether it was streamed or not.
+
+    ``notes`` tells of quirks in how an accepted answer arrived (for ``--debug``), for
+    example a stream that closed without ``[DONE]`` after its finish_reason.
+    """
 
     text: str
     finish_reason: str | None
@@ -51,6 +55,7 @@ class ChatResult:
     timings: Timings
     request_id: str | None = None
     raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
