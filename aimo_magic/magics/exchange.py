@@ -61,6 +61,11 @@ class Exchange:
             metadata=provenance(request, None),
             sink=sink,
         )
+        if request.fills:  # what the placeholders became, above the answer
+            self.live.preface(
+                [fill.summary() for fill in request.fills],
+                [fill.warning for fill in request.fills if fill.warning],
+            )
 
     def on_retry(self, event: RetryEvent) -> None:
         self.live.reset(

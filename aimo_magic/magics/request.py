@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from aimo_magic.core.types import Model, ProviderOffer
     from aimo_magic.magics.ask_context import AskContext, AskSettings
     from aimo_magic.magics.cell_options import CellOptions
+    from aimo_magic.magics.fill_report import Fill
 
 CONTEXT_SHARE = 0.75
 KEY_IN_PROMPT = (
@@ -55,6 +56,7 @@ class AskRequest:
     OpenAI content parts (text and images). ``thread`` is None when no history
     is sent or recorded; ``new_thread`` starts it afresh once the answer is in.
     ``model`` is the catalogue entry, None when the id was not checked.
+    ``fills`` says what each ``{placeholder}`` became, for the user only.
     """
 
     prompt: Content
@@ -72,6 +74,7 @@ class AskRequest:
     out: str | None = None
     insert: bool = False
     debug: bool = False
+    fills: tuple[Fill, ...] = ()
 
     def __post_init__(self) -> None:
         # Private, read-only copies: a caller reusing its dicts cannot rewrite a
@@ -150,18 +153,25 @@ def _has_non_text_part(prompt: Content) -> bool:
     return not isinstance(prompt, str) and any(part.get("type") != "text" for part in prompt)
 
 
-def fill_placeholders(prompt: Content, namespace: Mapping[str, Any]) -> Content:
-    """``{expr}`` placeholders replaced from the user's variables, in every text part."""
-    from aimo_magic.magics.interpolate import interpolate
+def fill_placeholders(
+    prompt: Content, namespace: Mapping[str, Any]
+) -> tuple[Content, tuple[Fill, ...]]:
+    """``{expr}`` placeholders replaced from the user's variables, in every text part,
+    and what each one became (shown above the answer, never sent or recorded)."""
+    from aimo_magic.magics.interpolate import interpolate_with_fills
 
     if isinstance(prompt, str):
-        return interpolate(prompt, namespace)
-    return [
-        {**part, "text": interpolate(str(part.get("text", "")), namespace)}
-        if part.get("type") == "text"
-        else part
-        for part in prompt
-    ]
+        text, fills = interpolate_with_fills(prompt, namespace)
+        return text, tuple(fills)
+    parts: list[dict[str, Any]] = []
+    all_fills: list[Fill] = []
+    for part in prompt:
+        if part.get("type") == "text":
+            text, fills = interpolate_with_fills(str(part.get("text", "")), namespace)
+            part = {**part, "text": text}
+            all_fills.extend(fills)
+        parts.append(part)
+    return parts, tuple(all_fills)
 
 
 def build_request(
@@ -185,8 +195,10 @@ def build_request(
     check_options(options, fmt)
     prompt = check_prompt(prompt)
     params = request_params(options, fmt)
+    fills: tuple[Fill, ...] = ()
     if namespace is not None and not options.no_interpolate:
-        prompt = check_prompt(fill_placeholders(prompt, namespace))
+        prompt, fills = fill_placeholders(prompt, namespace)
+        prompt = check_prompt(prompt)
     model_id = session.resolve_model(options.model)
     model, offer = session.check_model(model_id, settings.client)
     thread = None if options.no_history else validate_thread_name(options.chat or DEFAULT_THREAD)
@@ -207,6 +219,7 @@ def build_request(
         out=options.out,
         insert=options.insert,
         debug=options.debug,
+        fills=fills,
     )
 
 
