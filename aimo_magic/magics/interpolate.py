@@ -2,7 +2,8 @@
 
 Prompts often contain code and JSON, so only a placeholder that is a Python
 expression naming variables that exist is replaced; everything else in braces stays
-as written. ``{{name}}`` keeps ``{name}`` literally.
+as written. ``{{name}}`` keeps ``{name}`` literally. Pasted code is left exactly as
+written, f-strings and ``str.format`` templates included (see ``pasted_code``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import builtins
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from aimo_magic.magics.fill_report import Fill, describe
 
 _ESCAPED = re.compile(r"\{\{([^{}]*)\}\}")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -43,9 +46,34 @@ def _evaluable(expression: str, namespace: Mapping[str, Any]) -> ast.Expression 
 
 
 def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
-    """Replace each evaluable ``{expr}`` with the text of its value, once per expression."""
-    protected = _ESCAPED.sub(lambda m: f"{_OPEN}{m.group(1)}{_CLOSE}", text)
+    """Replace each evaluable ``{expr}`` with the text of its value, once per expression.
+
+    The string literals of pasted code are copied as they are, ``{{`` included.
+    """
+    return interpolate_with_fills(text, namespace)[0]
+
+
+def interpolate_with_fills(text: str, namespace: Mapping[str, Any]) -> tuple[str, list[Fill]]:
+    """The filled text, and what each filled placeholder became, in order of appearance."""
+    from aimo_magic.magics.pasted_code import code_spans
+
     values: dict[str, str] = {}
+    fills: list[Fill] = []
+    pieces: list[str] = []
+    position = 0
+    for start, end in code_spans(text):
+        pieces.append(_fill(text[position:start], namespace, values, fills))
+        pieces.append(text[start:end])
+        position = end
+    pieces.append(_fill(text[position:], namespace, values, fills))
+    return "".join(pieces), fills
+
+
+def _fill(
+    text: str, namespace: Mapping[str, Any], values: dict[str, str], fills: list[Fill]
+) -> str:
+    """Prose: ``{{...}}`` unescaped, each evaluable placeholder replaced by its value."""
+    protected = _ESCAPED.sub(lambda m: f"{_OPEN}{m.group(1)}{_CLOSE}", text)
 
     def replace(match: re.Match[str]) -> str:
         expression = match.group(1)
@@ -63,6 +91,7 @@ def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
                 "or use --no-interpolate."
             ) from None
         values[expression] = value if isinstance(value, str) else str(value)
+        fills.append(describe(expression.strip(), value, values[expression]))
         return values[expression]
 
     result = _PLACEHOLDER.sub(replace, protected)

@@ -117,6 +117,10 @@ class DisplayView:
 
     # -- publishing -------------------------------------------------------------------
 
+    def preface(self, bundle: Bundle) -> None:
+        """An output of its own, opened before the answer's so it shows above it."""
+        self._sink.open(bundle, self._metadata("preface", None))
+
     def append(self, delta: str) -> None:
         self._pending.append(delta)
         now = self._clock()

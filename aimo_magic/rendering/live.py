@@ -8,13 +8,13 @@ text is streamed as it comes instead (``terminal_view``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
 from aimo_magic.rendering.bundles import Bundle, FormatError, normalize_format
 from aimo_magic.rendering.display_view import DisplayView
-from aimo_magic.rendering.footer import FooterInfo, render_trailer, status_text
+from aimo_magic.rendering.footer import FooterInfo, render_preface, render_trailer, status_text
 from aimo_magic.rendering.sinks import DisplaySink, TerminalSink, default_sink
 from aimo_magic.rendering.terminal_view import TerminalView
 
@@ -99,6 +99,16 @@ class LiveAnswer:
     def _check_open(self, action: str) -> None:
         if self.status is not None:
             raise RuntimeError(f"LiveAnswer.{action}() after finish(): start a new LiveAnswer.")
+
+    def preface(self, lines: Sequence[str], warnings: Sequence[str] = ()) -> None:
+        """Show small notes above the answer; call before the first ``append``.
+
+        In a notebook they are an output of their own (metadata ``output: preface``);
+        in a terminal, plain lines.
+        """
+        self._check_open("preface")
+        if lines or warnings:
+            self._view.preface(render_preface(lines, warnings))
 
     def append(self, delta: str) -> None:
         """Add streamed text; the display is refreshed at most every ``min_interval``."""
