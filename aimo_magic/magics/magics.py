@@ -121,6 +121,8 @@ class AimoMagics(Magics):
             history_turns=self.history_turns,
             history_tokens=self.history_tokens,
             short_errors=self.short_errors,
+            cache=self.cache,
+            cache_options=self.cache_options(),
         )
         return AskContext(self.session, settings, self.shell)
 

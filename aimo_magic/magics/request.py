@@ -72,6 +72,7 @@ class AskRequest:
     out: str | None = None
     insert: bool = False
     debug: bool = False
+    cache: bool = False
 
     def __post_init__(self) -> None:
         # Private, read-only copies: a caller reusing its dicts cannot rewrite a
@@ -207,6 +208,7 @@ def build_request(
         out=options.out,
         insert=options.insert,
         debug=options.debug,
+        cache=settings.cache if options.cache is None else options.cache,
     )
 
 
