@@ -14,10 +14,12 @@ from aimo_magic._version import __version__
 if TYPE_CHECKING:
     from aimo_magic.core import (
         AimoError,
+        AnswerCache,
         APIConnectionError,
         APITimeoutError,
         AsyncClient,
         AuthenticationError,
+        CacheUnavailableError,
         ChatResult,
         Client,
         IncompleteStreamError,
@@ -34,10 +36,12 @@ if TYPE_CHECKING:
 
 _CORE_NAMES = {
     "AimoError",
+    "AnswerCache",
     "APIConnectionError",
     "APITimeoutError",
     "AsyncClient",
     "AuthenticationError",
+    "CacheUnavailableError",
     "ChatResult",
     "Client",
     "IncompleteStreamError",

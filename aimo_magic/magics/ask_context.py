@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aimo_magic.session import AimoSession, ClientOptions
+    from aimo_magic.session import AimoSession, CacheOptions, ClientOptions
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class AskSettings:
     history_turns: int = 50
     history_tokens: int = 0
     short_errors: bool = False
+    cache: bool = False
+    cache_options: CacheOptions | None = None
 
 
 @dataclass(frozen=True)

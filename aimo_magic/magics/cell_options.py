@@ -45,6 +45,7 @@ class CellOptions:
     no_stream: bool = False
     no_interpolate: bool = False
     out: str | None = None
+    cache: bool | None = None
     debug: bool = False
 
     @classmethod
@@ -76,6 +77,14 @@ _ARGUMENTS = (
     argument("--no-stream", action="store_true", help="Wait for the whole answer."),
     argument("--no-interpolate", action="store_true", help="Leave {placeholders} as written."),
     argument("-o", "--out", metavar="VAR", help="Also store the answer's text in VAR."),
+    argument(
+        "--cache",
+        dest="cache",
+        action="store_true",
+        default=None,
+        help="Answer from the answer cache if this request was answered before.",
+    ),
+    argument("--no-cache", dest="cache", action="store_false", help="Ask the model, cache or not."),
     argument("--debug", action="store_true", help="Show full tracebacks on errors."),
 )
 

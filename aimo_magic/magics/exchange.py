@@ -38,7 +38,23 @@ def provenance(request: AskRequest, result: ChatResult | None) -> dict[str, Any]
         record["provider"] = result.provider
         record["usage"] = result.usage.as_dict() if result.usage else None
         record["finish_reason"] = result.finish_reason
+        if result.cached_at is not None:
+            record["cached_at"] = stored_when(result.cached_at, "seconds")
     return {"aimo": record}
+
+
+def stored_when(cached_at: float, timespec: str = "minutes") -> str:
+    """When a cached answer was stored, in local time (ISO 8601)."""
+    from datetime import datetime
+
+    return datetime.fromtimestamp(cached_at).astimezone().isoformat(" ", timespec)
+
+
+def cache_notes(result: ChatResult) -> list[str]:
+    """The footer's word on a cached answer: where it came from, and that it was free."""
+    if result.cached_at is None:
+        return []
+    return [f"from the cache (stored {stored_when(result.cached_at)[:16]})", "no tokens charged"]
 
 
 class Exchange:
@@ -99,7 +115,10 @@ class Exchange:
             raise fail(self.ctx.settings, str(exc)) from None
         footer, cost = self.footer_info(result)
         # Counted before rendering: tokens are paid even if the answer misses its format.
-        self.ctx.session.usage.record(result.model, result.usage, cost)
+        if result.cached_at is None:
+            self.ctx.session.usage.record(result.model, result.usage, cost)
+        else:
+            self.ctx.session.usage.record_hit(result.model, cost)
         self._finish(result, footer)
         return result
 
@@ -111,16 +130,26 @@ class Exchange:
         self._finish(result, footer)
 
     def _receive(self, wait_until_warm: Any) -> ChatResult:
-        request = self.request
-        client = self.ctx.session.client(self.ctx.settings.client)
+        """The answer: from the answer cache when the request allows it and has one
+        stored (the client then replays it whole), else from the server."""
+        request, session, settings = self.request, self.ctx.session, self.ctx.settings
+        if request.cache and settings.cache_options is not None:
+            session.answer_cache(settings.cache_options)  # opened on first use
+        client = session.client(settings.client)
         params = request.param_dict()
         if not request.stream:
-            result = client.chat(request.message_list(), model=request.model_id, **params)
+            result = client.chat(
+                request.message_list(), model=request.model_id, cache=request.cache, **params
+            )
             wait_until_warm()
             self.live.append(result.text)
             return result
         with client.stream(
-            request.message_list(), model=request.model_id, on_retry=self.on_retry, **params
+            request.message_list(),
+            model=request.model_id,
+            on_retry=self.on_retry,
+            cache=request.cache,
+            **params,
         ) as stream:
             deltas = iter(stream)
             first = next(deltas, "")
@@ -141,15 +170,17 @@ class Exchange:
         found = find_model(self.ctx.session.cached_catalogue or (), result.model)
         model, offer = found if found else (request.model, request.offer)
         cost = estimate_cost(result.usage, offer.pricing if offer else None)
+        cached = result.cached_at is not None
+        shown_cost = None if cached else cost  # a cached answer charged nothing
         return FooterInfo(
             model=model.name if model else result.model,
             provider=result.provider or (offer.name if offer else None),
             usage=result.usage,
-            cost=cost,
-            cost_unit="listed price units" if cost is not None else None,
-            first_token_s=result.timings.first_token,
+            cost=shown_cost,
+            cost_unit="listed price units" if shown_cost is not None else None,
+            first_token_s=None if cached else result.timings.first_token,
             total_s=result.timings.total,
-            notes=[],
+            notes=cache_notes(result),
         ), cost
 
     def _finish(self, result: ChatResult, footer: FooterInfo) -> None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Bool, Enum, Float, Integer, Unicode, observe
+from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, observe, validate
 
 from aimo_magic.magics.cell_options import cell_arguments
 from aimo_magic.rendering.bundles import FORMATS
-from aimo_magic.session import AimoSession, ClientOptions
+from aimo_magic.session import AimoSession, CacheOptions, ClientOptions
 
 if TYPE_CHECKING:
     from aimo_magic.magics.ask_context import AskContext
@@ -48,6 +48,19 @@ class AimoMagics(Magics):
     footer = Bool(True, help="Show model, tokens, cost and timings under answers.").tag(config=True)
     default_format = Enum(FORMATS, "markdown", help="Format when -f is not given.").tag(config=True)
     stream = Bool(True, help="Stream answers (else wait for the whole answer).").tag(config=True)
+    cache = Bool(
+        False,
+        help="Answer %%aimo cells from the answer cache when the same request was answered "
+        "before (per cell: --cache / --no-cache; `%aimo cache on|off`).",
+    ).tag(config=True)
+    cache_dir = Unicode(
+        "",
+        help="Folder of the answer cache (else AIMO_CACHE_DIR, else the platform's user "
+        "cache folder).",
+    ).tag(config=True)
+    cache_max_mb = Float(
+        200.0, help="Largest size of the answer cache in MB; least recently used answers go."
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # The session must exist before traitlets applies configured values,
@@ -85,6 +98,16 @@ class AimoMagics(Magics):
             base_url=self.base_url or None, timeout=self.timeout, max_retries=self.max_retries
         )
 
+    def cache_options(self) -> CacheOptions:
+        return CacheOptions(directory=self.cache_dir or None, max_mb=self.cache_max_mb)
+
+    @validate("cache_max_mb")
+    def _check_cache_max_mb(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if value <= 0:
+            raise TraitError(f"cache_max_mb must be positive, got {value:g}.")
+        return value
+
     def ask_context(self) -> AskContext:
         """The session and a snapshot of the settings, for building and running requests."""
         from aimo_magic.magics.ask_context import AskContext, AskSettings
@@ -98,6 +121,8 @@ class AimoMagics(Magics):
             history_turns=self.history_turns,
             history_tokens=self.history_tokens,
             short_errors=self.short_errors,
+            cache=self.cache,
+            cache_options=self.cache_options(),
         )
         return AskContext(self.session, settings, self.shell)
 

@@ -75,6 +75,7 @@ class AskRequest:
     insert: bool = False
     debug: bool = False
     fills: tuple[Fill, ...] = ()
+    cache: bool = False
 
     def __post_init__(self) -> None:
         # Private, read-only copies: a caller reusing its dicts cannot rewrite a
@@ -220,6 +221,7 @@ def build_request(
         insert=options.insert,
         debug=options.debug,
         fills=fills,
+        cache=settings.cache if options.cache is None else options.cache,
     )
 
 
