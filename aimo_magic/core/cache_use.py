@@ -11,16 +11,27 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Protocol, Union
 
 from aimo_magic.core.cache import AnswerCache, CacheUnavailableError, cache_key
+from aimo_magic.core.config import Settings
 from aimo_magic.core.types import ChatResult, Timings
 
-if TYPE_CHECKING:
-    from aimo_magic.core.base import BaseClient
-
 CacheChoice = Union[bool, str, "os.PathLike[str]", AnswerCache, None]
+
+
+class BaseClient(Protocol):
+    """What this module needs of a client; a protocol, so the client module can import
+    this one without a cycle."""
+
+    cache: AnswerCache | None
+    settings: Settings
+    on_cache_error: Callable[[CacheUnavailableError], Any] | None
+
+    @property
+    def base_url(self) -> str: ...
 
 
 class CacheWarning(UserWarning):
