@@ -92,3 +92,22 @@ def test_a_hit_is_free_marked_and_recorded(
     assert row["saved"] == pytest.approx(row["cost"]) and row["cost"] > 0
     turns = ctx.session.conversations.thread("notes").turns
     assert [(t.assistant, t.cell_id) for t in turns] == [(hit.text, "cell-1")]
+
+
+def test_the_session_reopens_the_cache_when_its_settings_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session = AimoSession()
+    try:
+        (tmp_path / "bad").mkdir()
+        (tmp_path / "bad" / "answers.sqlite3").write_bytes(b"junk" * 1000)
+        assert session.answer_cache(CacheOptions(str(tmp_path / "bad"), 200.0)) is None
+        assert session.answer_cache(CacheOptions(str(tmp_path / "bad"), 200.0)) is None
+        warned = capsys.readouterr().err
+        assert warned.count("cannot be used") == 1 and len(warned.strip().splitlines()) == 1
+        good = session.answer_cache(CacheOptions(str(tmp_path / "good"), 200.0))
+        assert good is not None and session.cache_problem is None
+        smaller = session.answer_cache(CacheOptions(str(tmp_path / "good"), 1.0))
+        assert smaller is not None and smaller is not good and smaller.max_bytes == 1024 * 1024
+    finally:
+        session.close()
