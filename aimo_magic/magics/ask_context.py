@@ -27,6 +27,7 @@ class AskSettings:
     history_turns: int = 50
     history_tokens: int = 0
     short_errors: bool = False
+    check_models: bool = True
 
 
 @dataclass(frozen=True)
