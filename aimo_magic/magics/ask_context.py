@@ -29,6 +29,7 @@ class AskSettings:
     short_errors: bool = False
     cache: bool = False
     cache_options: CacheOptions | None = None
+    check_models: bool = True
 
 
 @dataclass(frozen=True)

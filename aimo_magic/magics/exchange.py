@@ -77,9 +77,9 @@ class Exchange:
             metadata=provenance(request, None),
             sink=sink,
         )
-        if request.fills:  # what the placeholders became, above the answer
+        if request.fills or request.notes:  # above the answer, for the user only
             self.live.preface(
-                [fill.summary() for fill in request.fills],
+                [*request.notes, *(fill.summary() for fill in request.fills)],
                 [fill.warning for fill in request.fills if fill.warning],
             )
 

@@ -61,6 +61,11 @@ class AimoMagics(Magics):
     cache_max_mb = Float(
         200.0, help="Largest size of the answer cache in MB; least recently used answers go."
     ).tag(config=True)
+    check_models = Bool(
+        True,
+        help="Check model ids against the server's model list before sending; "
+        "turn off for servers that serve models they do not list.",
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # The session must exist before traitlets applies configured values,
@@ -123,6 +128,7 @@ class AimoMagics(Magics):
             short_errors=self.short_errors,
             cache=self.cache,
             cache_options=self.cache_options(),
+            check_models=self.check_models,
         )
         return AskContext(self.session, settings, self.shell)
 

@@ -56,7 +56,8 @@ class AskRequest:
     OpenAI content parts (text and images). ``thread`` is None when no history
     is sent or recorded; ``new_thread`` starts it afresh once the answer is in.
     ``model`` is the catalogue entry, None when the id was not checked.
-    ``fills`` says what each ``{placeholder}`` became, for the user only.
+    ``fills`` says what each ``{placeholder}`` became, and ``notes`` what else the
+    user should know (models not checked); both are shown, never sent or recorded.
     """
 
     prompt: Content
@@ -76,6 +77,7 @@ class AskRequest:
     debug: bool = False
     fills: tuple[Fill, ...] = ()
     cache: bool = False
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Private, read-only copies: a caller reusing its dicts cannot rewrite a
@@ -201,17 +203,17 @@ def build_request(
         prompt, fills = fill_placeholders(prompt, namespace)
         prompt = check_prompt(prompt)
     model_id = session.resolve_model(options.model)
-    model, offer = session.check_model(model_id, settings.client)
+    check = session.check_model(model_id, settings.client, enabled=settings.check_models)
     thread = None if options.no_history else validate_thread_name(options.chat or DEFAULT_THREAD)
-    messages = conversation_messages(ctx, options, thread, prompt, model, params)
+    messages = conversation_messages(ctx, options, thread, prompt, check.model, params)
     return AskRequest(
         prompt=prompt,
         model_id=model_id,
         messages=tuple(messages),
         params=params,
         fmt=fmt,
-        model=model,
-        offer=offer,
+        model=check.model,
+        offer=check.offer,
         thread=thread,
         new_thread=options.new,
         system=options.system,
@@ -222,6 +224,7 @@ def build_request(
         debug=options.debug,
         fills=fills,
         cache=settings.cache if options.cache is None else options.cache,
+        notes=(check.note,) if check.note else (),
     )
 
 
