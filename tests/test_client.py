@@ -425,3 +425,67 @@ def test_a_chunk_that_is_not_one_json_object_breaks_the_stream(data: str) -> Non
     with pytest.raises(IncompleteStreamError, match="JSON") as caught:
         accumulator.feed(data)
     assert caught.value.partial_text == "Hi"
+
+
+@pytest.mark.parametrize("suffix", ["/v1", "/v1/"])
+def test_a_base_url_ending_in_v1_is_not_doubled(emu: EmulatorHandle, suffix: str) -> None:
+    """OpenAI-style base URLs (``.../v1``) work as well as AiMo's (``.../api``)."""
+    with Client(KEY, base_url=emu.base_url + suffix, max_retries=0) as client:
+        assert client.models()
+        assert client.chat("hello", model=MODEL).text
+        with client.stream("hello", model=MODEL) as stream:
+            assert stream.until_done().text
+    paths = {entry["path"] for entry in emu.requests}
+    assert paths == {"/api/v1/chat/completions"}, paths
+
+
+@pytest.mark.parametrize(
+    ("base_url", "root"),
+    [
+        ("http://host/v1", "http://host/v1"),
+        ("http://host:4000/v1/", "http://host:4000/v1"),
+        ("https://devnet.aimo.network/api", "https://devnet.aimo.network/api/v1"),
+        ("http://host/api/v1", "http://host/api/v1"),
+    ],
+)
+def test_both_base_url_forms_reach_the_same_paths(base_url: str, root: str) -> None:
+    with Client(KEY, base_url=base_url) as client:
+        assert client._url("chat/completions") == f"{root}/chat/completions"
+        assert client.base_url == base_url.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    ("base_url", "server"),
+    [
+        ("https://devnet.aimo.network/api", "AiMo"),
+        ("https://aimo.network/api", "AiMo"),
+        ("https://api.aimo.network/v1", "AiMo"),
+        ("https://notaimo.network/api", "notaimo.network"),
+        ("https://aimo.network.example.com/api", "aimo.network.example.com"),
+        ("http://localhost:4000/v1", "localhost:4000"),
+        ("http://user:secret@proxy.example:8080/v1", "proxy.example:8080"),
+        ("http://[::1]:9000/v1", "[::1]:9000"),
+    ],
+)
+def test_error_lines_name_the_server_unless_it_is_aimo(base_url: str, server: str) -> None:
+    with Client(KEY, base_url=base_url) as client:
+        assert client.server == server
+
+
+def test_another_servers_errors_are_not_put_in_aimos_mouth(emu: EmulatorHandle) -> None:
+    host = emu.base_url.split("//", 1)[1].split("/", 1)[0]
+    with Client(KEY, base_url=emu.base_url, max_retries=0) as client:
+        emu.queue_faults("status=400;message=messages must not be empty")
+        with pytest.raises(InvalidRequestError) as plain:
+            client.chat("hello", model=MODEL)
+        emu.queue_faults("status=404;message=Model not served here")
+        with pytest.raises(NotFoundError) as streamed, client.stream("hi", model=MODEL) as stream:
+            list(stream)
+        emu.queue_faults("error_frame_after=2;message=upstream fell over")
+        with pytest.raises(ServerError) as mid, client.stream("hi", model=MODEL) as stream:
+            list(stream)
+    assert str(plain.value).startswith(f"{host} says: messages must not be empty")
+    assert str(streamed.value).startswith(f"{host} says: Model not served here")
+    assert str(mid.value).startswith(f"{host} reported an error mid-stream: upstream fell over")
+    for caught in (plain, streamed, mid):
+        assert "AiMo" not in caught.value.detail

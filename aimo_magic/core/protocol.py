@@ -64,8 +64,9 @@ def _first_choice(chunk: Mapping[str, Any]) -> Mapping[str, Any]:
 class ChunkAccumulator:
     """Feeds on SSE ``data`` payloads; collects text, finish reason, usage and model."""
 
-    def __init__(self, api_key: str | None = None) -> None:
+    def __init__(self, api_key: str | None = None, server: str = "AiMo") -> None:
         self._api_key = api_key
+        self._server = server
         self._parts: list[str] = []
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
@@ -102,7 +103,7 @@ class ChunkAccumulator:
                 "The stream carried a chunk that is not a JSON object", partial_text=self.text
             )
         if chunk.get("error"):
-            raise error_from_frame(chunk, api_key=self._api_key)
+            raise error_from_frame(chunk, api_key=self._api_key, server=self._server)
         return self._absorb(chunk)
 
     def _absorb(self, chunk: Mapping[str, Any]) -> str:
@@ -149,13 +150,14 @@ def completion_result(
     timings: Timings,
     request_id: str | None,
     api_key: str | None = None,
+    server: str = "AiMo",
 ) -> ChatResult:
     """A non-streamed ``chat.completion`` body, read with the same tolerance as chunks."""
     if not isinstance(payload, Mapping):
         raise IncompleteStreamError("The server's answer was not a JSON object")
     if payload.get("error"):
-        raise error_from_frame(payload, api_key=api_key)
-    accumulator = ChunkAccumulator(api_key)
+        raise error_from_frame(payload, api_key=api_key, server=server)
+    accumulator = ChunkAccumulator(api_key, server)
     accumulator._absorb(payload)
     model = accumulator.model or requested_model
     text = accumulator.text

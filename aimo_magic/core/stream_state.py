@@ -60,7 +60,7 @@ class StreamState:
             messages, model, params, stream=True, include_usage=client.stream_options_supported
         )
         self._on_retry = on_retry
-        self._accumulator = ChunkAccumulator(client.settings.api_key)
+        self._accumulator = ChunkAccumulator(client.settings.api_key, client.server)
         self._started = time.perf_counter()
         self._first_token: float | None = None
         self.request_id = client._new_request_id()
@@ -80,7 +80,7 @@ class StreamState:
         return hit.text
 
     def _begin_attempt(self) -> tuple[ChunkAccumulator, dict[str, str]]:
-        self._accumulator = ChunkAccumulator(self._client.settings.api_key)
+        self._accumulator = ChunkAccumulator(self._client.settings.api_key, self._client.server)
         self._first_token = None
         headers = self._client._auth_headers(self.request_id)
         headers["Accept"] = "text/event-stream"
@@ -92,6 +92,7 @@ class StreamState:
             response.text,
             request_id=self.request_id,
             api_key=self._client.settings.api_key,
+            server=self._client.server,
         )
 
     def _note_delta(self, delta: str) -> None:
@@ -130,6 +131,7 @@ class StreamState:
             Timings(first_token=elapsed, total=elapsed),
             self.request_id,
             self._client.settings.api_key,
+            self._client.server,
         )
         return self.result.text
 
