@@ -20,6 +20,8 @@ if TYPE_CHECKING:
         AuthenticationError,
         ChatResult,
         Client,
+        ComparedAnswer,
+        CompareInterrupted,
         IncompleteStreamError,
         InvalidRequestError,
         MissingKeyError,
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
         RateLimitError,
         ServerError,
         Usage,
+        compare,
     )
     from aimo_magic.widgets.selector import ModelSelector
 
@@ -40,6 +43,8 @@ _CORE_NAMES = {
     "AuthenticationError",
     "ChatResult",
     "Client",
+    "ComparedAnswer",
+    "CompareInterrupted",
     "IncompleteStreamError",
     "InvalidRequestError",
     "MissingKeyError",
@@ -49,6 +54,7 @@ _CORE_NAMES = {
     "RateLimitError",
     "ServerError",
     "Usage",
+    "compare",
 }
 
 __all__ = sorted([*_CORE_NAMES, "ModelSelector", "__version__", "load_ipython_extension"])
