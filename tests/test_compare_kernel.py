@@ -209,7 +209,7 @@ def test_terminal_ipython_prints_the_answers_one_after_the_other(
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "<" not in out, "no HTML in a terminal"
+    assert "<div" not in out and "</" not in out, "no HTML in a terminal"
     first, second = out.index(f"── {GPT} ──"), out.index(f"── {DEEPSEEK} ──")
     assert first < second
     for block in (out[first:second], out[second:]):

@@ -45,6 +45,8 @@ class CellOptions:
     no_stream: bool = False
     no_interpolate: bool = False
     out: str | None = None
+    compare: str | None = None
+    keep: str | None = None
     debug: bool = False
 
     @classmethod
@@ -76,6 +78,12 @@ _ARGUMENTS = (
     argument("--no-stream", action="store_true", help="Wait for the whole answer."),
     argument("--no-interpolate", action="store_true", help="Leave {placeholders} as written."),
     argument("-o", "--out", metavar="VAR", help="Also store the answer's text in VAR."),
+    argument(
+        "--compare",
+        metavar="M1,M2",
+        help="Ask these models at once, answers side by side; NAME@* is every provider.",
+    ),
+    argument("--keep", metavar="MODEL", help="With --compare: keep this answer as the turn."),
     argument("--debug", action="store_true", help="Show full tracebacks on errors."),
 )
 

@@ -1,26 +1,30 @@
-"""``%%aimo --compare M1,M2``: one prompt, several models at once, answers side by side.
+"""``%%aimo --compare M1,M2``: one prompt to several models at once, answers side by side.
 
-The prompt goes with the thread's history, as any cell would send it, to every model.
-Nothing is recorded in the thread unless ``--keep MODEL`` names the answer to keep as
-the turn. Everything that can be refused (an unknown model, a ``--keep`` that names
-none of them) is refused before anything is sent.
+The same steps as any cell (see ``magics/ask.py``), one request per model: the line's
+options, then one frozen ``AskRequest`` per model, all with the same messages (the
+thread's history as any cell would send it), then the answers shown together
+(``magics/compare_exchange.py``), then what is kept. Nothing is recorded in the thread
+unless ``--keep MODEL`` names the answer to keep as the turn. Everything that can be
+refused (an unknown model, a ``--keep`` that names none of them) is refused before
+anything is sent.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aimo_magic.core.comparison import WILDCARD, expand_models, split_models
 
 if TYPE_CHECKING:
-    from aimo_magic.core.comparison import ComparedAnswer, Comparison, Event
+    from aimo_magic.conversation import Content
     from aimo_magic.core.types import Model, ProviderOffer
-    from aimo_magic.rendering.compare_view import ComparePanes, TerminalPanes
-    from aimo_magic.rendering.footer import FooterInfo
+    from aimo_magic.magics.ask_context import AskContext
+    from aimo_magic.magics.cell_options import CellOptions
+    from aimo_magic.magics.request import AskRequest
     from aimo_magic.session import AimoSession, ClientOptions
-
-COST_UNIT = "listed price units"
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,45 @@ class Contender:
 
     @property
     def title(self) -> str:
-        """``name @ provider`` for a pinned provider (ids are long public keys), else the id."""
+        """``name @ provider`` for a pinned provider (its id is a long public key)."""
         return f"{self.model.name} @ {self.offer.name}" if self.offer else self.id
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """Every request of one comparison (one per model, same messages), and what to keep."""
+
+    contenders: tuple[Contender, ...]
+    requests: tuple[AskRequest, ...]
+    keep: str | None = None
+
+    @property
+    def first(self) -> AskRequest:
+        """The part every request shares: messages, parameters, format, thread, out."""
+        return self.requests[0]
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.contenders]
+
+    def kept(self) -> AskRequest | None:
+        """The request whose answer becomes the thread's turn, if ``--keep`` named one."""
+        return next((r for r in self.requests if r.model_id == self.keep), None)
+
+
+def check_compare_options(options: CellOptions) -> None:
+    """Refuse what a comparison cannot do (ValueError, one line)."""
+    if options.compare is None:
+        raise ValueError("--keep goes with --compare: it names the compared answer to keep.")
+    if options.model:
+        raise ValueError(
+            f"--compare names the models; put {options.model} in its list "
+            f"(--compare {options.model},...) instead of before it."
+        )
+    if options.insert:
+        raise ValueError("--insert does not go with --compare: there is more than one answer.")
+    if options.keep and options.no_history:
+        raise ValueError("--keep and --no-history contradict each other; use one of them.")
 
 
 def contenders(session: AimoSession, options: ClientOptions, spec: str) -> list[Contender]:
@@ -67,84 +108,33 @@ def kept_id(session: AimoSession, keep: str, chosen: list[Contender]) -> str:
     raise ValueError(f"--keep {keep}: that is none of the compared models ({listed}).")
 
 
-def footer_for(contender: Contender, answer: ComparedAnswer) -> FooterInfo:
-    from aimo_magic.rendering.footer import FooterInfo
+def build_compare(
+    ctx: AskContext,
+    options: CellOptions,
+    prompt: Content,
+    *,
+    namespace: Mapping[str, Any] | None = None,
+) -> CompareRequest:
+    """One request per model, all sending the same messages; raises before sending.
 
-    timings = answer.timings
-    return FooterInfo(
-        model=contender.model.name,
-        provider=answer.provider,
-        usage=answer.usage,
-        cost=answer.cost,
-        cost_unit=COST_UNIT if answer.cost is not None else None,
-        first_token_s=timings.first_token if timings else None,
-        total_s=timings.total if timings else None,
+    History is trimmed for the model with the smallest context, so that every model
+    gets the same conversation.
+    """
+    from aimo_magic.magics.request import build_request
+    from aimo_magic.rendering.compare_view import pane_format
+
+    check_compare_options(options)
+    assert options.compare is not None
+    pane_format(options.format or ctx.settings.default_format)
+    ctx.session.require_key()
+    chosen = contenders(ctx.session, ctx.settings.client, options.compare)
+    keep = kept_id(ctx.session, options.keep, chosen) if options.keep else None
+    smallest = min(chosen, key=lambda c: c.model.context_length or float("inf"))
+    shared = build_request(
+        ctx,
+        dataclasses.replace(options, model=smallest.id, compare=None, keep=None),
+        prompt,
+        namespace=namespace,
     )
-
-
-def summary(chosen: list[Contender], answers: dict[str, ComparedAnswer]) -> str:
-    """The line under the panes: cheapest first, then fastest first."""
-    from aimo_magic.rendering.panes import Standing, summary_text
-
-    standings = []
-    for contender in chosen:
-        answer = answers.get(contender.id)
-        ok = answer is not None and answer.ok
-        standings.append(
-            Standing(
-                contender.title,
-                ok,
-                cost=answer.cost if answer else None,
-                total_s=answer.timings.total if answer and answer.timings else None,
-            )
-        )
-    return summary_text(standings, cost_unit=COST_UNIT)
-
-
-def answer_record(answer: ComparedAnswer) -> dict[str, Any]:
-    """What the notebook's metadata keeps about one answer (provenance, no text)."""
-    return {
-        "status": answer.status,
-        "model": answer.served_model or answer.model,
-        "provider": answer.provider,
-        "usage": answer.usage.as_dict() if answer.usage else None,
-        "finish_reason": answer.finish_reason,
-        "error": answer.error,
-    }
-
-
-def show(
-    view: ComparePanes | TerminalPanes,
-    comparison: Comparison,
-    chosen: list[Contender],
-    on_first_text: Any,
-) -> None:
-    """Feed the comparison's events to the panes until every model is done."""
-    from aimo_magic.core.comparison import Delta, Finished, Retrying
-
-    first = True
-    event: Event | None
-    for event in comparison.events(tick=0.05):
-        if event is None:
-            view.flush()
-        elif isinstance(event, Delta):
-            if first:
-                on_first_text()
-                first = False
-            view.append(event.index, event.text)
-        elif isinstance(event, Retrying):
-            view.reset(event.index, event.notice)
-        elif isinstance(event, Finished):
-            finish_pane(view, chosen[event.index], event.index, event.answer)
-
-
-def finish_pane(
-    view: ComparePanes | TerminalPanes, contender: Contender, index: int, answer: ComparedAnswer
-) -> None:
-    view.finish_pane(
-        index,
-        answer.status,
-        answer.text,
-        footer=footer_for(contender, answer),
-        error_message=answer.error,
-    )
+    requests = tuple(shared.replace(model_id=c.id, model=c.model, offer=c.offer) for c in chosen)
+    return CompareRequest(tuple(chosen), requests, keep)

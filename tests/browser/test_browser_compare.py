@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from .jupyter_pages import NotebookPage
@@ -37,7 +39,7 @@ def test_both_panes_visibly_grow_at_the_same_time(notebook_page: NotebookPage) -
     assert two, f"no two panes were ever shown: {samples[-3:]}"
     both_grew = [
         (before, after)
-        for before, after in zip(two, two[1:], strict=False)
+        for before, after in itertools.pairwise(two)
         if after[0] > before[0] and after[1] > before[1] and min(before) > 0
     ]
     assert both_grew, (
@@ -46,8 +48,8 @@ def test_both_panes_visibly_grow_at_the_same_time(notebook_page: NotebookPage) -
     )
     final = nb.text(1)
     assert "Cheapest:" in final and "Fastest:" in final, final[-300:]
-    statuses = nb.output(1).locator(".aimo-pane").evaluate_all(
-        "panes => panes.map(p => p.dataset.status)"
+    statuses = (
+        nb.output(1).locator(".aimo-pane").evaluate_all("panes => panes.map(p => p.dataset.status)")
     )
     assert statuses == ["complete", "complete"]
     assert nb.dialogs == [] and nb.page_errors == []
