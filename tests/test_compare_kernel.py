@@ -121,6 +121,10 @@ def test_the_history_is_sent_and_nothing_is_recorded_without_keep(
     kernel.execute("from aimo_magic.magics.extension import magics_for as _magics_for")
     turns = value(kernel, "len(_magics_for(get_ipython()).session.conversations.thread('default'))")
     assert turns == 1, "the comparison added no turn"
+    fresh = kernel.execute(f"%%aimo --compare {GPT},{DEEPSEEK} -c fresh\n::words 3")
+    assert fresh.status == "ok", fresh.error
+    names = value(kernel, "_magics_for(get_ipython()).session.conversations.names()")
+    assert "fresh" not in names, "a comparison that keeps nothing makes no thread"
 
 
 def test_keep_records_the_named_answer_as_the_turn(kernel: Kernel, emu: EmulatorHandle) -> None:

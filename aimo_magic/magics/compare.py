@@ -130,11 +130,16 @@ def build_compare(
     chosen = contenders(ctx.session, ctx.settings.client, options.compare)
     keep = kept_id(ctx.session, options.keep, chosen) if options.keep else None
     smallest = min(chosen, key=lambda c: c.model.context_length or float("inf"))
+    store = ctx.session.conversations
+    existed = set(store.names())
     shared = build_request(
         ctx,
         dataclasses.replace(options, model=smallest.id, compare=None, keep=None),
         prompt,
         namespace=namespace,
     )
+    if keep is None:  # reading the history made its thread; a comparison keeps nothing
+        for name in set(store.names()) - existed:
+            store.remove(name)
     requests = tuple(shared.replace(model_id=c.id, model=c.model, offer=c.offer) for c in chosen)
     return CompareRequest(tuple(chosen), requests, keep)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -14,12 +15,14 @@ MODELS = "openai/gpt-4o,DeepSeek-V3-1"
 # About 160 tokens at 40 a second: four seconds during which both answers arrive.
 PROMPT = "Tell me about rivers ::words 150 ::pace 40"
 
-# The length of each pane's answer, sampled every 100 ms until stopped.
+# The length of each pane's answer (0 while it waits), sampled every 100 ms until stopped.
 RECORD_PANE_LENGTHS = """el => {
     const seen = [];
     const sample = () => {
         const bodies = el.querySelectorAll('.aimo-pane .aimo-pane-body');
-        seen.push(Array.from(bodies, body => body.innerText.length));
+        const length = body =>
+            body.innerText.startsWith('waiting for the first token') ? 0 : body.innerText.length;
+        seen.push(Array.from(bodies, length));
     };
     sample();
     const timer = setInterval(sample, 100);
@@ -27,7 +30,9 @@ RECORD_PANE_LENGTHS = """el => {
 }"""
 
 
-def test_both_panes_visibly_grow_at_the_same_time(notebook_page: NotebookPage) -> None:
+def test_both_panes_visibly_grow_at_the_same_time(
+    notebook_page: NotebookPage, screenshots_dir: Path | None
+) -> None:
     nb = notebook_page
     nb.open("%load_ext aimo_magic", f"%%aimo --compare {MODELS}\n{PROMPT}")
     nb.run_and_wait(0)
@@ -42,6 +47,7 @@ def test_both_panes_visibly_grow_at_the_same_time(notebook_page: NotebookPage) -
         for before, after in itertools.pairwise(two)
         if after[0] > before[0] and after[1] > before[1] and min(before) > 0
     ]
+    print(f"pane lengths sampled: {two}")
     assert both_grew, (
         "there should be a moment where both panes had text and both grew, "
         f"but the samples were {two}"
@@ -53,3 +59,6 @@ def test_both_panes_visibly_grow_at_the_same_time(notebook_page: NotebookPage) -
     )
     assert statuses == ["complete", "complete"]
     assert nb.dialogs == [] and nb.page_errors == []
+
+    if screenshots_dir is not None and nb.kind == "lab":
+        nb.screenshot(nb.cell(1), screenshots_dir / "compare.png")
