@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from kernel_harness import CellRun, Kernel
 from test_cell_magic import assert_inert
+from test_subcommands import complete, typed
 
 from aimo_magic.emulator import EmulatorHandle, provider_id
 
@@ -220,3 +221,15 @@ def test_terminal_ipython_prints_the_answers_one_after_the_other(
         lines = block.strip().splitlines()
         assert len(lines[1].split()) == 12 and "tokens" in lines[2], block
     assert "Cheapest:" in out and "Fastest:" in out
+
+
+def test_tab_completes_the_compared_models(kernel: Kernel, emu: EmulatorHandle) -> None:
+    kernel.execute("%aimo models")
+    line = f"%%aimo --compare {GPT},DeepSeek-V3"
+    found = typed(line, complete(kernel, line))
+    assert found[0] == f"%%aimo --compare {GPT},{DEEPSEEK}"
+    assert f"%%aimo --compare {GPT},{DEEPSEEK}@*" in found
+    wildcard = complete(kernel, "%%aimo --compare openai/gpt-4o@")["matches"]
+    assert wildcard == [f"{GPT}@*"]
+    keep = complete(kernel, f"%%aimo --compare {GPT},{DEEPSEEK} --keep DeepSeek-V")["matches"]
+    assert keep == [DEEPSEEK]
