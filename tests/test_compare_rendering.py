@@ -58,9 +58,15 @@ def test_updates_are_rate_bounded_and_quiet_text_is_flushed() -> None:
         view.append(1, "y ")
     updates = len(sink.outputs[0].history) - 1
     assert 15 <= updates <= 22, updates
-    view.flush()
+    view.append(0, "x ")
+    view.append(1, "y ")
+    view.tick()  # the streams fell quiet, but too soon after the last update
+    assert len(sink.outputs[0].history) - 1 == updates
+    clock.now += 0.2
+    view.tick()
+    assert len(sink.outputs[0].history) - 1 == updates + 1
     shown = sink.outputs[0].bundle["text/plain"]
-    assert shown.count("x") == 200 and shown.count("y") == 200
+    assert shown.count("x") == 201 and shown.count("y") == 201
 
 
 def test_only_the_panes_that_changed_are_rendered_again() -> None:

@@ -153,7 +153,7 @@ class CompareExchange:
         warm = False
         for event in comparison.events(tick=0.05):
             if event is None:
-                view.flush()
+                view.tick()
                 continue
             if not warm:  # pygments' lazy loading is not thread-safe: render after it
                 wait_until_warm()

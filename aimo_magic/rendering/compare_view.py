@@ -174,16 +174,14 @@ class ComparePanes:
         pane.text.add(delta)
         pane.dirty = True
         self._pending = True
-        now = self._clock()
-        if self._last_publish is None or now - self._last_publish >= self._interval():
-            self.flush(now)
+        self.tick()
 
     def reset(self, index: int, notice: str) -> None:
         """Forget a pane's text (its request is being retried) and show ``notice``."""
         pane = self.panes[index]
         pane.text.restart()
         pane.notice, pane.dirty, self._pending = notice, True, True
-        self.flush()
+        self.tick()
 
     def finish_pane(
         self,
@@ -201,10 +199,16 @@ class ComparePanes:
         pane.status, pane.notice = status, None
         pane.trailer = _trailer(status, text, footer, error_message)
         pane.dirty, self._pending = True, True
-        self.flush()
+        self.tick()
+
+    def tick(self) -> None:
+        """Show what changed if the rate allows it now; call it when the streams are quiet."""
+        now = self._clock()
+        if self._last_publish is None or now - self._last_publish >= self._interval():
+            self.flush(now)
 
     def flush(self, now: float | None = None) -> None:
-        """Show what the rate limit held back (call it when the streams are quiet)."""
+        """Show what the rate limit held back, now."""
         if not self._pending:
             return
         self._last_publish = self._clock() if now is None else now
@@ -312,6 +316,9 @@ class TerminalPanes:
             self._sink.write("\n")
         if self._ends[index]:
             self._sink.write(self._sink.muted(str(self._ends[index])) + "\n")
+
+    def tick(self) -> None:
+        """Nothing waits: the current answer is written as it comes."""
 
     def flush(self, now: float | None = None) -> None:
         """Nothing waits: the current answer is written as it comes."""
