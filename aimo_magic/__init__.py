@@ -22,6 +22,8 @@ if TYPE_CHECKING:
         CacheUnavailableError,
         ChatResult,
         Client,
+        ComparedAnswer,
+        CompareInterrupted,
         IncompleteStreamError,
         InvalidRequestError,
         MissingKeyError,
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
         RateLimitError,
         ServerError,
         Usage,
+        compare,
     )
     from aimo_magic.widgets.selector import ModelSelector
 
@@ -44,6 +47,8 @@ _CORE_NAMES = {
     "CacheUnavailableError",
     "ChatResult",
     "Client",
+    "ComparedAnswer",
+    "CompareInterrupted",
     "IncompleteStreamError",
     "InvalidRequestError",
     "MissingKeyError",
@@ -53,6 +58,7 @@ _CORE_NAMES = {
     "RateLimitError",
     "ServerError",
     "Usage",
+    "compare",
 }
 
 __all__ = sorted([*_CORE_NAMES, "ModelSelector", "__version__", "load_ipython_extension"])

@@ -95,10 +95,31 @@ def active_parts(html: str) -> list[str]:
     return parser.found
 
 
+def comparison(cell: Any) -> Any:
+    """The one output of a ``--compare`` cell: the grid of panes."""
+    (grid,) = aimo_outputs(cell, "compare")
+    return grid
+
+
+def check_every_comparison_is_rendered(cell: Any) -> None:
+    """A --compare cell: one grid, every pane complete with its footer, the ranking under."""
+    grid = comparison(cell)
+    html = grid.data["text/html"]
+    assert active_parts(html) == []
+    panes = grid.metadata["aimo"]["panes"]
+    assert len(panes) >= 2 and all(p["status"] == "complete" for p in panes)
+    assert html.count("tokens") == len(panes) and "Cheapest:" in html and "Fastest:" in html
+    answers = grid.metadata["aimo"]["answers"]
+    assert all(a["usage"]["completion_tokens"] > 0 for a in answers.values())
+
+
 def check_every_answer_is_rendered(nb: Any) -> None:
     """Each %%aimo cell: an answer as sanitised HTML beside its text, then a footer."""
     cells = [cell for cell in code_cells(nb) if cell.source.startswith("%%aimo")]
     assert cells
+    for cell in [c for c in cells if "--compare" in c.source.splitlines()[0]]:
+        check_every_comparison_is_rendered(cell)
+        cells.remove(cell)
     for cell in cells:
         assert answer_text(cell).strip(), cell.source
         assert active_parts(answer_html(cell)) == []
@@ -234,6 +255,15 @@ def test_teaching_explains_the_error_renders_hostile_output_inertly_and_restores
     explain = cell_with(nb, "%aimo explain")
     assert "Explaining: RecursionError" in stdout(explain)
     assert record(explain)["thread"] == "explain"
+    side_by_side = comparison(cell_with(nb, "--compare openai/gpt-4o,DeepSeek-V3-1"))
+    assert [p["title"] for p in side_by_side.metadata["aimo"]["panes"]] == [
+        "openai/gpt-4o",
+        "DeepSeek-V3-1",
+    ]
+    assert side_by_side.metadata["aimo"]["thread"] is None, "not recorded without --keep"
+    providers = comparison(cell_with(nb, "--compare openai/gpt-4o@*"))
+    titles = [p["title"] for p in providers.metadata["aimo"]["panes"]]
+    assert titles == ["openai/gpt-4o @ nebula-gpu", "openai/gpt-4o @ solstice-labs"]
     hostile = answer_html(cell_with(nb, "::hostile"))
     assert "Totally normal answer" in hostile
     assert active_parts(hostile) == [], "hostile HTML was shown as text, never as markup"

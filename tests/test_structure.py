@@ -26,6 +26,8 @@ ASK_PATH = (
     "aimo_magic.magics.request",
     "aimo_magic.magics.exchange",
     "aimo_magic.magics.record",
+    "aimo_magic.magics.compare",
+    "aimo_magic.magics.compare_exchange",
     "aimo_magic.magics.failures",
     "aimo_magic.magics.interpolate",
     "aimo_magic.magics.params",

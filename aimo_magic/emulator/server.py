@@ -90,6 +90,14 @@ class EmulatorHandle:
         self._state.clear_requests()
 
     @property
+    def max_in_flight(self) -> int:
+        """The most chat requests served at once since the start or ``reset_in_flight``."""
+        return self._state.in_flight.most
+
+    def reset_in_flight(self) -> None:
+        self._state.in_flight.reset()
+
+    @property
     def running(self) -> bool:
         return self._thread.is_alive()
 

@@ -7,6 +7,9 @@
 3. run it and show the answer (``magics/exchange.py``);
 4. keep the result: thread, ``-o`` variable, ``--insert`` (``magics/record.py``).
 
+``--compare`` runs the same steps once per model (``magics/compare.py`` builds the
+requests, ``magics/compare_exchange.py`` runs and shows them side by side).
+
 History changes only once an answer is complete (or deliberately kept as
 partial). This module and the four it uses import nothing from the magics class
 or the subcommands: they get an ``AskContext`` instead.
@@ -34,6 +37,11 @@ def run_cell(ctx: AskContext, parser: ArgumentParser, line: str, cell: str) -> N
     from aimo_magic.magics.cell_options import parse_cell_line
 
     options = parse_cell_line(ctx.settings, parser, line)
+    if options.compare is not None or options.keep is not None:
+        from aimo_magic.magics.compare_exchange import compare_cell
+
+        compare_cell(ctx, options, cell, namespace=ctx.namespace)
+        return
     ask(ctx, options, cell, namespace=ctx.namespace)
 
 

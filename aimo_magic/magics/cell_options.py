@@ -46,6 +46,8 @@ class CellOptions:
     no_interpolate: bool = False
     out: str | None = None
     cache: bool | None = None
+    compare: str | None = None
+    keep: str | None = None
     debug: bool = False
 
     @classmethod
@@ -85,6 +87,12 @@ _ARGUMENTS = (
         help="Answer from the answer cache if this request was answered before.",
     ),
     argument("--no-cache", dest="cache", action="store_false", help="Ask the model, cache or not."),
+    argument(
+        "--compare",
+        metavar="M1,M2",
+        help="Ask these models at once, answers side by side; NAME@* is every provider.",
+    ),
+    argument("--keep", metavar="MODEL", help="With --compare: keep this answer as the turn."),
     argument("--debug", action="store_true", help="Show full tracebacks on errors."),
 )
 

@@ -154,6 +154,13 @@ class AimoMagics(Magics):
             %%aimo --no-history -f json -o facts
             List three facts about Lisbon as JSON.
 
+            %%aimo --compare openai/gpt-4o,DeepSeek-V3-1 --keep DeepSeek-V3-1
+            Explain recursion in two sentences.
+
+        ``--compare`` asks several models at once and shows the answers side by
+        side (``NAME@*`` is every provider of NAME); it is recorded in the thread
+        only with ``--keep MODEL``, and ``-o`` then stores a dict of answers.
+
         Formats: markdown (default), text, code (fences stripped), json (parsed;
         asks the model for JSON), html (sanitised), math (LaTeX). Errors end the
         cell with one line; add --debug for the full traceback. Ctrl-C or the

@@ -53,7 +53,7 @@ def format_cost(cost: float) -> str:
     return f"{cost:.{decimals}f}".rstrip("0").rstrip(".")
 
 
-def _seconds(value: float) -> str:
+def format_seconds(value: float) -> str:
     return f"{value:.2f} s" if value < 1 else f"{value:.1f} s"
 
 
@@ -72,9 +72,9 @@ def footer_text(info: FooterInfo) -> str:
         unit = f" ({info.cost_unit})" if info.cost_unit else ""
         parts.append(f"≈{format_cost(info.cost)}{unit}")
     if info.first_token_s is not None:
-        parts.append(f"first token {_seconds(info.first_token_s)}")
+        parts.append(f"first token {format_seconds(info.first_token_s)}")
     if info.total_s is not None:
-        parts.append(_seconds(info.total_s))
+        parts.append(format_seconds(info.total_s))
     parts.extend(note for note in info.notes if note)
     return " · ".join(parts)
 
