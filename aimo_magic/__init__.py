@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         AuthenticationError,
         ChatResult,
         Client,
+        ImageError,
         IncompleteStreamError,
         InvalidRequestError,
         MissingKeyError,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         RateLimitError,
         ServerError,
         Usage,
+        image,
     )
     from aimo_magic.widgets.selector import ModelSelector
 
@@ -40,6 +42,7 @@ _CORE_NAMES = {
     "AuthenticationError",
     "ChatResult",
     "Client",
+    "ImageError",
     "IncompleteStreamError",
     "InvalidRequestError",
     "MissingKeyError",
@@ -49,6 +52,7 @@ _CORE_NAMES = {
     "RateLimitError",
     "ServerError",
     "Usage",
+    "image",
 }
 
 __all__ = sorted([*_CORE_NAMES, "ModelSelector", "__version__", "load_ipython_extension"])

@@ -117,6 +117,10 @@ class DisplayView:
 
     # -- publishing -------------------------------------------------------------------
 
+    def preface(self, bundle: Bundle, extra_metadata: dict[str, Any]) -> None:
+        """An output of its own before the answer's, never replaced by retries or resets."""
+        self._sink.open(bundle, {**self._metadata("images", None), **extra_metadata})
+
     def append(self, delta: str) -> None:
         self._pending.append(delta)
         now = self._clock()

@@ -8,7 +8,7 @@ text is streamed as it comes instead (``terminal_view``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -99,6 +99,17 @@ class LiveAnswer:
     def _check_open(self, action: str) -> None:
         if self.status is not None:
             raise RuntimeError(f"LiveAnswer.{action}() after finish(): start a new LiveAnswer.")
+
+    def show_images(self, parts: Sequence[Mapping[str, Any]]) -> None:
+        """Above the answer, a thumbnail of each image sent, so the notebook records what
+        the model saw; call it before the first ``append``. Nothing for no images."""
+        self._check_open("show_images")
+        if not parts:
+            return
+        from aimo_magic.rendering.thumbnails import images_bundle
+
+        bundle, extra = images_bundle(parts)
+        self._view.preface(bundle, extra)
 
     def append(self, delta: str) -> None:
         """Add streamed text; the display is refreshed at most every ``min_interval``."""

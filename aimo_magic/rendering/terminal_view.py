@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aimo_magic.rendering.bundles import FormatError, render_bundle
 from aimo_magic.rendering.footer import Trailer
 from aimo_magic.rendering.sinks import TerminalSink
@@ -21,6 +23,10 @@ class TerminalView:
         if text:
             self._sink.write(text)
             self._at_line_start = text.endswith("\n")
+
+    def preface(self, bundle: dict[str, Any], extra_metadata: dict[str, Any]) -> None:
+        """A line before the answer (a terminal shows an image's caption, not the image)."""
+        self._write(self._sink.muted(str(bundle["text/plain"])) + "\n")
 
     def append(self, delta: str) -> None:
         self._text.append(delta)
