@@ -12,6 +12,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Enum, Float, Integer, Unicode, observe
 
+from aimo_magic.magics.figures import FigureMemory
 from aimo_magic.session import AimoSession, ClientOptions
 
 FORMATS = ("markdown", "text", "code", "json", "html", "math")
@@ -42,6 +43,12 @@ class AimoMagics(Magics):
     history_tokens = Integer(
         0, help="Most estimated tokens of history sent; 0 derives it from the model's context."
     ).tag(config=True)
+    image_turns = Integer(
+        None,
+        allow_none=True,
+        min=0,
+        help="Send images again only from the newest N earlier turns (None: from every turn).",
+    ).tag(config=True)
     render_rate = Float(10.0, help="Display updates per second while streaming.").tag(config=True)
     footer = Bool(True, help="Show model, tokens, cost and timings under answers.").tag(config=True)
     default_format = Enum(FORMATS, "markdown", help="Format when -f is not given.").tag(config=True)
@@ -51,6 +58,7 @@ class AimoMagics(Magics):
         # The session must exist before traitlets applies configured values,
         # because their observers write into it.
         self.session = AimoSession()
+        self.figures = FigureMemory()
         self.short_errors = False
         super().__init__(shell=shell, **kwargs)
         self._unsubscribe = self.session.on_default_model(self._default_model_changed)
