@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from aimo_magic.core.errors import AimoError, IncompleteStreamError
+from aimo_magic.core.images import count_images, image_parts
 from aimo_magic.magics.failures import AnswerInterrupted, CellFailed
+from aimo_magic.magics.images import ImagePlaceholders, refusal
 from aimo_magic.magics.interpolate import InterpolationError, interpolate
 from aimo_magic.magics.params import ParamError, parse_params
 
 if TYPE_CHECKING:
     from argparse import Namespace
 
-    from aimo_magic.conversation import Thread
+    from aimo_magic.conversation import Content, Thread
     from aimo_magic.core.base import RetryEvent
     from aimo_magic.core.types import ChatResult, Model, ProviderOffer
     from aimo_magic.magics.magics import AimoMagics
@@ -44,7 +46,7 @@ class Request:
     """Everything decided before sending: nothing here has touched history yet."""
 
     args: Namespace
-    prompt: str
+    prompt: Content
     model_id: str
     model: Model
     offer: ProviderOffer | None
@@ -106,10 +108,15 @@ def prepare(magics: AimoMagics, line: str, cell: str) -> Request:
     if not prompt:
         raise fail(magics, "The cell has no prompt: write your question below the %%aimo line.")
     params = request_params(args, fmt)
+    placeholders = ImagePlaceholders(magics.figures)
     if not args.no_interpolate:
-        prompt = interpolate(prompt, magics.shell.user_ns if magics.shell else {})
+        namespace = magics.shell.user_ns if magics.shell else {}
+        prompt = interpolate(prompt, namespace, render=placeholders.text_for)
+    content = placeholders.content(prompt)
     model_id = session.resolve_model(args.model)
     model, offer = session.check_model(model_id, magics.client_options())
+    if placeholders.images and model.takes_images is False:
+        raise fail(magics, refusal(model, session.cached_catalogue or [], len(placeholders.images)))
     thread = None
     if not args.no_history:
         from aimo_magic.conversation import validate_thread_name
@@ -120,17 +127,19 @@ def prepare(magics: AimoMagics, line: str, cell: str) -> Request:
     if thread is None or args.new:
         # --new starts the thread afresh, but only once the answer is in (see record).
         messages = ([{"role": "system", "content": args.system}] if args.system else []) + [
-            {"role": "user", "content": prompt}
+            {"role": "user", "content": content}
         ]
     else:
         messages = thread.messages_for(
-            prompt,
+            content,
             system=args.system,
             cell_id=cell_id,
             max_turns=magics.history_turns,
             max_tokens=history_budget(magics, model, params),
+            # A text-only model gets earlier turns with notes where their images were.
+            image_turns=0 if model.takes_images is False else magics.image_turns,
         )
-    return Request(args, prompt, model_id, model, offer, thread, messages, params, fmt, cell_id)
+    return Request(args, content, model_id, model, offer, thread, messages, params, fmt, cell_id)
 
 
 def ask(magics: AimoMagics, line: str, cell: str) -> None:
@@ -186,6 +195,7 @@ class Exchange:
         magics, request = self.magics, self.request
         debug = request.args.debug
         warm_up_in_background()
+        self.live.show_images(image_parts(request.prompt))
         try:
             client = magics.session.client(magics.client_options())
             if request.args.no_stream or not magics.stream:
@@ -232,7 +242,8 @@ class Exchange:
 
         found = find_model(self.magics.session.cached_catalogue or (), result.model)
         model, offer = found if found else (self.request.model, self.request.offer)
-        cost = estimate_cost(result.usage, offer.pricing if offer else None)
+        images = count_images(self.request.messages)
+        cost = estimate_cost(result.usage, offer.pricing if offer else None, images=images)
         return FooterInfo(
             model=model.name,
             provider=result.provider or (offer.name if offer else None),
@@ -241,7 +252,7 @@ class Exchange:
             cost_unit="listed price units" if cost is not None else None,
             first_token_s=result.timings.first_token,
             total_s=result.timings.total,
-            notes=[],
+            notes=[f"{images} image{'s' if images != 1 else ''}"] if images else [],
         ), cost
 
     def completed(self, result: ChatResult) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 _ESCAPED = re.compile(r"\{\{([^{}]*)\}\}")
@@ -42,8 +42,16 @@ def _evaluable(expression: str, namespace: Mapping[str, Any]) -> ast.Expression 
     return tree
 
 
-def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
-    """Replace each evaluable ``{expr}`` with the text of its value, once per expression."""
+def interpolate(
+    text: str,
+    namespace: Mapping[str, Any],
+    render: Callable[[str, Any], str | None] | None = None,
+) -> str:
+    """Replace each evaluable ``{expr}`` with the text of its value, once per expression.
+
+    ``render(expression, value)`` may give the text for a value itself (an image's
+    marker, say); None leaves it to ``str``.
+    """
     protected = _ESCAPED.sub(lambda m: f"{_OPEN}{m.group(1)}{_CLOSE}", text)
     values: dict[str, str] = {}
 
@@ -62,8 +70,11 @@ def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
                 "Fix the expression, write {{...}} to keep the braces, "
                 "or use --no-interpolate."
             ) from None
-        values[expression] = value if isinstance(value, str) else str(value)
-        return values[expression]
+        shown = render(expression, value) if render is not None else None
+        if shown is None:
+            shown = value if isinstance(value, str) else str(value)
+        values[expression] = shown
+        return shown
 
     result = _PLACEHOLDER.sub(replace, protected)
     return result.replace(_OPEN, "{").replace(_CLOSE, "}")
