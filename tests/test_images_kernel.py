@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kernel_harness import CellRun, Kernel
+from kernel_harness import CellRun, Kernel, aimo_kernel
 from PIL import Image
 from test_cell_magic import answer_text, echo, one_line_error
 
@@ -48,21 +48,9 @@ huge = Image.linear_gradient("L").resize((5000, 1250))
 
 @pytest.fixture(scope="module")
 def kernel(emulator: EmulatorHandle) -> Iterator[Kernel]:
-    running = Kernel(env={"AIMO_BASE_URL": emulator.base_url, "AIMO_API_KEY": KEY})
-    try:
-        setup = running.execute(f"%load_ext aimo_magic\n%aimo use {VISION}\n{SETUP}")
-        assert setup.status == "ok", setup.error or setup.stderr
+    setup = f"%load_ext aimo_magic\n%aimo use {VISION}\n{SETUP}"
+    with aimo_kernel(emulator.base_url, KEY, setup) as running:
         yield running
-    finally:
-        running.close()
-
-
-@pytest.fixture
-def emu(emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
-    emulator.clear_faults()
-    emulator.clear_requests()
-    yield emulator
-    emulator.clear_faults()
 
 
 def sent_images(run: CellRun) -> list[dict[str, Any]]:
@@ -177,20 +165,17 @@ def test_a_text_only_model_gets_earlier_turns_with_notes_instead_of_images(
 def test_with_no_word_from_the_catalogue_the_image_is_sent(emulator: EmulatorHandle) -> None:
     from aimo_magic.emulator import start as start_emulator
 
-    with start_emulator(models_shape="openai") as openai_shaped:
-        env = {"AIMO_BASE_URL": openai_shaped.base_url, "AIMO_API_KEY": KEY}
-        running = Kernel(env=env)
-        try:
-            # pyplot first this time: the inline backend's hook is registered before ours.
-            setup = running.execute(f"{SETUP}\n%load_ext aimo_magic")
-            assert setup.status == "ok", setup.error
-            running.execute("plt.plot([1, 2]);")
-            sent = running.execute("%%aimo openai/gpt-4o --no-history\n{plt.gcf()} ::echo")
-            assert [mime for mime, _, _ in sizes(sent)] == ["image/png"]
-            refused = running.execute("%%aimo DeepSeek-V3-1 --no-history\n{png_bytes}")
-            assert "does not support image input" in one_line_error(refused)
-        finally:
-            running.close()
+    # pyplot first this time: the inline backend's hook is registered before ours.
+    setup = f"{SETUP}\n%load_ext aimo_magic"
+    with (
+        start_emulator(models_shape="openai") as openai_shaped,
+        aimo_kernel(openai_shaped.base_url, KEY, setup) as running,
+    ):
+        running.execute("plt.plot([1, 2]);")
+        sent = running.execute("%%aimo openai/gpt-4o --no-history\n{plt.gcf()} ::echo")
+        assert [mime for mime, _, _ in sizes(sent)] == ["image/png"]
+        refused = running.execute("%%aimo DeepSeek-V3-1 --no-history\n{png_bytes}")
+        assert "does not support image input" in one_line_error(refused)
 
 
 # History ------------------------------------------------------------------------------
@@ -249,15 +234,12 @@ def test_the_cost_estimate_includes_the_image_price(kernel: Kernel, emu: Emulato
 def test_loading_the_extension_imports_neither_pillow_nor_matplotlib(
     emulator: EmulatorHandle,
 ) -> None:
-    running = Kernel(env={"AIMO_BASE_URL": emulator.base_url, "AIMO_API_KEY": KEY})
     check = "print(sorted(m for m in ('PIL', 'matplotlib') if m in sys.modules))"
-    try:
-        before = running.execute(f"import sys\n{check}")
+    with aimo_kernel(emulator.base_url, KEY, "import sys") as running:
+        before = running.execute(check)
         loaded = running.execute(f"%load_ext aimo_magic\n{check}")
         asked = running.execute(f"%%aimo {VISION}\nA question in {{sys.platform}}")
         after = running.execute(check)
-    finally:
-        running.close()
     assert before.stdout.strip() == "[]"
     assert loaded.stdout.strip() == "[]"
     assert asked.status == "ok", asked.error
