@@ -2,7 +2,8 @@
 
 Prompts often contain code and JSON, so only a placeholder that is a Python
 expression naming variables that exist is replaced; everything else in braces stays
-as written. ``{{name}}`` keeps ``{name}`` literally.
+as written. ``{{name}}`` keeps ``{name}`` literally. Pasted code is left exactly as
+written, f-strings and ``str.format`` templates included (see ``pasted_code``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 _ESCAPED = re.compile(r"\{\{([^{}]*)\}\}")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _OPEN, _CLOSE = "\x00aimo-open\x00", "\x00aimo-close\x00"
+# (expression, value) -> the text standing for the value, or None for str(value).
+Render = Callable[[str, Any], "str | None"]
 
 
 class InterpolationError(ValueError):
@@ -42,18 +45,31 @@ def _evaluable(expression: str, namespace: Mapping[str, Any]) -> ast.Expression 
     return tree
 
 
-def interpolate(
-    text: str,
-    namespace: Mapping[str, Any],
-    render: Callable[[str, Any], str | None] | None = None,
-) -> str:
+def interpolate(text: str, namespace: Mapping[str, Any], render: Render | None = None) -> str:
     """Replace each evaluable ``{expr}`` with the text of its value, once per expression.
 
+    The string literals of pasted code are copied as they are, ``{{`` included.
     ``render(expression, value)`` may give the text for a value itself (an image's
     marker, say); None leaves it to ``str``.
     """
-    protected = _ESCAPED.sub(lambda m: f"{_OPEN}{m.group(1)}{_CLOSE}", text)
+    from aimo_magic.magics.pasted_code import code_spans
+
     values: dict[str, str] = {}
+    pieces: list[str] = []
+    position = 0
+    for start, end in code_spans(text):
+        pieces.append(_fill(text[position:start], namespace, values, render))
+        pieces.append(text[start:end])
+        position = end
+    pieces.append(_fill(text[position:], namespace, values, render))
+    return "".join(pieces)
+
+
+def _fill(
+    text: str, namespace: Mapping[str, Any], values: dict[str, str], render: Render | None
+) -> str:
+    """Prose: ``{{...}}`` unescaped, each evaluable placeholder replaced by its value."""
+    protected = _ESCAPED.sub(lambda m: f"{_OPEN}{m.group(1)}{_CLOSE}", text)
 
     def replace(match: re.Match[str]) -> str:
         expression = match.group(1)

@@ -1,0 +1,178 @@
+"""Running one request and showing its answer: streamed as it arrives, or delivered whole.
+
+An ``Exchange`` owns one live display (one pane). ``run`` sends the request and
+returns the finished result; ``deliver`` shows a result obtained some other way
+(an answer cache, say) exactly as if it had just arrived. Neither records the
+finished turn: that is the caller's choice (see ``magics/record.py``); only an
+interrupted answer is kept here, as a partial turn, since the cell ends there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from aimo_magic.magics.failures import AnswerInterrupted, fail
+
+if TYPE_CHECKING:
+    from aimo_magic.core.base import RetryEvent
+    from aimo_magic.core.types import ChatResult
+    from aimo_magic.magics.ask_context import AskContext
+    from aimo_magic.magics.request import AskRequest
+    from aimo_magic.rendering.footer import FooterInfo
+    from aimo_magic.rendering.live import LiveAnswer
+    from aimo_magic.rendering.sinks import DisplaySink, TerminalSink
+
+INTERRUPTED = "the answer was stopped; what arrived stays above, marked as interrupted."
+
+
+def provenance(request: AskRequest, result: ChatResult | None) -> dict[str, Any]:
+    """The notebook metadata of an answer's outputs: what was asked, what served it."""
+    record: dict[str, Any] = {
+        "model": result.model if result else request.model_id,
+        "requested_model": request.model_id,
+        "params": request.param_dict(),
+        "thread": request.thread,
+    }
+    if result is not None:
+        record["provider"] = result.provider
+        record["usage"] = result.usage.as_dict() if result.usage else None
+        record["finish_reason"] = result.finish_reason
+    return {"aimo": record}
+
+
+class Exchange:
+    """One request's answer on screen, from the first token to the footer."""
+
+    def __init__(
+        self,
+        ctx: AskContext,
+        request: AskRequest,
+        *,
+        sink: DisplaySink | TerminalSink | None = None,
+    ) -> None:
+        from aimo_magic.rendering.live import LiveAnswer
+
+        self.ctx = ctx
+        self.request = request
+        self.live: LiveAnswer = LiveAnswer(
+            fmt=request.fmt,
+            min_interval=1.0 / max(ctx.settings.render_rate, 0.5),
+            metadata=provenance(request, None),
+            sink=sink,
+        )
+
+    def on_retry(self, event: RetryEvent) -> None:
+        self.live.reset(
+            f"⟳ {event.reason}: retrying (attempt {event.attempt} of {event.max_retries})…"
+        )
+
+    def run(self) -> ChatResult:
+        """Send the request, show the answer as it comes, and end with the footer.
+
+        Failures end the cell in one line (the original exception under --debug);
+        an interrupt keeps what arrived, shown and recorded as partial.
+        """
+        from aimo_magic.core.errors import AimoError, IncompleteStreamError
+        from aimo_magic.rendering.warmup import wait_until_warm, warm_up_in_background
+
+        warm_up_in_background()
+        self.show_images()
+        try:
+            result = self._receive(wait_until_warm)
+        except KeyboardInterrupt:
+            wait_until_warm()
+            self._interrupted()
+            raise AnswerInterrupted(INTERRUPTED) from None
+        except AimoError as exc:
+            wait_until_warm()
+            partial = exc.partial_text if isinstance(exc, IncompleteStreamError) else ""
+            if partial and not self.live.text:
+                self.live.append(partial)
+            self.live.finish(status="error")
+            if self.request.debug:
+                raise
+            raise fail(self.ctx.settings, str(exc)) from None
+        footer, cost = self.footer_info(result)
+        # Counted before rendering: tokens are paid even if the answer misses its format.
+        self.ctx.session.usage.record(result.model, result.usage, cost)
+        self._finish(result, footer)
+        return result
+
+    def deliver(self, result: ChatResult, *, notes: Sequence[str] = ()) -> None:
+        """Show a finished result as an answer, with ``notes`` in its footer (e.g. cached)."""
+        self.show_images()
+        self.live.append(result.text)
+        footer, _ = self.footer_info(result)
+        footer.notes.extend(notes)
+        self._finish(result, footer)
+
+    def show_images(self) -> None:
+        """A thumbnail of each image the prompt sends, above the answer."""
+        from aimo_magic.core.images import image_parts
+
+        self.live.show_images(image_parts(self.request.prompt))
+
+    def _receive(self, wait_until_warm: Any) -> ChatResult:
+        request = self.request
+        client = self.ctx.session.client(self.ctx.settings.client)
+        params = request.param_dict()
+        if not request.stream:
+            result = client.chat(request.message_list(), model=request.model_id, **params)
+            wait_until_warm()
+            self.live.append(result.text)
+            return result
+        with client.stream(
+            request.message_list(), model=request.model_id, on_retry=self.on_retry, **params
+        ) as stream:
+            deltas = iter(stream)
+            first = next(deltas, "")
+            wait_until_warm()
+            self.live.append(first)
+            for delta in deltas:
+                self.live.append(delta)
+            assert stream.result is not None
+            return stream.result
+
+    def footer_info(self, result: ChatResult) -> tuple[FooterInfo, float | None]:
+        """The footer, and the cost estimate from the provider that actually answered."""
+        from aimo_magic.core.catalogue import find_model
+        from aimo_magic.core.images import count_images
+        from aimo_magic.core.pricing import estimate_cost
+        from aimo_magic.rendering.footer import FooterInfo
+
+        request = self.request
+        found = find_model(self.ctx.session.cached_catalogue or (), result.model)
+        model, offer = found if found else (request.model, request.offer)
+        images = count_images(request.messages)
+        cost = estimate_cost(result.usage, offer.pricing if offer else None, images=images)
+        return FooterInfo(
+            model=model.name if model else result.model,
+            provider=result.provider or (offer.name if offer else None),
+            usage=result.usage,
+            cost=cost,
+            cost_unit="listed price units" if cost is not None else None,
+            first_token_s=result.timings.first_token,
+            total_s=result.timings.total,
+            notes=[f"{images} image{'s' if images != 1 else ''}"] if images else [],
+        ), cost
+
+    def _finish(self, result: ChatResult, footer: FooterInfo) -> None:
+        try:
+            self.live.finish(
+                status="complete",
+                footer=footer if self.ctx.settings.footer else None,
+                metadata=provenance(self.request, result),
+            )
+        except ValueError as exc:  # the answer does not fit its format (bad JSON)
+            if self.request.debug:
+                raise
+            raise fail(self.ctx.settings, str(exc)) from None
+
+    def _interrupted(self) -> None:
+        from aimo_magic.magics.record import record_turn
+
+        text = self.live.text
+        self.live.finish(status="interrupted", metadata=provenance(self.request, None))
+        if text:
+            record_turn(self.ctx.session.conversations, self.request, text, None, partial=True)
