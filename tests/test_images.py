@@ -132,6 +132,15 @@ def test_a_photo_too_heavy_for_png_becomes_jpeg_under_the_size_limit() -> None:
     assert mime == "image/jpeg" and shown.size == (2000, 1500)
 
 
+def test_a_big_phone_photo_is_turned_the_right_way_up() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90° clockwise to view
+    buffer = io.BytesIO()
+    picture(3000, 1000).save(buffer, format="JPEG", exif=exif)
+    mime, shown = decoded(aimo_magic.image(buffer.getvalue()))
+    assert mime == "image/jpeg" and shown.size == (683, MAX_SIDE)
+
+
 def test_jpeg_flattens_transparency_on_white() -> None:
     clear = Image.new("RGBA", (3000, 100), (255, 0, 0, 0))
     mime, shown = decoded(images.encode_image(clear).part())

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import io
+import math
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,6 +32,8 @@ FIGURE_DPI = 150
 JPEG_QUALITIES = (90, 80, 70, 60)
 SHRINK_STEP = 0.75
 MIN_SIDE = 64
+# Resize in two steps (a fast box reduction, then Lanczos): as sharp, several times faster.
+REDUCING_GAP = 3.0
 IMAGE_PART_TYPES = ("image_url", "input_image", "image")
 INSTALL_HINT = "pip install 'aimo-magic[images]'"
 
@@ -151,11 +155,11 @@ def _attempts(picture: Any, formats: tuple[str, ...]) -> Iterable[tuple[str, byt
     for fmt in formats:
         if fmt == "PNG":
             png = picture if picture.mode in _KEEP_MODES else picture.convert("RGBA")
-            yield "image/png", _save(png, "PNG", optimize=True)
+            yield "image/png", _save(png, "PNG")
         else:
             rgb = _flatten(picture)
             for quality in JPEG_QUALITIES:
-                yield "image/jpeg", _save(rgb, "JPEG", quality=quality, optimize=True)
+                yield "image/jpeg", _save(rgb, "JPEG", quality=quality)
 
 
 def _encode_raster(picture: Any, formats: tuple[str, ...]) -> EncodedImage:
@@ -166,7 +170,11 @@ def _encode_raster(picture: Any, formats: tuple[str, ...]) -> EncodedImage:
     scale = min(1.0, MAX_SIDE / max(picture.size))
     while True:
         size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
-        sized = picture if size == picture.size else picture.resize(size, pil.Resampling.LANCZOS)
+        sized = (
+            picture
+            if size == picture.size
+            else picture.resize(size, pil.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+        )
         for mime, data in _attempts(sized, formats):
             if _fits(data):
                 return EncodedImage(mime, data, *sized.size)
@@ -191,12 +199,15 @@ def _from_bytes(data: bytes, *, what: str) -> EncodedImage:
         return EncodedImage(mime, data, *picture.size)
     from PIL import ImageOps
 
-    try:
-        upright = ImageOps.exif_transpose(picture) or picture
-    except Exception:  # a damaged EXIF block should not stop the image
-        upright = picture
+    if mime == "image/jpeg" and max(picture.size) > MAX_SIDE:
+        # Decode at 1/2, 1/4 or 1/8 scale straight away: far less work for big photos.
+        scale = MAX_SIDE / max(picture.size)
+        picture.draft("RGB", (math.ceil(picture.width * scale), math.ceil(picture.height * scale)))
+    # A phone photo the right way up; a damaged EXIF block must not stop the image.
+    with contextlib.suppress(Exception):
+        ImageOps.exif_transpose(picture, in_place=True)
     formats = ("JPEG",) if mime == "image/jpeg" else ("PNG", "JPEG")
-    return _encode_raster(upright, formats)
+    return _encode_raster(picture, formats)
 
 
 def _from_figure(figure: Any) -> EncodedImage:

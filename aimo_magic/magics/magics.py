@@ -117,7 +117,9 @@ class AimoMagics(Magics):
 
         ``%%aimo [MODEL] [options]`` sends the cell, with the thread's history, and
         records the exchange so the next cell continues the conversation. Write
-        ``{name}`` to insert a variable's value (``{{name}}`` keeps the braces).
+        ``{name}`` to insert a variable's value (``{{name}}`` keeps the braces); an
+        image value (a matplotlib Figure or Axes, a PIL image, IPython's Image, PNG or
+        JPEG bytes; ``{plt.gcf()}`` for the last figure drawn) is sent as an image.
 
         ``%aimo SUBCOMMAND`` manages the session: ``%aimo help`` lists them.
 
@@ -125,6 +127,9 @@ class AimoMagics(Magics):
 
             %%aimo openai/gpt-4o -t 0.2
             What stands out in these figures? {df.describe()}
+
+            %%aimo openai/gpt-4o
+            What does this chart show? {fig}
 
             %%aimo -f code --insert -c plots
             Write matplotlib code for a histogram of df.price.
