@@ -64,23 +64,36 @@ def colab_secret(name: str) -> str | None:
 
 @dataclass
 class UsageLedger:
-    """Tokens and estimated cost per model for this session."""
+    """Tokens and estimated cost per model for this session.
+
+    ``cost`` sums the answers whose cost is known; ``unpriced`` counts the others
+    (no listed price, or no usage reported), so an unknown cost is never read as 0.
+    """
 
     per_model: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def record(self, model: str, usage: Usage | None, cost: float | None) -> None:
         row = self.per_model.setdefault(
-            model, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0}
+            model,
+            {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0, "unpriced": 0},
         )
         row["calls"] += 1
         if usage is not None:
             row["prompt_tokens"] += usage.prompt_tokens
             row["completion_tokens"] += usage.completion_tokens
-        if cost is not None:
+        if cost is None:
+            row["unpriced"] += 1
+        else:
             row["cost"] += cost
 
     def totals(self) -> dict[str, float]:
-        total = {"calls": 0.0, "prompt_tokens": 0.0, "completion_tokens": 0.0, "cost": 0.0}
+        total = {
+            "calls": 0.0,
+            "prompt_tokens": 0.0,
+            "completion_tokens": 0.0,
+            "cost": 0.0,
+            "unpriced": 0.0,
+        }
         for row in self.per_model.values():
             for key in total:
                 total[key] += row[key]
