@@ -236,6 +236,35 @@ def test_pasted_code_is_sent_as_written(kernel: Kernel, emu: EmulatorHandle) -> 
     assert facts["messages"][-1]["content"] == f"Why, Alice?\n{code}\n::echo"
 
 
+def test_the_output_says_what_each_placeholder_became(kernel: Kernel, emu: EmulatorHandle) -> None:
+    kernel.execute("%aimo reset --all")
+    setup = kernel.execute(
+        "import numpy as np, pandas as pd\n"
+        "big = pd.DataFrame(np.zeros((200_000, 5)), columns=list('abcde'))\n"
+        "who = 'Ada'"
+    )
+    assert setup.status == "ok", setup.error
+    run = kernel.execute("%%aimo\nHi {who}, look: {big} ::echo", cell_id="fill-1")
+    assert run.status == "ok", run.error
+    first, *rest = run.final_outputs()
+    assert first["metadata"]["aimo"]["output"] == "preface", "above the answer"
+    plain = first["data"]["text/plain"]
+    assert plain.splitlines()[0] == "{who} → str (3 chars)"
+    assert "{big} → DataFrame 200,000×5, sent as 10 rows (" in plain
+    assert "⚠ {big} was shortened by pandas: the model sees 10 of 200,000 rows" in plain
+    assert "<div" in first["data"]["text/html"] and "200,000" in first["data"]["text/html"]
+    sent = json.loads(answer_text(run))["messages"][-1]["content"]
+    assert sent.startswith("Hi Ada, look: ") and "→" not in sent and "shortened" not in sent
+    history = kernel.execute("%aimo history").stdout
+    assert "→" not in history and "shortened" not in history
+    assert any(o["metadata"]["aimo"].get("output") == "answer" for o in rest)
+
+    plain_prompt = kernel.execute("%%aimo --no-history\n::words 2")
+    assert all(
+        o["metadata"]["aimo"].get("output") != "preface" for o in plain_prompt.final_outputs()
+    )
+
+
 def test_formats(kernel: Kernel, emu: EmulatorHandle) -> None:
     as_json = kernel.execute("%%aimo --no-history -f json\nGive me data ::echo")
     assert as_json.status == "ok", as_json.error
@@ -401,6 +430,8 @@ def test_terminal_ipython_streams_plain_text(emulator: EmulatorHandle) -> None:
     code = (
         "get_ipython().run_line_magic('load_ext', 'aimo_magic')\n"
         f"get_ipython().run_cell_magic('aimo', '{MODEL}', '::words 12')\n"
+        "who = 'Ada'\n"
+        f"get_ipython().run_cell_magic('aimo', '{MODEL}', 'Hi {{who}} ::words 3')\n"
     )
     env = {"AIMO_BASE_URL": emulator.base_url, "AIMO_API_KEY": KEY, "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
@@ -412,6 +443,8 @@ def test_terminal_ipython_streams_plain_text(emulator: EmulatorHandle) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "<" not in done.stdout, "no HTML in a terminal"
-    first_line = done.stdout.strip().splitlines()[0]
-    assert len(first_line.split()) == 12
+    lines = done.stdout.strip().splitlines()
+    assert len(lines[0].split()) == 12
     assert "tokens" in done.stdout
+    filled = lines.index("{who} → str (3 chars)")
+    assert len(lines[filled + 1].split()) == 3, "the note is a plain line above the answer"

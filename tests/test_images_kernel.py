@@ -120,14 +120,17 @@ def test_the_thumbnail_above_the_answer_shows_what_was_sent(
 ) -> None:
     run = kernel.execute("%%aimo --no-history\nDescribe {drawing} and {png_bytes}")
     assert run.status == "ok", run.error
-    first, *rest = run.final_outputs()
-    assert first["metadata"]["aimo"]["output"] == "images"
-    assert first["data"]["text/plain"] == "Sent with the prompt: [image 200x100], [image 64x48]"
-    assert "text/html" not in first["data"]
-    sheet = Image.open(io.BytesIO(base64.b64decode(first["data"]["image/png"])))
+    roles = [o["metadata"]["aimo"]["output"] for o in run.final_outputs()]
+    assert roles[:3] == ["preface", "images", "answer"]
+    preface, images = run.final_outputs()[:2]
+    assert "{drawing} → Image, sent as an image 200x100 PNG (" in preface["data"]["text/plain"]
+    assert "{png_bytes} → bytes, sent as an image 64x48 PNG (" in preface["data"]["text/plain"]
+    assert images["data"]["text/plain"] == "Sent with the prompt: [image 200x100], [image 64x48]"
+    assert "text/html" not in images["data"]
+    sheet = Image.open(io.BytesIO(base64.b64decode(images["data"]["image/png"])))
     assert max(sheet.size) <= 2 * 162 + 8
     assert answer_text(run).startswith("I received 2 images (image/png, 200×100 px;")
-    assert all(o["metadata"]["aimo"]["output"] != "images" for o in rest)
+    assert roles.count("images") == 1
 
 
 def test_an_image_that_fails_to_encode_ends_the_cell_in_one_line(

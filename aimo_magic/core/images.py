@@ -64,6 +64,11 @@ class EncodedImage:
     def data_url(self) -> str:
         return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
 
+    @property
+    def url_chars(self) -> int:
+        """Length of ``data_url``, without building it."""
+        return len(f"data:{self.mime};base64,") + 4 * ((len(self.data) + 2) // 3)
+
     def part(self) -> dict[str, Any]:
         """The OpenAI content part for this image."""
         return {"type": "image_url", "image_url": {"url": self.data_url}}

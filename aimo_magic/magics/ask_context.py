@@ -29,6 +29,7 @@ class AskSettings:
     history_tokens: int = 0
     image_turns: int | None = None
     short_errors: bool = False
+    check_models: bool = True
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,11 @@ class Exchange:
             metadata=provenance(request, None),
             sink=sink,
         )
+        if request.fills or request.notes:  # above the answer, for the user only
+            self.live.preface(
+                [*request.notes, *(fill.summary() for fill in request.fills)],
+                [fill.warning for fill in request.fills if fill.warning],
+            )
 
     def on_retry(self, event: RetryEvent) -> None:
         self.live.reset(

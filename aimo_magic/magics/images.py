@@ -8,6 +8,7 @@ Pillow or matplotlib unless a value really is an image.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from aimo_magic.core.images import EncodedImage
     from aimo_magic.core.types import Model
     from aimo_magic.magics.figures import FigureMemory
+    from aimo_magic.magics.fill_report import Fill
 
 # NUL cannot come from a notebook cell's text or a str() of a value in practice.
 _MARKER = "\x00aimo-image-{}\x00"
@@ -32,6 +34,7 @@ class ImagePlaceholders:
     def __init__(self, figures: FigureMemory | None = None) -> None:
         self._figures = figures
         self.images: list[EncodedImage] = []
+        self._by_expression: dict[str, EncodedImage] = {}
 
     def text_for(self, expression: str, value: Any) -> str | None:
         """A marker standing for ``value`` if it is an image (encoding it now), else None."""
@@ -46,7 +49,17 @@ class ImagePlaceholders:
         except ImageError as exc:
             raise ImageError(f"{{{expression.strip()}}}: {exc}") from None
         self.images.append(encoded)
+        self._by_expression[expression.strip()] = encoded
         return _MARKER.format(len(self.images) - 1)
+
+    def report(self, fill: Fill) -> Fill:
+        """The fill report's line for a placeholder, saying so when it became an image."""
+        encoded = self._by_expression.get(fill.expression)
+        if encoded is None:
+            return fill
+        kind = encoded.mime.split("/")[-1].upper()
+        sent = f"an image {encoded.width}x{encoded.height} {kind}"
+        return dataclasses.replace(fill, chars=encoded.url_chars, sent=sent)
 
     def content(self, text: str) -> Content:
         """The prompt as plain text, or as text and image parts when it names images."""

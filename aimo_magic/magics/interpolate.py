@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from aimo_magic.magics.fill_report import Fill, describe
+
 _ESCAPED = re.compile(r"\{\{([^{}]*)\}\}")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _OPEN, _CLOSE = "\x00aimo-open\x00", "\x00aimo-close\x00"
@@ -52,21 +54,33 @@ def interpolate(text: str, namespace: Mapping[str, Any], render: Render | None =
     ``render(expression, value)`` may give the text for a value itself (an image's
     marker, say); None leaves it to ``str``.
     """
+    return interpolate_with_fills(text, namespace, render)[0]
+
+
+def interpolate_with_fills(
+    text: str, namespace: Mapping[str, Any], render: Render | None = None
+) -> tuple[str, list[Fill]]:
+    """The filled text, and what each filled placeholder became, in order of appearance."""
     from aimo_magic.magics.pasted_code import code_spans
 
     values: dict[str, str] = {}
+    fills: list[Fill] = []
     pieces: list[str] = []
     position = 0
     for start, end in code_spans(text):
-        pieces.append(_fill(text[position:start], namespace, values, render))
+        pieces.append(_fill(text[position:start], namespace, values, fills, render))
         pieces.append(text[start:end])
         position = end
-    pieces.append(_fill(text[position:], namespace, values, render))
-    return "".join(pieces)
+    pieces.append(_fill(text[position:], namespace, values, fills, render))
+    return "".join(pieces), fills
 
 
 def _fill(
-    text: str, namespace: Mapping[str, Any], values: dict[str, str], render: Render | None
+    text: str,
+    namespace: Mapping[str, Any],
+    values: dict[str, str],
+    fills: list[Fill],
+    render: Render | None,
 ) -> str:
     """Prose: ``{{...}}`` unescaped, each evaluable placeholder replaced by its value."""
     protected = _ESCAPED.sub(lambda m: f"{_OPEN}{m.group(1)}{_CLOSE}", text)
@@ -90,7 +104,8 @@ def _fill(
         if shown is None:
             shown = value if isinstance(value, str) else str(value)
         values[expression] = shown
-        return shown
+        fills.append(describe(expression.strip(), value, shown))
+        return values[expression]
 
     result = _PLACEHOLDER.sub(replace, protected)
     return result.replace(_OPEN, "{").replace(_CLOSE, "}")

@@ -55,6 +55,11 @@ class AimoMagics(Magics):
     footer = Bool(True, help="Show model, tokens, cost and timings under answers.").tag(config=True)
     default_format = Enum(FORMATS, "markdown", help="Format when -f is not given.").tag(config=True)
     stream = Bool(True, help="Stream answers (else wait for the whole answer).").tag(config=True)
+    check_models = Bool(
+        True,
+        help="Check model ids against the server's model list before sending; "
+        "turn off for servers that serve models they do not list.",
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # The session must exist before traitlets applies configured values,
@@ -107,6 +112,7 @@ class AimoMagics(Magics):
             history_tokens=self.history_tokens,
             image_turns=self.image_turns,
             short_errors=self.short_errors,
+            check_models=self.check_models,
         )
         return AskContext(self.session, settings, self.shell, figures=self.figures)
 

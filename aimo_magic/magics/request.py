@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from aimo_magic.magics.ask_context import AskContext, AskSettings
     from aimo_magic.magics.cell_options import CellOptions
     from aimo_magic.magics.figures import FigureMemory
+    from aimo_magic.magics.fill_report import Fill
 
 CONTEXT_SHARE = 0.75
 KEY_IN_PROMPT = (
@@ -56,6 +57,8 @@ class AskRequest:
     OpenAI content parts (text and images). ``thread`` is None when no history
     is sent or recorded; ``new_thread`` starts it afresh once the answer is in.
     ``model`` is the catalogue entry, None when the id was not checked.
+    ``fills`` says what each ``{placeholder}`` became, and ``notes`` what else the
+    user should know (models not checked); both are shown, never sent or recorded.
     """
 
     prompt: Content
@@ -73,6 +76,8 @@ class AskRequest:
     out: str | None = None
     insert: bool = False
     debug: bool = False
+    fills: tuple[Fill, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Private, read-only copies: a caller reusing its dicts cannot rewrite a
@@ -153,34 +158,41 @@ def _has_non_text_part(prompt: Content) -> bool:
 
 def fill_placeholders(
     prompt: Content, namespace: Mapping[str, Any], figures: FigureMemory | None = None
-) -> Content:
-    """``{expr}`` placeholders replaced from the user's variables, in every text part.
+) -> tuple[Content, tuple[Fill, ...]]:
+    """``{expr}`` placeholders replaced from the user's variables, in every text part,
+    and what each one became (shown above the answer, never sent or recorded).
 
     A placeholder whose value is an image becomes an image part where it stood, the
     text around it kept in order (see ``magics/images.py``).
     """
     from aimo_magic.magics.images import ImagePlaceholders
-    from aimo_magic.magics.interpolate import interpolate
+    from aimo_magic.magics.interpolate import interpolate_with_fills
 
     images = ImagePlaceholders(figures)
+    fills: list[Fill] = []
+
+    def fill(text: str) -> Content:
+        filled, found = interpolate_with_fills(text, namespace, render=images.text_for)
+        fills.extend(images.report(one) for one in found)
+        return images.content(filled)
+
     if isinstance(prompt, str):
-        return images.content(interpolate(prompt, namespace, render=images.text_for))
-    filled: list[dict[str, Any]] = []
+        return fill(prompt), tuple(fills)
+    parts: list[dict[str, Any]] = []
     for part in prompt:
         if part.get("type") != "text":
-            filled.append(part)
+            parts.append(part)
             continue
-        text = interpolate(str(part.get("text", "")), namespace, render=images.text_for)
-        content = images.content(text)
-        filled.extend([{**part, "text": content}] if isinstance(content, str) else content)
-    return filled
+        content = fill(str(part.get("text", "")))
+        parts.extend([{**part, "text": content}] if isinstance(content, str) else content)
+    return parts, tuple(fills)
 
 
 def check_images(ctx: AskContext, prompt: Content, model: Model | None) -> None:
     """Refuse images for a model the catalogue lists as text only, before sending them.
 
-    When the catalogue does not say (``takes_images`` is None), they are sent and the
-    server decides.
+    When the catalogue does not say (``takes_images`` is None, or the model was not
+    checked), they are sent and the server decides.
     """
     from aimo_magic.core.images import image_parts
 
@@ -212,21 +224,23 @@ def build_request(
     check_options(options, fmt)
     prompt = check_prompt(prompt)
     params = request_params(options, fmt)
+    fills: tuple[Fill, ...] = ()
     if namespace is not None and not options.no_interpolate:
-        prompt = check_prompt(fill_placeholders(prompt, namespace, ctx.figures))
+        prompt, fills = fill_placeholders(prompt, namespace, ctx.figures)
+        prompt = check_prompt(prompt)
     model_id = session.resolve_model(options.model)
-    model, offer = session.check_model(model_id, settings.client)
-    check_images(ctx, prompt, model)
+    check = session.check_model(model_id, settings.client, enabled=settings.check_models)
+    check_images(ctx, prompt, check.model)
     thread = None if options.no_history else validate_thread_name(options.chat or DEFAULT_THREAD)
-    messages = conversation_messages(ctx, options, thread, prompt, model, params)
+    messages = conversation_messages(ctx, options, thread, prompt, check.model, params)
     return AskRequest(
         prompt=prompt,
         model_id=model_id,
         messages=tuple(messages),
         params=params,
         fmt=fmt,
-        model=model,
-        offer=offer,
+        model=check.model,
+        offer=check.offer,
         thread=thread,
         new_thread=options.new,
         system=options.system,
@@ -235,6 +249,8 @@ def build_request(
         out=options.out,
         insert=options.insert,
         debug=options.debug,
+        fills=fills,
+        notes=(check.note,) if check.note else (),
     )
 
 

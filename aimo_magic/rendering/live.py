@@ -14,7 +14,7 @@ from typing import Any
 
 from aimo_magic.rendering.bundles import Bundle, FormatError, normalize_format
 from aimo_magic.rendering.display_view import DisplayView
-from aimo_magic.rendering.footer import FooterInfo, render_trailer, status_text
+from aimo_magic.rendering.footer import FooterInfo, render_preface, render_trailer, status_text
 from aimo_magic.rendering.sinks import DisplaySink, TerminalSink, default_sink
 from aimo_magic.rendering.terminal_view import TerminalView
 
@@ -100,6 +100,16 @@ class LiveAnswer:
         if self.status is not None:
             raise RuntimeError(f"LiveAnswer.{action}() after finish(): start a new LiveAnswer.")
 
+    def preface(self, lines: Sequence[str], warnings: Sequence[str] = ()) -> None:
+        """Show small notes above the answer; call before the first ``append``.
+
+        In a notebook they are an output of their own (metadata ``output: preface``);
+        in a terminal, plain lines.
+        """
+        self._check_open("preface")
+        if lines or warnings:
+            self._view.preface(render_preface(lines, warnings))
+
     def show_images(self, parts: Sequence[Mapping[str, Any]]) -> None:
         """Above the answer, a thumbnail of each image sent, so the notebook records what
         the model saw; call it before the first ``append``. Nothing for no images."""
@@ -109,7 +119,7 @@ class LiveAnswer:
         from aimo_magic.rendering.thumbnails import images_bundle
 
         bundle, extra = images_bundle(parts)
-        self._view.preface(bundle, extra)
+        self._view.preface(bundle, "images", extra)
 
     def append(self, delta: str) -> None:
         """Add streamed text; the display is refreshed at most every ``min_interval``."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from aimo_magic.rendering.bundles import FormatError, render_bundle
+from aimo_magic.rendering.bundles import Bundle, FormatError, render_bundle
 from aimo_magic.rendering.footer import Trailer
 from aimo_magic.rendering.sinks import TerminalSink
 
@@ -24,9 +25,14 @@ class TerminalView:
             self._sink.write(text)
             self._at_line_start = text.endswith("\n")
 
-    def preface(self, bundle: dict[str, Any], extra_metadata: dict[str, Any]) -> None:
-        """A line before the answer (a terminal shows an image's caption, not the image)."""
-        self._write(self._sink.muted(str(bundle["text/plain"])) + "\n")
+    def preface(
+        self,
+        bundle: Bundle,
+        output: str = "preface",
+        extra_metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Lines before the answer (for images, their caption: a terminal shows no picture)."""
+        self._write(str(bundle["text/plain"]) + "\n")
 
     def append(self, delta: str) -> None:
         self._text.append(delta)
