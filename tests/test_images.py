@@ -164,6 +164,12 @@ def test_values_that_cannot_be_sent_get_one_line(value: Any, words: str) -> None
     assert "\n" not in str(caught.value)
 
 
+def test_a_decompression_bomb_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow refuses over twice this
+    with pytest.raises(ImageError, match="too large; crop or shrink it"):
+        encode_image(encoded(100, 100))
+
+
 def test_without_pillow_the_error_says_what_to_install() -> None:
     code = (
         "import sys; sys.modules['PIL'] = None\n"

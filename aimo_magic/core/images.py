@@ -197,6 +197,10 @@ def _from_bytes(data: bytes, *, what: str) -> EncodedImage:
     try:
         picture = pil.open(io.BytesIO(data))
         picture.size  # noqa: B018 - reading the header is the check
+    except pil.DecompressionBombError:
+        raise ImageError(
+            f"{what} could not be opened safely: the picture is too large; crop or shrink it"
+        ) from None
     except Exception:  # Pillow raises many kinds for undecodable data
         raise ImageError(f"{what} could not be read as an image; is it damaged?") from None
     mime = _PIL_MIME.get(picture.format or "")
