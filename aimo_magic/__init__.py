@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         Client,
         ComparedAnswer,
         CompareInterrupted,
+        ImageError,
         IncompleteStreamError,
         InvalidRequestError,
         MissingKeyError,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
         ServerError,
         Usage,
         compare,
+        image,
     )
     from aimo_magic.widgets.selector import ModelSelector
 
@@ -49,6 +51,7 @@ _CORE_NAMES = {
     "Client",
     "ComparedAnswer",
     "CompareInterrupted",
+    "ImageError",
     "IncompleteStreamError",
     "InvalidRequestError",
     "MissingKeyError",
@@ -59,6 +62,7 @@ _CORE_NAMES = {
     "ServerError",
     "Usage",
     "compare",
+    "image",
 }
 
 __all__ = sorted([*_CORE_NAMES, "ModelSelector", "__version__", "load_ipython_extension"])

@@ -63,13 +63,23 @@ def colab_secret(name: str) -> str | None:
     return str(value) if value else None
 
 
-USAGE_FIELDS = ("calls", "prompt_tokens", "completion_tokens", "cost", "cache_hits", "saved")
+USAGE_FIELDS = (
+    "calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "unpriced",
+    "cache_hits",
+    "saved",
+)
 
 
 @dataclass
 class UsageLedger:
     """Tokens and estimated cost per model for this session, and what cache hits saved.
 
+    ``cost`` sums the answers whose cost is known; ``unpriced`` counts the others
+    (no listed price, or no usage reported), so an unknown cost is never read as 0.
     A hit charges nothing: it counts in ``cache_hits``, and the cost its tokens would
     have had at the serving provider's prices in ``saved``.
     """
@@ -85,7 +95,9 @@ class UsageLedger:
         if usage is not None:
             row["prompt_tokens"] += usage.prompt_tokens
             row["completion_tokens"] += usage.completion_tokens
-        if cost is not None:
+        if cost is None:
+            row["unpriced"] += 1
+        else:
             row["cost"] += cost
 
     def record_hit(self, model: str, saved: float | None) -> None:

@@ -18,3 +18,12 @@ def emulator() -> Iterator[EmulatorHandle]:
     """
     with start() as handle:
         yield handle
+
+
+@pytest.fixture
+def emu(emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
+    """The shared emulator with an empty fault queue and request log, and no faults left."""
+    emulator.clear_faults()
+    emulator.clear_requests()
+    yield emulator
+    emulator.clear_faults()

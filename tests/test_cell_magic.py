@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 
 import pytest
-from kernel_harness import CellRun, Kernel
+from kernel_harness import CellRun, Kernel, aimo_kernel
 
 from aimo_magic.emulator import EmulatorHandle
 
@@ -19,21 +19,8 @@ MODEL = "DeepSeek-V3-1"
 
 @pytest.fixture(scope="module")
 def kernel(emulator: EmulatorHandle) -> Iterator[Kernel]:
-    running = Kernel(env={"AIMO_BASE_URL": emulator.base_url, "AIMO_API_KEY": KEY})
-    try:
-        setup = running.execute(f"%load_ext aimo_magic\n%aimo use {MODEL}")
-        assert setup.status == "ok", setup.error or setup.stderr
+    with aimo_kernel(emulator.base_url, KEY, f"%load_ext aimo_magic\n%aimo use {MODEL}") as running:
         yield running
-    finally:
-        running.close()
-
-
-@pytest.fixture
-def emu(emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
-    emulator.clear_faults()
-    emulator.clear_requests()
-    yield emulator
-    emulator.clear_faults()
 
 
 def echo(run: CellRun) -> dict:

@@ -244,6 +244,12 @@ def test_analysis_interpolates_data_keeps_answers_and_formats_json_and_code(
     code = cell_with(nb, "%%aimo -f code")
     assert "```" not in answer_text(code) and "def " in answer_text(code)
     assert 'class="highlight' in answer_html(code) or "<pre" in answer_html(code)
+    chart = cell_with(nb, "{ax}")
+    (sent,) = aimo_outputs(chart, "images")
+    assert sent.data["text/plain"].startswith("Sent with the prompt: [image ")
+    assert "image/png" in sent.data and "text/html" not in sent.data
+    assert answer_text(chart).startswith("I received an image (image/png, ")
+    assert "1 image" in aimo_outputs(chart, "footer")[0].data["text/plain"]
 
 
 def test_teaching_explains_the_error_renders_hostile_output_inertly_and_restores_a_lesson(

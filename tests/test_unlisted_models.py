@@ -134,6 +134,9 @@ def test_cells_reach_servers_that_do_not_list_their_models(
         assert sent.status == "ok", sent.error
         assert len(wildcard.requests()) == 1
         assert MODEL in sent.plain(), "the footer names the model it was asked"
+        usage = kernel.execute("%aimo usage").plain()
+        total = next(line for line in usage.splitlines() if line.startswith("Total"))
+        assert total.rstrip().endswith("unknown"), "no listed price: unknown, never 0.0"
     finally:
         kernel.close()
 

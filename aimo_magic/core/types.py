@@ -93,6 +93,15 @@ class Model:
     output_modalities: tuple[str, ...] = ("text",)
     providers: tuple[ProviderOffer, ...] = ()
     owned_by: str | None = None
+    modalities_listed: bool = True
+    """False when the listing did not say which inputs the model takes (OpenAI's shape)."""
+
+    @property
+    def takes_images(self) -> bool | None:
+        """Whether the model accepts image input; None when the catalogue does not say."""
+        if not self.modalities_listed:
+            return None
+        return "image" in self.input_modalities
 
     @property
     def ids(self) -> tuple[str, ...]:

@@ -27,6 +27,11 @@ Answers are chosen by directives in the last user message (``DIRECTIVES``):
 - ``::fault SPEC`` applies a fault (also the header ``X-Emulator-Fault: SPEC``); the specs
   are listed in ``aimo_magic.emulator.faults``.
 
+Image parts (``image_url`` with a data URL) are decoded and measured: models listed with
+``image`` in ``input_modalities`` accept them, ``::echo`` reports their number, MIME types
+and pixel sizes, and the default answer mentions them; a text-only model answers 400, as
+does image data that does not decode (``emulator/images.py``).
+
 A ``response_format`` of ``json_object`` or ``json_schema`` always gets valid JSON, and
 ``max_tokens`` cuts the answer with ``finish_reason: "length"``. Streams carry one token
 per chunk and end the AiMo way (``finish_reason`` and ``usage`` at the top level of the

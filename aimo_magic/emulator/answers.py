@@ -9,6 +9,7 @@ from typing import Any
 
 from aimo_magic.emulator import samples
 from aimo_magic.emulator.directives import Directives
+from aimo_magic.emulator.images import ImageFacts, images_summary, mention
 
 UNICODE_TAIL = "\n\nUnicode check: line\u2028separator, paragraph\u2029separator, emoji 🎉🚀👩‍💻."
 
@@ -25,6 +26,7 @@ class RequestView:
     request_id: str | None = None
     authorization_present: bool = False
     user_agent: str | None = None
+    images: tuple[ImageFacts, ...] = ()
 
 
 def _shorten(value: Any) -> Any:
@@ -51,6 +53,7 @@ def echo_facts(view: RequestView) -> dict[str, Any]:
         ],
         "system_prompt": system[0] if len(system) == 1 else (system or None),
         "parameters": _shorten(view.params),
+        "images": images_summary(view.images),
         "headers": {
             "x-request-id": view.request_id,
             "authorization_present": view.authorization_present,
@@ -127,4 +130,4 @@ def compose_answer(directives: Directives, view: RequestView) -> str:
         return samples.long_markdown(topic, directives.size)
     if directives.kind == "words":
         return samples.plain_words(directives.size)
-    return samples.rich_markdown(topic, _variant(directives.prompt, 3))
+    return mention(view.images) + samples.rich_markdown(topic, _variant(directives.prompt, 3))

@@ -1,7 +1,8 @@
 """``POST /v1/chat/completions``: checks in AiMo's order, then the answer, whole or streamed.
 
-Order of checks: key (401), body (400), directives and faults (400 if malformed), the
-fault's own status, ``stream_options`` rejection, model and provider (404), balance (402).
+Order of checks: key (401), body and image data (400), directives and faults (400 if
+malformed), the fault's own status, ``stream_options`` rejection, model and provider (404),
+images sent to a text-only model (400), balance (402).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from aimo_magic.emulator.answers import UNICODE_TAIL, RequestView, compose_answe
 from aimo_magic.emulator.catalogue import ModelLookupError
 from aimo_magic.emulator.directives import DirectiveError, Directives, parse_directives
 from aimo_magic.emulator.faults import FaultSpec, FaultSpecError, parse_fault_spec
+from aimo_magic.emulator.images import inspect_images, refusal_for_text_only
 from aimo_magic.emulator.responses import (
     error_response,
     fault_status_response,
@@ -103,6 +105,7 @@ async def chat_completions(request: Request) -> Response:
     try:
         body = parse_body(raw)
         directives = parse_directives(last_user_text(body["messages"]))
+        images = inspect_images(body["messages"])
         sources = (state.next_fault(), request.headers.get("x-emulator-fault"), directives.fault)
         fault = parse_fault_spec(";".join(s for s in sources if s))
         pace = _pace(request, state, directives, fault)
@@ -118,6 +121,8 @@ async def chat_completions(request: Request) -> Response:
         model, offer = state.catalogue.resolve(body["model"])
     except ModelLookupError as exc:
         return error_response(404, str(exc), exc.error_type)
+    if images and not model.image_input:
+        return error_response(400, refusal_for_text_only(model.name), "invalid_request_error")
     if (authorization or "").partition(" ")[2].strip() == BROKE_KEY:
         return error_response(402)
     served = f"{offer.provider_id}:{model.name}"
@@ -130,6 +135,7 @@ async def chat_completions(request: Request) -> Response:
         request_id=request.headers.get("x-request-id"),
         authorization_present=authorization is not None,
         user_agent=request.headers.get("user-agent"),
+        images=images,
     )
     text = compose_answer(directives, view) + (UNICODE_TAIL if fault.unicode else "")
     completion = _completion(text, body, served)

@@ -9,7 +9,7 @@ import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.emulator.settings import EmulatorSettings, is_loopback
+from aimo_magic.emulator.settings import EmulatorSettings, ModelsShape, is_loopback
 
 if TYPE_CHECKING:
     import uvicorn
@@ -152,14 +152,22 @@ def start(
     tokens_per_second: float | None = None,
     catalogue_size: int | None = None,
     host: str = "127.0.0.1",
+    models_shape: ModelsShape = "aimo",
 ) -> EmulatorHandle:
-    """Serve an emulator on loopback from a daemon thread; returns once it answers."""
+    """Serve an emulator on loopback from a daemon thread; returns once it answers.
+
+    ``models_shape="openai"`` lists models without prices or modalities, as
+    OpenAI-compatible servers do.
+    """
     import uvicorn
 
     from aimo_magic.emulator.app import create_app
 
     settings = EmulatorSettings(
-        latency_ms=latency_ms, tokens_per_second=tokens_per_second, catalogue_size=catalogue_size
+        latency_ms=latency_ms,
+        tokens_per_second=tokens_per_second,
+        catalogue_size=catalogue_size,
+        models_shape=models_shape,
     )
     app = create_app(settings)
     sock = bind_loopback(host, port)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aimo_magic.magics.figures import FigureMemory
     from aimo_magic.session import AimoSession, CacheOptions, ClientOptions
 
 
@@ -26,6 +27,7 @@ class AskSettings:
     footer: bool = True
     history_turns: int = 50
     history_tokens: int = 0
+    image_turns: int | None = None
     short_errors: bool = False
     cache: bool = False
     cache_options: CacheOptions | None = None
@@ -39,6 +41,8 @@ class AskContext:
     session: AimoSession
     settings: AskSettings
     shell: Any = None
+    figures: FigureMemory | None = None
+    """The last figure drawn, for ``{plt.gcf()}``; None outside IPython."""
 
     @property
     def namespace(self) -> MutableMapping[str, Any]:

@@ -98,6 +98,7 @@ class Exchange:
         from aimo_magic.rendering.warmup import wait_until_warm, warm_up_in_background
 
         warm_up_in_background()
+        self.show_images()
         try:
             result = self._receive(wait_until_warm)
         except KeyboardInterrupt:
@@ -124,10 +125,17 @@ class Exchange:
 
     def deliver(self, result: ChatResult, *, notes: Sequence[str] = ()) -> None:
         """Show a finished result as an answer, with ``notes`` in its footer (e.g. cached)."""
+        self.show_images()
         self.live.append(result.text)
         footer, _ = self.footer_info(result)
         footer.notes.extend(notes)
         self._finish(result, footer)
+
+    def show_images(self) -> None:
+        """A thumbnail of each image the prompt sends, above the answer."""
+        from aimo_magic.core.images import image_parts
+
+        self.live.show_images(image_parts(self.request.prompt))
 
     def _receive(self, wait_until_warm: Any) -> ChatResult:
         """The answer: from the answer cache when the request allows it and has one
@@ -163,13 +171,15 @@ class Exchange:
     def footer_info(self, result: ChatResult) -> tuple[FooterInfo, float | None]:
         """The footer, and the cost estimate from the provider that actually answered."""
         from aimo_magic.core.catalogue import find_model
+        from aimo_magic.core.images import count_images
         from aimo_magic.core.pricing import estimate_cost
         from aimo_magic.rendering.footer import FooterInfo
 
         request = self.request
         found = find_model(self.ctx.session.cached_catalogue or (), result.model)
         model, offer = found if found else (request.model, request.offer)
-        cost = estimate_cost(result.usage, offer.pricing if offer else None)
+        images = count_images(request.messages)
+        cost = estimate_cost(result.usage, offer.pricing if offer else None, images=images)
         cached = result.cached_at is not None
         shown_cost = None if cached else cost  # a cached answer charged nothing
         return FooterInfo(
@@ -180,7 +190,10 @@ class Exchange:
             cost_unit="listed price units" if shown_cost is not None else None,
             first_token_s=None if cached else result.timings.first_token,
             total_s=result.timings.total,
-            notes=cache_notes(result),
+            notes=[
+                *cache_notes(result),
+                *([f"{images} image{'s' if images != 1 else ''}"] if images else []),
+            ],
         ), cost
 
     def _finish(self, result: ChatResult, footer: FooterInfo) -> None:

@@ -21,6 +21,7 @@ def load(shell: Any) -> AimoMagics:
         magics.session.current_cell_id = getattr(info, "cell_id", None) or None
 
     shell.events.register("pre_run_cell", remember_cell_id)
+    magics.figures.install(shell)
     magics.short_errors = failures.install(shell)
     completion.install(shell, magics)
     _LOADED[id(shell)] = (magics, remember_cell_id)
@@ -33,6 +34,7 @@ def unload(shell: Any) -> None:
         return
     magics, hook = entry
     shell.events.unregister("pre_run_cell", hook)
+    magics.figures.uninstall(shell)
     failures.uninstall(shell)
     completion.uninstall(shell)
     magics.session.close()

@@ -12,6 +12,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, observe, validate
 
 from aimo_magic.magics.cell_options import cell_arguments
+from aimo_magic.magics.figures import FigureMemory
 from aimo_magic.rendering.bundles import FORMATS
 from aimo_magic.session import AimoSession, CacheOptions, ClientOptions
 
@@ -44,6 +45,12 @@ class AimoMagics(Magics):
     history_tokens = Integer(
         0, help="Most estimated tokens of history sent; 0 derives it from the model's context."
     ).tag(config=True)
+    image_turns = Integer(
+        None,
+        allow_none=True,
+        min=0,
+        help="Send images again only from the newest N earlier turns (None: from every turn).",
+    ).tag(config=True)
     render_rate = Float(10.0, help="Display updates per second while streaming.").tag(config=True)
     footer = Bool(True, help="Show model, tokens, cost and timings under answers.").tag(config=True)
     default_format = Enum(FORMATS, "markdown", help="Format when -f is not given.").tag(config=True)
@@ -71,6 +78,7 @@ class AimoMagics(Magics):
         # The session must exist before traitlets applies configured values,
         # because their observers write into it.
         self.session = AimoSession()
+        self.figures = FigureMemory()
         self.short_errors = False
         super().__init__(shell=shell, **kwargs)
         self._unsubscribe = self.session.on_default_model(self._default_model_changed)
@@ -125,12 +133,13 @@ class AimoMagics(Magics):
             footer=self.footer,
             history_turns=self.history_turns,
             history_tokens=self.history_tokens,
+            image_turns=self.image_turns,
             short_errors=self.short_errors,
             cache=self.cache,
             cache_options=self.cache_options(),
             check_models=self.check_models,
         )
-        return AskContext(self.session, settings, self.shell)
+        return AskContext(self.session, settings, self.shell, figures=self.figures)
 
     @cell_arguments
     @line_cell_magic
@@ -139,7 +148,9 @@ class AimoMagics(Magics):
 
         ``%%aimo [MODEL] [options]`` sends the cell, with the thread's history, and
         records the exchange so the next cell continues the conversation. Write
-        ``{name}`` to insert a variable's value (``{{name}}`` keeps the braces).
+        ``{name}`` to insert a variable's value (``{{name}}`` keeps the braces); an
+        image value (a matplotlib Figure or Axes, a PIL image, IPython's Image, PNG or
+        JPEG bytes; ``{plt.gcf()}`` for the last figure drawn) is sent as an image.
 
         ``%aimo SUBCOMMAND`` manages the session: ``%aimo help`` lists them.
 
@@ -147,6 +158,9 @@ class AimoMagics(Magics):
 
             %%aimo openai/gpt-4o -t 0.2
             What stands out in these figures? {df.describe()}
+
+            %%aimo openai/gpt-4o
+            What does this chart show? {fig}
 
             %%aimo -f code --insert -c plots
             Write matplotlib code for a histogram of df.price.

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from aimo_magic.core.types import Model, ProviderOffer
     from aimo_magic.magics.ask_context import AskContext, AskSettings
     from aimo_magic.magics.cell_options import CellOptions
+    from aimo_magic.magics.figures import FigureMemory
     from aimo_magic.magics.fill_report import Fill
 
 CONTEXT_SHARE = 0.75
@@ -157,24 +158,50 @@ def _has_non_text_part(prompt: Content) -> bool:
 
 
 def fill_placeholders(
-    prompt: Content, namespace: Mapping[str, Any]
+    prompt: Content, namespace: Mapping[str, Any], figures: FigureMemory | None = None
 ) -> tuple[Content, tuple[Fill, ...]]:
     """``{expr}`` placeholders replaced from the user's variables, in every text part,
-    and what each one became (shown above the answer, never sent or recorded)."""
+    and what each one became (shown above the answer, never sent or recorded).
+
+    A placeholder whose value is an image becomes an image part where it stood, the
+    text around it kept in order (see ``magics/images.py``).
+    """
+    from aimo_magic.magics.images import ImagePlaceholders
     from aimo_magic.magics.interpolate import interpolate_with_fills
 
+    images = ImagePlaceholders(figures)
+    fills: list[Fill] = []
+
+    def fill(text: str) -> Content:
+        filled, found = interpolate_with_fills(text, namespace, render=images.text_for)
+        fills.extend(images.report(one) for one in found)
+        return images.content(filled)
+
     if isinstance(prompt, str):
-        text, fills = interpolate_with_fills(prompt, namespace)
-        return text, tuple(fills)
+        return fill(prompt), tuple(fills)
     parts: list[dict[str, Any]] = []
-    all_fills: list[Fill] = []
     for part in prompt:
-        if part.get("type") == "text":
-            text, fills = interpolate_with_fills(str(part.get("text", "")), namespace)
-            part = {**part, "text": text}
-            all_fills.extend(fills)
-        parts.append(part)
-    return parts, tuple(all_fills)
+        if part.get("type") != "text":
+            parts.append(part)
+            continue
+        content = fill(str(part.get("text", "")))
+        parts.extend([{**part, "text": content}] if isinstance(content, str) else content)
+    return parts, tuple(fills)
+
+
+def check_images(ctx: AskContext, prompt: Content, model: Model | None) -> None:
+    """Refuse images for a model the catalogue lists as text only, before sending them.
+
+    When the catalogue does not say (``takes_images`` is None, or the model was not
+    checked), they are sent and the server decides.
+    """
+    from aimo_magic.core.images import image_parts
+
+    count = len(image_parts(prompt))
+    if count and model is not None and model.takes_images is False:
+        from aimo_magic.magics.images import refusal
+
+        raise ValueError(refusal(model, ctx.session.cached_catalogue or [], count))
 
 
 def build_request(
@@ -200,10 +227,11 @@ def build_request(
     params = request_params(options, fmt)
     fills: tuple[Fill, ...] = ()
     if namespace is not None and not options.no_interpolate:
-        prompt, fills = fill_placeholders(prompt, namespace)
+        prompt, fills = fill_placeholders(prompt, namespace, ctx.figures)
         prompt = check_prompt(prompt)
     model_id = session.resolve_model(options.model)
     check = session.check_model(model_id, settings.client, enabled=settings.check_models)
+    check_images(ctx, prompt, check.model)
     thread = None if options.no_history else validate_thread_name(options.chat or DEFAULT_THREAD)
     messages = conversation_messages(ctx, options, thread, prompt, check.model, params)
     return AskRequest(
@@ -247,4 +275,8 @@ def conversation_messages(
         cell_id=ctx.session.current_cell_id,
         max_turns=ctx.settings.history_turns,
         max_tokens=history_budget(ctx.settings, model, params),
+        # A text-only model gets earlier turns with notes where their images were.
+        image_turns=0
+        if model is not None and model.takes_images is False
+        else ctx.settings.image_turns,
     )

@@ -11,7 +11,7 @@ cost per second stays flat.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aimo_magic.rendering.bundles import Bundle, FormatError, render_bundle, text_bundle
@@ -117,9 +117,15 @@ class DisplayView:
 
     # -- publishing -------------------------------------------------------------------
 
-    def preface(self, bundle: Bundle) -> None:
-        """An output of its own, opened before the answer's so it shows above it."""
-        self._sink.open(bundle, self._metadata("preface", None))
+    def preface(
+        self,
+        bundle: Bundle,
+        output: str = "preface",
+        extra_metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """An output of its own, opened before the answer's so it shows above it;
+        retries and resets never touch it."""
+        self._sink.open(bundle, {**self._metadata(output, None), **(extra_metadata or {})})
 
     def append(self, delta: str) -> None:
         self._pending.append(delta)

@@ -8,7 +8,7 @@ text is streamed as it comes instead (``terminal_view``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -109,6 +109,17 @@ class LiveAnswer:
         self._check_open("preface")
         if lines or warnings:
             self._view.preface(render_preface(lines, warnings))
+
+    def show_images(self, parts: Sequence[Mapping[str, Any]]) -> None:
+        """Above the answer, a thumbnail of each image sent, so the notebook records what
+        the model saw; call it before the first ``append``. Nothing for no images."""
+        self._check_open("show_images")
+        if not parts:
+            return
+        from aimo_magic.rendering.thumbnails import images_bundle
+
+        bundle, extra = images_bundle(parts)
+        self._view.preface(bundle, "images", extra)
 
     def append(self, delta: str) -> None:
         """Add streamed text; the display is refreshed at most every ``min_interval``."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aimo_magic.rendering.bundles import Bundle, FormatError, render_bundle
 from aimo_magic.rendering.footer import Trailer
 from aimo_magic.rendering.sinks import TerminalSink
@@ -22,7 +25,13 @@ class TerminalView:
             self._sink.write(text)
             self._at_line_start = text.endswith("\n")
 
-    def preface(self, bundle: Bundle) -> None:
+    def preface(
+        self,
+        bundle: Bundle,
+        output: str = "preface",
+        extra_metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Lines before the answer (for images, their caption: a terminal shows no picture)."""
         self._write(str(bundle["text/plain"]) + "\n")
 
     def append(self, delta: str) -> None:
