@@ -210,6 +210,29 @@ def test_bad_input_is_one_line_and_sends_nothing(
     assert kernel.execute("%aimo chats").stdout == before
 
 
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        (
+            "--temprature 0.3",
+            "unrecognized arguments: --temprature; did you mean --temperature?",
+        ),
+        ("--no-histroy", "did you mean --no-history?"),
+        ("--max_tokens=5", "did you mean --max-tokens?"),
+    ],
+)
+def test_a_mistyped_option_is_one_line_in_our_style_with_a_suggestion(
+    kernel: Kernel, emu: EmulatorHandle, line: str, words: str
+) -> None:
+    run = kernel.execute(f"%%aimo {line}\nhello")
+    message = one_line_error(run)
+    assert words in message, message
+    assert message.startswith("%%aimo: ")
+    assert run.error is not None and run.error["ename"] == "CellFailed"
+    assert "UsageError" not in run.stderr
+    assert emu.requests == []
+
+
 def test_empty_prompt_and_key_on_line_are_refused(kernel: Kernel, emu: EmulatorHandle) -> None:
     assert "no prompt" in one_line_error(kernel.execute("%%aimo\n   \n"))
     refused = one_line_error(kernel.execute("%%aimo --param key=aimo-sk-v2-oops\nhi"))
