@@ -326,6 +326,13 @@ def test_formats(kernel: Kernel, emu: EmulatorHandle) -> None:
     assert_inert(html.html())
 
 
+def test_json_out_stores_the_parsed_object(kernel: Kernel, emu: EmulatorHandle) -> None:
+    run = kernel.execute("%%aimo --no-history -f json -o facts\nGive me data ::echo")
+    assert run.status == "ok", run.error
+    check = kernel.execute("print(type(facts).__name__, sorted(facts)[:2])")
+    assert check.stdout.startswith("dict ["), check.stdout
+
+
 def test_out_variable_and_no_stream(kernel: Kernel, emu: EmulatorHandle) -> None:
     run = kernel.execute("%%aimo --no-history --no-stream -o answer\n::words 5")
     assert run.status == "ok", run.error

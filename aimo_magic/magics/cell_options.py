@@ -75,7 +75,12 @@ _ARGUMENTS = (
     argument("--no-history", action="store_true", help="Send no history and record nothing."),
     argument("--no-stream", action="store_true", help="Wait for the whole answer."),
     argument("--no-interpolate", action="store_true", help="Leave {placeholders} as written."),
-    argument("-o", "--out", metavar="VAR", help="Also store the answer's text in VAR."),
+    argument(
+        "-o",
+        "--out",
+        metavar="VAR",
+        help="Also store the answer in VAR: its text, or with -f json the parsed value.",
+    ),
     argument("--debug", action="store_true", help="Show full tracebacks on errors."),
 )
 

@@ -84,14 +84,18 @@ def code_bundle(text: str) -> Bundle:
     return {"text/html": clean_rendered(code_block(code, language)), "text/plain": code}
 
 
+def parse_json_answer(text: str) -> Any:
+    """The JSON value of an answer, fenced or not; ValueError if it is not JSON."""
+    return json.loads(extract_code(text)[1])
+
+
 def json_bundle(text: str, *, final: bool) -> Bundle:
     """Parsed and pretty-printed JSON; raw text while an unfinished answer does not parse."""
     from aimo_magic.rendering.highlight import code_block
     from aimo_magic.rendering.sanitize import clean_rendered
 
-    _, body = extract_code(text)
     try:
-        value = json.loads(body)
+        value = parse_json_answer(text)
     except ValueError as exc:
         if not final:
             return text_bundle(text)
