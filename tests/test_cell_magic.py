@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
@@ -331,6 +332,27 @@ def test_json_out_stores_the_parsed_object(kernel: Kernel, emu: EmulatorHandle) 
     assert run.status == "ok", run.error
     check = kernel.execute("print(type(facts).__name__, sorted(facts)[:2])")
     assert check.stdout.startswith("dict ["), check.stdout
+
+
+def test_code_insert_takes_the_block_in_the_kernels_language(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    """The emulator's rich answers hold bash, python, javascript and sql blocks."""
+    for topic in ("rivers", "tides", "maps", "bread", "knots", "owls"):
+        answer = kernel.execute(f"%%aimo --no-history -f text\nTell me about {topic}").plain()
+        first = re.search(r"^```(\w+)", answer, re.MULTILINE)
+        if first and first.group(1) != "python":
+            break
+    else:
+        pytest.fail("no emulator answer starts with a non-Python block")
+    python_block = re.search(r"^```python\n(.*?)\n```", answer, re.MULTILINE | re.DOTALL)
+    assert python_block is not None
+    run = kernel.execute(f"%%aimo --no-history -f code --insert\nTell me about {topic}")
+    assert run.status == "ok", run.error
+    payloads = run.reply["content"].get("payload", [])
+    (inserted,) = [p["text"] for p in payloads if p.get("source") == "set_next_input"]
+    assert inserted == python_block.group(1)
+    assert run.final_outputs()[0]["data"]["text/plain"] == inserted, "shown = inserted"
 
 
 def test_out_variable_and_no_stream(kernel: Kernel, emu: EmulatorHandle) -> None:

@@ -79,4 +79,6 @@ def keep_result(ctx: AskContext, request: AskRequest, result: ChatResult) -> Non
     if request.insert:
         from aimo_magic.rendering.bundles import extract_code
 
-        ctx.shell.set_next_input(extract_code(result.text)[1], replace=False)
+        # The block -f code showed: the kernel's language, else untagged, else the first.
+        code = extract_code(result.text, prefer=ctx.code_language)[1]
+        ctx.shell.set_next_input(code, replace=False)
