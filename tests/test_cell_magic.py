@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
@@ -197,6 +198,29 @@ def test_bad_input_is_one_line_and_sends_nothing(
     assert kernel.execute("%aimo chats").stdout == before
 
 
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        (
+            "--temprature 0.3",
+            "unrecognized arguments: --temprature; did you mean --temperature?",
+        ),
+        ("--no-histroy", "did you mean --no-history?"),
+        ("--max_tokens=5", "did you mean --max-tokens?"),
+    ],
+)
+def test_a_mistyped_option_is_one_line_in_our_style_with_a_suggestion(
+    kernel: Kernel, emu: EmulatorHandle, line: str, words: str
+) -> None:
+    run = kernel.execute(f"%%aimo {line}\nhello")
+    message = one_line_error(run)
+    assert words in message, message
+    assert message.startswith("%%aimo: ")
+    assert run.error is not None and run.error["ename"] == "CellFailed"
+    assert "UsageError" not in run.stderr
+    assert emu.requests == []
+
+
 def test_empty_prompt_and_key_on_line_are_refused(kernel: Kernel, emu: EmulatorHandle) -> None:
     assert "no prompt" in one_line_error(kernel.execute("%%aimo\n   \n"))
     refused = one_line_error(kernel.execute("%%aimo --param key=aimo-sk-v2-oops\nhi"))
@@ -288,6 +312,34 @@ def test_formats(kernel: Kernel, emu: EmulatorHandle) -> None:
     html = kernel.execute("%%aimo --no-history -f html\n::hostile")
     assert html.status == "ok", html.error
     assert_inert(html.html())
+
+
+def test_json_out_stores_the_parsed_object(kernel: Kernel, emu: EmulatorHandle) -> None:
+    run = kernel.execute("%%aimo --no-history -f json -o facts\nGive me data ::echo")
+    assert run.status == "ok", run.error
+    check = kernel.execute("print(type(facts).__name__, sorted(facts)[:2])")
+    assert check.stdout.startswith("dict ["), check.stdout
+
+
+def test_code_insert_takes_the_block_in_the_kernels_language(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    """The emulator's rich answers hold bash, python, javascript and sql blocks."""
+    for topic in ("rivers", "tides", "maps", "bread", "knots", "owls"):
+        answer = kernel.execute(f"%%aimo --no-history -f text\nTell me about {topic}").plain()
+        first = re.search(r"^```(\w+)", answer, re.MULTILINE)
+        if first and first.group(1) != "python":
+            break
+    else:
+        pytest.fail("no emulator answer starts with a non-Python block")
+    python_block = re.search(r"^```python\n(.*?)\n```", answer, re.MULTILINE | re.DOTALL)
+    assert python_block is not None
+    run = kernel.execute(f"%%aimo --no-history -f code --insert\nTell me about {topic}")
+    assert run.status == "ok", run.error
+    payloads = run.reply["content"].get("payload", [])
+    (inserted,) = [p["text"] for p in payloads if p.get("source") == "set_next_input"]
+    assert inserted == python_block.group(1)
+    assert run.final_outputs()[0]["data"]["text/plain"] == inserted, "shown = inserted"
 
 
 def test_out_variable_and_no_stream(kernel: Kernel, emu: EmulatorHandle) -> None:

@@ -45,6 +45,13 @@ class AskContext:
     """The last figure drawn, for ``{plt.gcf()}``; None outside IPython."""
 
     @property
+    def code_language(self) -> str:
+        """The kernel's language, whose code block ``-f code`` prefers ('python' in IPython)."""
+        info = getattr(getattr(self.shell, "kernel", None), "language_info", None)
+        name = info.get("name") if isinstance(info, dict) else None
+        return name if isinstance(name, str) and name else "python"
+
+    @property
     def namespace(self) -> MutableMapping[str, Any]:
         """The user's variables: placeholders read them and ``-o`` writes one."""
         return self.shell.user_ns if self.shell is not None else {}

@@ -76,6 +76,7 @@ class Exchange:
             min_interval=1.0 / max(ctx.settings.render_rate, 0.5),
             metadata=provenance(request, None),
             sink=sink,
+            code_language=ctx.code_language,
         )
         if request.fills or request.notes:  # above the answer, for the user only
             self.live.preface(

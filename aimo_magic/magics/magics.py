@@ -90,6 +90,11 @@ class AimoMagics(Magics):
     def __repr__(self) -> str:
         return f"<AimoMagics model={self.session.default_model!r}>"
 
+    def close(self) -> None:
+        """Stop listening to the session and close its client (the extension is unloaded)."""
+        self._unsubscribe()
+        self.session.close()
+
     @observe("model")
     def _model_set(self, change: dict[str, Any]) -> None:
         self.session.set_default_model(change["new"] or None)

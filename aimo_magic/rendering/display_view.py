@@ -60,9 +60,11 @@ class DisplayView:
         clock: Callable[[], float],
         freeze_at: int,
         split_at: int,
+        code_language: str | None = None,
     ) -> None:
         self._sink = sink
         self._fmt = fmt
+        self._code_language = code_language
         self._metadata = metadata
         self._min_interval = min_interval
         self._clock = clock
@@ -199,7 +201,12 @@ class DisplayView:
         if not final and self._fmt in ("code", "math"):
             return text_bundle(self._source)
         try:
-            return render_bundle(self._source, self._fmt, final=final and complete)
+            return render_bundle(
+                self._source,
+                self._fmt,
+                final=final and complete,
+                code_language=self._code_language,
+            )
         except FormatError as exc:
             self.format_error = exc
             return text_bundle(self._source)

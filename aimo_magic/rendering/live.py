@@ -40,6 +40,7 @@ class LiveAnswer:
     text on stdout elsewhere. ``metadata`` goes into every output's metadata
     under ``"aimo"``; the ``metadata`` given to ``finish`` is merged in for the
     final render and the footer. ``clock`` exists so tests need no real time.
+    ``code_language`` is the block ``fmt="code"`` shows when there are several.
     """
 
     def __init__(
@@ -52,6 +53,7 @@ class LiveAnswer:
         clock: Callable[[], float] = time.monotonic,
         freeze_at: int = 2048,
         split_at: int = 4096,
+        code_language: str | None = None,
     ) -> None:
         self.fmt = normalize_format(fmt)
         self.metadata: dict[str, Any] = dict(metadata or {})
@@ -70,6 +72,7 @@ class LiveAnswer:
                 clock=clock,
                 freeze_at=freeze_at,
                 split_at=split_at,
+                code_language=code_language,
             )
 
     def _output_metadata(self, output: str, part: int | None) -> dict[str, Any]:
