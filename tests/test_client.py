@@ -181,7 +181,6 @@ def test_stream_options_rejection_is_retried_without_and_remembered(
     [
         "disconnect_after=5",
         "no_finish",
-        "eof_no_done",
         "bad_json_after=5",
         "stall_after=5;stall_s=3",
     ],
@@ -197,6 +196,51 @@ def test_broken_streams_fail_loudly_with_partial_text(emu: EmulatorHandle, fault
             pass
     assert caught.value.partial_text
     assert "cut off" in str(caught.value) or "run the cell again" in str(caught.value)
+
+
+def test_a_finished_stream_without_done_is_accepted_not_paid_for_again(
+    client: Client, emu: EmulatorHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """finish_reason and usage arrived, then the server closed without [DONE]: one answer."""
+    caplog.set_level(logging.DEBUG, logger="aimo_magic")
+    expected = client.chat("Tell me about rivers", model=MODEL)
+    emu.clear_requests()
+    events: list[RetryEvent] = []
+    emu.queue_faults("eof_no_done", "eof_no_done", "eof_no_done")
+    with client.stream("Tell me about rivers", model=MODEL, on_retry=events.append) as stream:
+        text = "".join(stream)
+    result = stream.result
+    assert events == [] and len(emu.requests) == 1, "a finished answer is not retried"
+    assert result is not None and text == result.text == expected.text
+    assert result.finish_reason == "stop" and result.usage == expected.usage
+    assert result.notes and "[DONE]" in result.notes[0]
+    assert any("accepted as complete" in r.getMessage() for r in caplog.records)
+
+
+def test_a_connection_lost_after_the_finish_reason_is_not_retried(
+    client: Client, emu: EmulatorHandle
+) -> None:
+    # Role, four words, ".", the finish_reason chunk, the usage chunk: drop before the usage.
+    emu.queue_faults("disconnect_after=7", "disconnect_after=7", "disconnect_after=7")
+    events: list[RetryEvent] = []
+    with client.stream("::words 4", model=MODEL, on_retry=events.append) as stream:
+        text = "".join(stream)
+    assert events == [] and len(emu.requests) == 1
+    assert stream.result is not None and stream.result.text == text and len(text.split()) == 4
+    assert stream.result.finish_reason and "connection failed" in stream.result.notes[0]
+
+
+def test_a_stream_without_a_finish_reason_is_still_retried(
+    client: Client, emu: EmulatorHandle
+) -> None:
+    events: list[RetryEvent] = []
+    emu.queue_faults("no_finish", "no_finish", "no_finish")
+    with (
+        pytest.raises(IncompleteStreamError, match="without a finish_reason"),
+        client.stream("Tell me about rivers", model=MODEL, on_retry=events.append) as stream,
+    ):
+        list(stream)
+    assert len(events) == 2 and len(emu.requests) == 3
 
 
 def test_a_broken_stream_is_retried_and_the_caller_told(

@@ -78,10 +78,6 @@ class ChunkAccumulator:
     def text(self) -> str:
         return "".join(self._parts)
 
-    @property
-    def complete(self) -> bool:
-        return self.done and self.finish_reason is not None
-
     def feed(self, data: str) -> str:
         """Consume one event's data and return the text it adds ("" for none)."""
         data = data.strip()
@@ -130,7 +126,12 @@ class ChunkAccumulator:
         return ""
 
     def result(
-        self, requested_model: str, provider: str | None, timings: Timings, request_id: str | None
+        self,
+        requested_model: str,
+        provider: str | None,
+        timings: Timings,
+        request_id: str | None,
+        notes: tuple[str, ...] = (),
     ) -> ChatResult:
         return ChatResult(
             text=self.text,
@@ -140,6 +141,7 @@ class ChunkAccumulator:
             provider=provider,
             timings=timings,
             request_id=request_id,
+            notes=notes,
         )
 
 
