@@ -400,6 +400,19 @@ def test_retries_running_out_keep_the_partial_text(kernel: Kernel, emu: Emulator
     assert "Tell me about rivers" in run.plain()
 
 
+def test_a_finished_stream_without_done_is_one_paid_request_noted_under_debug(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    before = len(emu.requests)
+    quiet = kernel.execute("%%aimo --no-history\nTides ::fault eof_no_done")
+    assert quiet.status == "ok", quiet.error
+    assert "accepted as complete" not in quiet.plain()
+    loud = kernel.execute("%%aimo --no-history --debug\nTides again ::fault eof_no_done")
+    assert loud.status == "ok", loud.error
+    assert "accepted as complete" in loud.plain()
+    assert len(emu.requests) - before == 2  # neither answer was asked for twice
+
+
 def test_debug_shows_the_full_traceback(kernel: Kernel, emu: EmulatorHandle) -> None:
     run = kernel.execute("%%aimo --no-history --debug\nx ::fault status=400;message=bad thing")
     assert run.status == "error"

@@ -193,6 +193,7 @@ class Exchange:
             total_s=result.timings.total,
             notes=[
                 *cache_notes(result),
+                *(result.notes if request.debug else ()),
                 *([f"{images} image{'s' if images != 1 else ''}"] if images else []),
             ],
         ), cost
