@@ -27,10 +27,12 @@ Answers are chosen by directives in the last user message (``DIRECTIVES``):
 - ``::fault SPEC`` applies a fault (also the header ``X-Emulator-Fault: SPEC``); the specs
   are listed in ``aimo_magic.emulator.faults``.
 
-A ``response_format`` of ``json_object`` or ``json_schema`` always gets valid JSON, and
-``max_tokens`` cuts the answer with ``finish_reason: "length"``. Streams carry one token
-per chunk and end the AiMo way (``finish_reason`` and ``usage`` at the top level of the
-last chunk) unless ``stream_options.include_usage`` asks for OpenAI's layout.
+A ``response_format`` of ``json_object`` or ``json_schema`` always gets valid JSON; ``tools``
+get a tool call (``finish_reason: "tool_calls"``, arguments valid against the tool's schema)
+by the rule in ``aimo_magic.emulator.tools``; ``max_tokens`` cuts the answer with
+``finish_reason: "length"``. Streams carry one token per chunk and end the AiMo way
+(``finish_reason`` and ``usage`` at the top level of the last chunk) unless
+``stream_options.include_usage`` asks for OpenAI's layout.
 """
 
 from __future__ import annotations
