@@ -18,3 +18,12 @@ def emulator() -> Iterator[EmulatorHandle]:
     """
     with start() as handle:
         yield handle
+
+
+@pytest.fixture
+def hostile_server() -> Iterator[str]:
+    """A loopback server listing one model whose every name is hostile HTML."""
+    from hostile_catalogue import serve_hostile_catalogue
+
+    with serve_hostile_catalogue() as base_url:
+        yield base_url
