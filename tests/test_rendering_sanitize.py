@@ -10,7 +10,7 @@ import pytest
 
 from aimo_magic.rendering.bundles import code_bundle, html_bundle, markdown_bundle, render_bundle
 from aimo_magic.rendering.markdown import render_markdown
-from aimo_magic.rendering.sanitize import STYLE_PROPERTIES
+from aimo_magic.rendering.sanitize import STYLE_PROPERTIES, clean_rendered
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -202,6 +202,16 @@ def test_markdown_features_render() -> None:
     assert '<th style="text-align:left">left</th>' in markup
     assert '<td style="text-align:right"><s>b</s></td>' in markup
     assert re.search(r'<span style="color:#[0-9A-Fa-f]{6};font-weight:bold">def</span>', markup)
+    # The frontend's opaque ``code`` background would stripe each line of the panel.
+    assert '<code style="background-color:transparent">' in markup
+
+
+def test_styles_on_code_keep_only_harmless_properties() -> None:
+    cleaned = clean_rendered(
+        '<code style="position:fixed;top:0;background-color:transparent;'
+        'background-image:url(https://x.example/a)">x</code>'
+    )
+    assert cleaned == '<code style="background-color:transparent">x</code>'
 
 
 def test_math_reaches_the_frontend_verbatim() -> None:

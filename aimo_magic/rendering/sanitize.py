@@ -7,8 +7,9 @@ behind them. Two policies exist because they protect different things:
 
 * ``clean_rendered`` is for HTML our renderers built (markdown, highlighted
   code). It keeps ``style`` attributes because pygments colours tokens with
-  inline styles and markdown tables align cells with ``text-align``; ammonia
-  reduces each such attribute to the four or five harmless properties below,
+  inline styles, code panels set their backgrounds and markdown tables align
+  cells with ``text-align``; ammonia reduces each such attribute to the few
+  harmless properties below,
   so even a style that somehow came from the model cannot position, hide,
   overlay or load anything.
 * ``clean_untrusted`` is for HTML the model wrote itself (``-f html``): no
@@ -57,7 +58,7 @@ STYLE_PROPERTIES = frozenset(
     {"color", "background-color", "font-weight", "font-style", "text-align", "padding"}
 )
 
-_STYLED_TAGS = ("span", "td", "th", "pre")
+_STYLED_TAGS = ("span", "td", "th", "pre", "code")
 
 
 def _cleaner(*, allow_style: bool) -> nh3.Cleaner:
