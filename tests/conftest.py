@@ -27,3 +27,12 @@ def emu(emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
     emulator.clear_requests()
     yield emulator
     emulator.clear_faults()
+
+
+@pytest.fixture
+def hostile_server() -> Iterator[str]:
+    """A loopback server listing one model whose every name is hostile HTML."""
+    from hostile_catalogue import serve_hostile_catalogue
+
+    with serve_hostile_catalogue() as base_url:
+        yield base_url

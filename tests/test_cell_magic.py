@@ -11,11 +11,13 @@ import pytest
 from kernel_harness import CellRun, Kernel, aimo_kernel
 
 from aimo_magic.emulator import EmulatorHandle
+from aimo_magic.emulator.tokens import split_tokens
 
 pytestmark = pytest.mark.kernel
 
 KEY = "aimo-sk-v2-test-cell-magic-0000"
 MODEL = "DeepSeek-V3-1"
+STALL_AFTER = 20  # chunks: the role chunk, then 19 tokens arrive before the pause
 
 
 @pytest.fixture(scope="module")
@@ -457,6 +459,42 @@ def test_no_key_says_how_to_provide_one(emulator: EmulatorHandle) -> None:
         assert MODEL in listing.plain(), "the catalogue needs no key"
     finally:
         bare.close()
+
+
+# Held-back text ----------------------------------------------------------------------
+def answer_states(run: CellRun) -> list[str]:
+    """Every text the answer's output showed, in the order the frontend was sent them."""
+    states = []
+    for message in run.of_type("display_data", "update_display_data"):
+        content = message["content"]
+        if content["metadata"].get("aimo", {}).get("output") == "answer":
+            states.append(content["data"]["text/plain"])
+    return states
+
+
+def test_a_pause_mid_answer_shows_the_held_text_before_the_answer_resumes(
+    kernel: Kernel,
+) -> None:
+    """The first tokens come at once, then the stream stalls: the tokens the render rate
+    held back must be shown, from the timer thread and in this cell, before it resumes.
+    Counted in what the frontend is sent, in order, not in wall time."""
+    run = kernel.execute(
+        f"%%aimo --no-history\n::words 80 ::pace 0 ::fault stall_after={STALL_AFTER};stall_s=3"
+    )
+    assert run.status == "ok", run.error or run.stderr
+    states = answer_states(run)
+    final = states[-1]
+    assert len(final.split()) == 80, "always a final render of the whole answer"
+    before_pause = "".join(split_tokens(final)[: STALL_AFTER - 1])
+    assert before_pause in states, (
+        f"what arrived before the pause was never shown on its own: {[s[-20:] for s in states]}"
+    )
+    shown_at = states.index(before_pause)
+    assert all(before_pause.startswith(s) for s in states[:shown_at])
+    assert shown_at < len(states) - 1, "the answer resumed after the pause"
+
+    later = kernel.execute("import time; time.sleep(0.5)")
+    assert later.of_type("display_data", "update_display_data") == []
 
 
 def test_a_headless_nbclient_run_saves_the_final_render(

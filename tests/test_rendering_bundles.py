@@ -127,7 +127,7 @@ def test_code_bundle_for_unknown_language_is_escaped() -> None:
     bundle = render_bundle("```klingon\n<tag> & more\n```", "code")
     assert bundle["text/plain"] == "<tag> & more"
     html = bundle["text/html"]
-    assert html.startswith("<pre") and html.endswith("<code>&lt;tag&gt; &amp; more</code></pre>\n")
+    assert html.startswith("<pre") and html.endswith(">&lt;tag&gt; &amp; more</code></pre>\n")
 
 
 def test_formats_and_aliases() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from aimo_magic.rendering.bundles import code_bundle, html_bundle, markdown_bundle, render_bundle
 from aimo_magic.rendering.markdown import render_markdown
-from aimo_magic.rendering.sanitize import STYLE_PROPERTIES
+from aimo_magic.rendering.sanitize import STYLE_PROPERTIES, clean_rendered, clean_untrusted
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -58,6 +58,8 @@ HOSTILE = [
     "![img](javascript:alert(1))",
     "![img](data:image/png;base64,iVBORw0KGgo=)",
     "<javascript:alert(1)>",
+    "<input type=text autofocus onfocus=alert(1) formaction=javascript:alert(1)>",
+    "- [x] <input type=checkbox onclick=alert(1)> boxed",
     "<vbscript:msgbox(1)>",
     "[ref][x]\n\n[x]: javascript:alert(1)",
     '[title](http://ok.example "t\\" onclick=\\"alert(1)")',
@@ -75,8 +77,10 @@ HOSTILE = [
 
 _FORBIDDEN_TAGS = {
     "script", "iframe", "style", "object", "embed", "form", "button", "meta", "base",
-    "link", "svg", "math", "body", "frame", "frameset", "input", "textarea", "noscript",
+    "link", "svg", "math", "body", "frame", "frameset", "textarea", "noscript",
 }  # fmt: skip
+# A task list's box is the only input allowed: a disabled checkbox, nothing else on it.
+_CHECKBOX_ATTRIBUTES = {"type", "disabled", "checked"}
 _SAFE_SCHEMES = ("http:", "https:", "mailto:")
 
 
@@ -103,6 +107,10 @@ def assert_safe(markup: str) -> None:
     parser.close()
     for tag, attrs in parser.tags:
         assert tag not in _FORBIDDEN_TAGS, markup
+        if tag == "input":
+            named = dict(attrs)
+            assert named.get("type") == "checkbox" and "disabled" in named, markup
+            assert set(named) <= _CHECKBOX_ATTRIBUTES, markup
         for name, value in attrs:
             assert not name.startswith("on"), markup
             if name in ("href", "src", "action", "formaction", "data", "srcdoc"):
@@ -202,6 +210,50 @@ def test_markdown_features_render() -> None:
     assert '<th style="text-align:left">left</th>' in markup
     assert '<td style="text-align:right"><s>b</s></td>' in markup
     assert re.search(r'<span style="color:#[0-9A-Fa-f]{6};font-weight:bold">def</span>', markup)
+    # The frontend's opaque ``code`` background would stripe each line of the panel.
+    assert '<code style="background-color:transparent">' in markup
+
+
+def test_task_lists_render_as_disabled_checkboxes() -> None:
+    source = "Plan:\n\n- [x] read the question\n- [ ] try an example\n- plain item\n"
+    for markup in (
+        render_markdown(source),
+        markdown_bundle(source, streaming=True)["text/html"],
+        markdown_bundle(source)["text/html"],
+    ):
+        assert "[x]" not in markup and "[ ]" not in markup
+        boxes = re.findall(r"<input[^>]*>", markup)
+        assert len(boxes) == 2, markup
+        assert all('type="checkbox"' in b and 'disabled="disabled"' in b for b in boxes)
+        assert 'checked="checked"' in boxes[0] and "checked" not in boxes[1]
+        assert "read the question</li>" in markup and "<li>plain item</li>" in markup
+        assert_safe(markup)
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        '<input type="text" value="x" name="q" autofocus onfocus="alert(1)">',
+        '<input type="image" src="https://evil.example/a.png" formaction="javascript:x">',
+        '<input type="checkbox" checked="evil" class="x jp-Button">',
+        "<input>",
+    ],
+)
+def test_the_sanitiser_keeps_an_input_only_as_a_disabled_checkbox(box: str) -> None:
+    parser = _Collector()
+    parser.feed(clean_rendered(box))
+    assert [(tag, dict(attrs)) for tag, attrs in parser.tags] == [
+        ("input", {"type": "checkbox", "disabled": "disabled"})
+    ]
+    assert "<input" not in clean_untrusted(box), "model-written HTML gets no inputs"
+
+
+def test_styles_on_code_keep_only_harmless_properties() -> None:
+    cleaned = clean_rendered(
+        '<code style="position:fixed;top:0;background-color:transparent;'
+        'background-image:url(https://x.example/a)">x</code>'
+    )
+    assert cleaned == '<code style="background-color:transparent">x</code>'
 
 
 def test_math_reaches_the_frontend_verbatim() -> None:

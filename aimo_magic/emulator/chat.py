@@ -1,8 +1,8 @@
 """``POST /v1/chat/completions``: checks in AiMo's order, then the answer, whole or streamed.
 
-Order of checks: key (401), body and image data (400), directives and faults (400 if
-malformed), the fault's own status, ``stream_options`` rejection, model and provider (404),
-images sent to a text-only model (400), balance (402).
+Order of checks: key (401), body and image data (400), directives, faults and tools (400
+if malformed), the fault's own status, ``stream_options`` rejection, model and provider
+(404), images sent to a text-only model (400), balance (402).
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ from aimo_magic.emulator.responses import (
     truncated,
 )
 from aimo_magic.emulator.settings import BROKE_KEY
-from aimo_magic.emulator.sse import Completion, UsageLayout, dumps
+from aimo_magic.emulator.sse import Completion, ToolCall, UsageLayout, dumps
 from aimo_magic.emulator.state import EmulatorState
 from aimo_magic.emulator.stream import Pace, stream_bytes
 from aimo_magic.emulator.tokens import count_prompt_tokens, split_tokens
+from aimo_magic.emulator.tools import arguments, chosen_tool
 from aimo_magic.emulator.validation import (
     BadRequest,
     check_key,
@@ -68,11 +69,14 @@ def _record(state: EmulatorState, request: Request, raw: bytes) -> None:
     )
 
 
-def _completion(text: str, body: dict[str, Any], served: str) -> Completion:
-    """The answer cut to ``max_tokens``, with usage that adds up."""
+def _completion(
+    text: str, body: dict[str, Any], served: str, tool_call: ToolCall | None = None
+) -> Completion:
+    """The answer (or a tool call's arguments) cut to ``max_tokens``, with usage that adds
+    up."""
     tokens = split_tokens(text)
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
-    finish = "stop"
+    finish = "stop" if tool_call is None else "tool_calls"
     if limit is not None and len(tokens) > limit:
         tokens, finish = tokens[:limit], "length"
     prompt_tokens = count_prompt_tokens(body["messages"])
@@ -82,7 +86,13 @@ def _completion(text: str, body: dict[str, Any], served: str) -> Completion:
         "total_tokens": prompt_tokens + len(tokens),
     }
     return Completion(
-        f"chatcmpl-emu-{uuid.uuid4().hex[:24]}", int(time.time()), served, tokens, finish, usage
+        f"chatcmpl-emu-{uuid.uuid4().hex[:24]}",
+        int(time.time()),
+        served,
+        tokens,
+        finish,
+        usage,
+        tool_call,
     )
 
 
@@ -109,6 +119,7 @@ async def chat_completions(request: Request) -> Response:
         sources = (state.next_fault(), request.headers.get("x-emulator-fault"), directives.fault)
         fault = parse_fault_spec(";".join(s for s in sources if s))
         pace = _pace(request, state, directives, fault)
+        tool = chosen_tool(body)
     except (BadRequest, DirectiveError) as exc:
         return error_response(400, str(exc), "invalid_request_error")
     except FaultSpecError as exc:
@@ -137,8 +148,12 @@ async def chat_completions(request: Request) -> Response:
         user_agent=request.headers.get("user-agent"),
         images=images,
     )
-    text = compose_answer(directives, view) + (UNICODE_TAIL if fault.unicode else "")
-    completion = _completion(text, body, served)
+    if tool is not None:
+        call = ToolCall(f"call_{uuid.uuid4().hex[:24]}", tool["name"])
+        completion = _completion(arguments(tool), body, served, call)
+    else:
+        text = compose_answer(directives, view) + (UNICODE_TAIL if fault.unicode else "")
+        completion = _completion(text, body, served)
     if body.get("stream"):
         return StreamingResponse(
             stream_bytes(completion, _layout(body, fault), fault, pace),

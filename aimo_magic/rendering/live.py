@@ -17,6 +17,7 @@ from aimo_magic.rendering.display_view import DisplayView
 from aimo_magic.rendering.footer import FooterInfo, render_preface, render_trailer, status_text
 from aimo_magic.rendering.sinks import DisplaySink, TerminalSink, default_sink
 from aimo_magic.rendering.terminal_view import TerminalView
+from aimo_magic.rendering.timer import Scheduler, thread_timer
 
 METADATA_KEY = "aimo"
 
@@ -39,8 +40,11 @@ class LiveAnswer:
     ``sink=None`` picks IPython display handles inside a Jupyter kernel and raw
     text on stdout elsewhere. ``metadata`` goes into every output's metadata
     under ``"aimo"``; the ``metadata`` given to ``finish`` is merged in for the
-    final render and the footer. ``clock`` exists so tests need no real time.
-    ``code_language`` is the block ``fmt="code"`` shows when there are several.
+    final render and the footer. Text held back by ``min_interval`` is shown when
+    the interval is over even if nothing more arrives (``scheduler``, a timer thread by
+    default; None waits for the next text). ``clock`` and ``scheduler`` exist so tests
+    need no real time. ``code_language`` is the block ``fmt="code"`` shows when there
+    are several.
     """
 
     def __init__(
@@ -54,6 +58,7 @@ class LiveAnswer:
         freeze_at: int = 2048,
         split_at: int = 4096,
         code_language: str | None = None,
+        scheduler: Scheduler | None = thread_timer,
     ) -> None:
         self.fmt = normalize_format(fmt)
         self.metadata: dict[str, Any] = dict(metadata or {})
@@ -73,6 +78,7 @@ class LiveAnswer:
                 freeze_at=freeze_at,
                 split_at=split_at,
                 code_language=code_language,
+                scheduler=scheduler,
             )
 
     def _output_metadata(self, output: str, part: int | None) -> dict[str, Any]:
@@ -132,7 +138,7 @@ class LiveAnswer:
             self._view.append(delta)
 
     def flush(self) -> None:
-        """Show text held back by the rate limit now, e.g. when the stream has stalled."""
+        """Show text held back by the rate limit now, without waiting for the timer."""
         self._check_open("flush")
         self._view.flush()
 

@@ -7,10 +7,12 @@ behind them. Two policies exist because they protect different things:
 
 * ``clean_rendered`` is for HTML our renderers built (markdown, highlighted
   code). It keeps ``style`` attributes because pygments colours tokens with
-  inline styles and markdown tables align cells with ``text-align``; ammonia
-  reduces each such attribute to the four or five harmless properties below,
+  inline styles, code panels set their backgrounds and markdown tables align
+  cells with ``text-align``; ammonia reduces each such attribute to the few
+  harmless properties below,
   so even a style that somehow came from the model cannot position, hide,
-  overlay or load anything.
+  overlay or load anything. It also keeps task lists' checkboxes, each forced
+  to a disabled checkbox (nothing else survives on an ``input``).
 * ``clean_untrusted`` is for HTML the model wrote itself (``-f html``): no
   ``style`` at all, no classes, no ids.
 
@@ -57,36 +59,46 @@ STYLE_PROPERTIES = frozenset(
     {"color", "background-color", "font-weight", "font-style", "text-align", "padding"}
 )
 
-_STYLED_TAGS = ("span", "td", "th", "pre")
+_STYLED_TAGS = ("span", "td", "th", "pre", "code")
 
 
-def _cleaner(*, allow_style: bool) -> nh3.Cleaner:
+# Task lists (``- [x] done``): whatever an ``input`` says, it leaves as a disabled checkbox,
+# only ever ticked or not, with no other attribute (classes are dropped as everywhere).
+_CHECKBOX_VALUES = {
+    "input": {"type": {"checkbox"}, "checked": {"checked", ""}, "disabled": {"disabled", ""}}
+}
+_CHECKBOX_FORCED = {"input": {"type": "checkbox", "disabled": "disabled"}}
+
+
+def _cleaner(*, rendered: bool) -> nh3.Cleaner:
+    """``rendered``: our renderers' HTML (styles, task-list checkboxes); else the model's."""
     import nh3
 
     attributes = {tag: set(names) for tag, names in _BASE_ATTRIBUTES.items()}
-    if allow_style:
+    if rendered:
         for tag in _STYLED_TAGS:
             attributes.setdefault(tag, set()).add("style")
     return nh3.Cleaner(
-        tags=set(_TEXT_TAGS),
+        tags=set(_TEXT_TAGS) | ({"input"} if rendered else set()),
         clean_content_tags={"script", "style"},
         attributes=attributes,
+        tag_attribute_values=_CHECKBOX_VALUES if rendered else None,
         strip_comments=True,
         link_rel=LINK_REL,
-        set_tag_attribute_values={"a": {"target": "_blank"}},
+        set_tag_attribute_values={"a": {"target": "_blank"}, **_CHECKBOX_FORCED},
         url_schemes=set(URL_SCHEMES),
-        filter_style_properties=set(STYLE_PROPERTIES) if allow_style else None,
+        filter_style_properties=set(STYLE_PROPERTIES) if rendered else None,
     )
 
 
 @lru_cache(maxsize=1)
 def _rendered_cleaner() -> nh3.Cleaner:
-    return _cleaner(allow_style=True)
+    return _cleaner(rendered=True)
 
 
 @lru_cache(maxsize=1)
 def _untrusted_cleaner() -> nh3.Cleaner:
-    return _cleaner(allow_style=False)
+    return _cleaner(rendered=False)
 
 
 def clean_rendered(html: str) -> str:
