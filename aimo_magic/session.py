@@ -54,11 +54,14 @@ class UsageLedger:
 
     per_model: dict[str, dict[str, float]] = field(default_factory=dict)
 
-    def record(self, model: str, usage: Usage | None, cost: float | None) -> None:
+    def record(
+        self, model: str, usage: Usage | None, cost: float | None, *, calls: int = 1
+    ) -> None:
+        """Add ``calls`` answers (a batch adds its rows at once) and their summed usage."""
         row = self.per_model.setdefault(
             model, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0}
         )
-        row["calls"] += 1
+        row["calls"] += calls
         if usage is not None:
             row["prompt_tokens"] += usage.prompt_tokens
             row["completion_tokens"] += usage.completion_tokens

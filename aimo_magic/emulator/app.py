@@ -45,6 +45,24 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+class InFlightMiddleware:
+    """Count chat requests from arrival until their answer is sent, streamed or not."""
+
+    def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/chat/completions"):
+            await self.app(scope, receive, send)
+            return
+        self.state.enter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.state.leave()
+
+
 class _HideExpectedTracebacks(logging.Filter):
     """uvicorn logs a traceback for every response that does not finish: ours are dropped
     on purpose (``disconnect_after``) or cancelled by a shutdown that uvicorn reports anyway.
@@ -145,5 +163,6 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
     app = Starlette(routes=routes)
     app.state.emulator = state
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(InFlightMiddleware, state=state)
     hide_expected_tracebacks()
     return app

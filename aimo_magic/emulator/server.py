@@ -90,6 +90,19 @@ class EmulatorHandle:
         self._state.clear_requests()
 
     @property
+    def max_in_flight(self) -> int:
+        """The most chat requests the emulator has had in flight at once (since the reset)."""
+        return self._state.max_in_flight
+
+    @property
+    def in_flight(self) -> int:
+        return self._state.in_flight
+
+    def reset_max_in_flight(self) -> None:
+        """Start counting afresh (from the requests in flight now)."""
+        self._state.reset_max_in_flight()
+
+    @property
     def running(self) -> bool:
         return self._thread.is_alive()
 

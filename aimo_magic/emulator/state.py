@@ -1,4 +1,5 @@
-"""What a running emulator remembers: queued faults and a log of the requests it saw.
+"""What a running emulator remembers: queued faults, a log of the requests it saw, and how
+many chat requests it has had in flight at once (for tests of clients' concurrency).
 
 Both are read and written from the server's event loop and from the thread that holds
 the EmulatorHandle, hence the lock.
@@ -25,6 +26,8 @@ class EmulatorState:
         self._lock = threading.Lock()
         self._faults: deque[str] = deque()
         self._requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     def queue_faults(self, specs: Iterable[str]) -> None:
         """Queue fault specs for the next chat requests, one each; raises on a bad spec."""
@@ -57,3 +60,17 @@ class EmulatorState:
     def clear_requests(self) -> None:
         with self._lock:
             self._requests.clear()
+
+    def enter(self) -> None:
+        """A chat request arrived; it counts as in flight until its answer has been sent."""
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def reset_max_in_flight(self) -> None:
+        with self._lock:
+            self.max_in_flight = self.in_flight
