@@ -7,7 +7,7 @@ import logging
 import traceback
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 
 from aimo_magic import (
@@ -67,7 +67,7 @@ def test_models_are_normalised_with_provider_ids_and_pricing(client: Client) -> 
 def test_openai_shaped_listing_is_understood(emu: EmulatorHandle) -> None:
     from aimo_magic.core.catalogue import parse_catalogue
 
-    payload = httpx.get(f"{emu.base_url}/v1/models", params={"shape": "openai"}).json()
+    payload = httpx2.get(f"{emu.base_url}/v1/models", params={"shape": "openai"}).json()
     assert payload["object"] == "list"
     models = parse_catalogue(payload)
     assert models and all(m.name for m in models)
@@ -368,10 +368,27 @@ def test_the_key_never_leaks(emu: EmulatorHandle, caplog: pytest.LogCaptureFixtu
             except Exception as exc:
                 seen += [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
     seen += [record.getMessage() for record in caplog.records]
-    assert any("HTTP Request" in line for line in seen), "httpx logging was captured"
+    assert any("HTTP Request" in line for line in seen), "httpx2 logging was captured"
     for line in seen:
         assert KEY not in line
         assert KEY[8:] not in line
+
+
+def test_httpx2_and_httpcore2_debug_loggers_are_redacted(
+    emu: EmulatorHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Filters see only their own logger's records, so each child logger needs one."""
+    caplog.set_level(logging.DEBUG)
+    with Client(KEY, base_url=emu.base_url) as client:
+        client.chat("hello", model=MODEL)
+        seen = {record.name for record in caplog.records}
+        assert "httpx2" in seen and "httpcore2.http11" in seen, seen
+        for name in (*seen, "httpcore2.connection", "httpcore2.http2", "httpcore2.proxy"):
+            logging.getLogger(name).debug("sent Authorization: Bearer %s", KEY)
+    messages = [record.getMessage() for record in caplog.records]
+    assert sum("sent Authorization" in line for line in messages) >= 5
+    for line in messages:
+        assert KEY not in line and KEY[8:] not in line
 
 
 class socket_free_port:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from aimo_magic.emulator import (
@@ -26,12 +26,12 @@ BASE58 = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{43,44}$")
 
 
 @contextmanager
-def open_client(emulator: EmulatorHandle) -> Iterator[httpx.Client]:
-    """An httpx client for the emulator with a test key; leaves no queued faults behind."""
+def open_client(emulator: EmulatorHandle) -> Iterator[httpx2.Client]:
+    """An httpx2 client for the emulator with a test key; leaves no queued faults behind."""
     headers = {"Authorization": f"Bearer {KEY}"}
     # verify=False: plain http on loopback, and loading CA certificates costs 0.1 s a client.
     try:
-        with httpx.Client(
+        with httpx2.Client(
             base_url=emulator.base_url, headers=headers, timeout=10, verify=False
         ) as c:
             yield c
@@ -40,24 +40,24 @@ def open_client(emulator: EmulatorHandle) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def client(emulator: EmulatorHandle) -> Iterator[httpx.Client]:
+def client(emulator: EmulatorHandle) -> Iterator[httpx2.Client]:
     with open_client(emulator) as c:
         yield c
 
 
 def chat(
-    client: httpx.Client,
+    client: httpx2.Client,
     content: str | list[dict[str, Any]],
     headers: dict[str, str] | None = None,
     **body: Any,
-) -> httpx.Response:
+) -> httpx2.Response:
     """POST one user message (to ``openai/gpt-4o`` unless ``model`` is given)."""
     payload = {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": content}]}
     return client.post("/v1/chat/completions", json={**payload, **body}, headers=headers)
 
 
 def stream_events(
-    client: httpx.Client, content: str, headers: dict[str, str] | None = None, **body: Any
+    client: httpx2.Client, content: str, headers: dict[str, str] | None = None, **body: Any
 ) -> list[Any]:
     """The decoded ``data:`` payloads of a streamed answer, ``[DONE]`` as a string."""
     response = chat(client, content, headers, stream=True, **body)
@@ -82,7 +82,7 @@ def streamed_text(events: list[Any]) -> str:
 
 
 def test_models_listing_has_the_aimo_shape_without_a_key(emulator: EmulatorHandle) -> None:
-    response = httpx.get(emulator.base_url + "/v1/models", verify=False)
+    response = httpx2.get(emulator.base_url + "/v1/models", verify=False)
     assert response.status_code == 200
     models = response.json()["data"]
     names = [m["name"] for m in models]
@@ -102,13 +102,13 @@ def test_models_listing_has_the_aimo_shape_without_a_key(emulator: EmulatorHandl
 
 
 def test_models_listing_in_the_openai_shape(emulator: EmulatorHandle) -> None:
-    body = httpx.get(
+    body = httpx2.get(
         emulator.base_url + "/v1/models", params={"shape": "openai"}, verify=False
     ).json()
     assert body["object"] == "list"
     assert [m["id"] for m in body["data"]] == list(DEFAULT_MODEL_NAMES)
     assert all(m["object"] == "model" and m["owned_by"] for m in body["data"])
-    bad = httpx.get(emulator.base_url + "/v1/models", params={"shape": "xml"}, verify=False)
+    bad = httpx2.get(emulator.base_url + "/v1/models", params={"shape": "xml"}, verify=False)
     assert bad.status_code == 400
 
 
@@ -123,10 +123,10 @@ def test_catalogue_size_pads_deterministically() -> None:
     assert names == model_names(300)
     assert model_names(5) == list(DEFAULT_MODEL_NAMES[:5])
     with start(catalogue_size=250) as handle:
-        listed = httpx.get(handle.base_url + "/v1/models", verify=False).json()["data"]
+        listed = httpx2.get(handle.base_url + "/v1/models", verify=False).json()["data"]
         assert [m["name"] for m in listed] == model_names(250)
         padded = listed[-1]
-        served = httpx.post(
+        served = httpx2.post(
             handle.base_url + "/v1/chat/completions",
             headers={"Authorization": f"Bearer {KEY}"},
             json={"model": padded["name"], "messages": [{"role": "user", "content": "hi"}]},
@@ -139,7 +139,7 @@ def test_catalogue_size_pads_deterministically() -> None:
 
 
 def test_routing_name_goes_to_the_cheapest_provider(
-    client: httpx.Client, emulator: EmulatorHandle
+    client: httpx2.Client, emulator: EmulatorHandle
 ) -> None:
     models = {m["name"]: m for m in client.get("/v1/models").json()["data"]}
     for name in ("openai/gpt-4o", "meta-llama/llama-3.3-70b-instruct", "DeepSeek-V3-1"):
@@ -149,14 +149,14 @@ def test_routing_name_goes_to_the_cheapest_provider(
         assert body["model"] == f"{cheapest['id']}:{name}"
 
 
-def test_provider_id_goes_to_that_provider(client: httpx.Client) -> None:
+def test_provider_id_goes_to_that_provider(client: httpx2.Client) -> None:
     models = {m["name"]: m for m in client.get("/v1/models").json()["data"]}
     for provider in models["openai/gpt-4o"]["providers"]:
         model_id = f"{provider['id']}:openai/gpt-4o"
         assert chat(client, "hi", model=model_id).json()["model"] == model_id
 
 
-def test_unknown_model_and_provider_get_aimo_404s(client: httpx.Client) -> None:
+def test_unknown_model_and_provider_get_aimo_404s(client: httpx2.Client) -> None:
     response = chat(client, "hi", model="openai/gpt-99")
     assert response.status_code == 404
     error = response.json()["error"]
@@ -178,14 +178,14 @@ def test_missing_or_foreign_key_gets_401(emulator: EmulatorHandle) -> None:
     url = emulator.base_url + "/v1/chat/completions"
     body = {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
     for headers in ({}, {"Authorization": "Bearer sk-openai-123"}, {"Authorization": KEY}):
-        response = httpx.post(url, json=body, headers=headers, verify=False)
+        response = httpx2.post(url, json=body, headers=headers, verify=False)
         assert response.status_code == 401
         assert response.json()["error"]["type"] == "unauthorized"
         assert response.json()["error"]["code"] == 401
 
 
 def test_expired_key_gets_a_plain_text_401(emulator: EmulatorHandle) -> None:
-    response = httpx.post(
+    response = httpx2.post(
         emulator.base_url + "/v1/chat/completions",
         json={"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
         headers={"Authorization": f"Bearer {EXPIRED_KEY}"},
@@ -197,7 +197,7 @@ def test_expired_key_gets_a_plain_text_401(emulator: EmulatorHandle) -> None:
 
 
 def test_broke_key_gets_402_insufficient_balance(emulator: EmulatorHandle) -> None:
-    response = httpx.post(
+    response = httpx2.post(
         emulator.base_url + "/v1/chat/completions",
         json={"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
         headers={"Authorization": f"Bearer {BROKE_KEY}"},
@@ -226,7 +226,7 @@ def test_broke_key_gets_402_insufficient_balance(emulator: EmulatorHandle) -> No
     ],
 )
 def test_malformed_bodies_get_400_in_aimo_shape(
-    client: httpx.Client, body: bytes, words: str
+    client: httpx2.Client, body: bytes, words: str
 ) -> None:
     response = client.post(
         "/v1/chat/completions", content=body, headers={"content-type": "application/json"}
@@ -236,7 +236,7 @@ def test_malformed_bodies_get_400_in_aimo_shape(
     assert error["code"] == 400 and words in error["message"]
 
 
-def test_request_id_is_echoed(client: httpx.Client) -> None:
+def test_request_id_is_echoed(client: httpx2.Client) -> None:
     response = chat(client, "hi", stream=True)
     assert "x-request-id" in response.headers
     response = client.post(
@@ -253,7 +253,7 @@ def test_request_id_is_echoed(client: httpx.Client) -> None:
 # Answers, whole and streamed
 
 
-def test_streamed_and_whole_answers_are_identical(client: httpx.Client) -> None:
+def test_streamed_and_whole_answers_are_identical(client: httpx2.Client) -> None:
     messages = [
         {"role": "system", "content": "You are terse."},
         {"role": "user", "content": "Explain list comprehensions in Python"},
@@ -282,7 +282,7 @@ def test_streamed_and_whole_answers_are_identical(client: httpx.Client) -> None:
     assert all(e["model"] == whole["model"] for e in events[:-1])
 
 
-def test_include_usage_gets_the_openai_layout(client: httpx.Client) -> None:
+def test_include_usage_gets_the_openai_layout(client: httpx2.Client) -> None:
     events = stream_events(client, "::words 7", stream_options={"include_usage": True})
     assert events[-1] == "[DONE]"
     usage_chunk, finish_chunk = events[-2], events[-3]
@@ -292,7 +292,7 @@ def test_include_usage_gets_the_openai_layout(client: httpx.Client) -> None:
     assert "finish_reason" not in finish_chunk
 
 
-def test_answers_are_deterministic_and_follow_the_prompt(client: httpx.Client) -> None:
+def test_answers_are_deterministic_and_follow_the_prompt(client: httpx2.Client) -> None:
     first = chat(client, "Tell me about sorting algorithms").json()
     again = chat(client, "Tell me about sorting algorithms").json()
     text = first["choices"][0]["message"]["content"]
@@ -303,7 +303,7 @@ def test_answers_are_deterministic_and_follow_the_prompt(client: httpx.Client) -
     assert len(texts) == 12
 
 
-def test_default_answer_is_rich_markdown(client: httpx.Client) -> None:
+def test_default_answer_is_rich_markdown(client: httpx2.Client) -> None:
     for prompt in ("alpha", "beta", "gamma", "delta", "epsilon", "zeta"):
         text = chat(client, prompt).json()["choices"][0]["message"]["content"]
         assert re.search(r"^#{1,3} ", text, re.M)
@@ -314,7 +314,7 @@ def test_default_answer_is_rich_markdown(client: httpx.Client) -> None:
         assert "$$" in text and re.search(r"[^$]\$[^$\n]+\$[^$]", text)
 
 
-def test_max_tokens_cuts_the_answer_with_length(client: httpx.Client) -> None:
+def test_max_tokens_cuts_the_answer_with_length(client: httpx2.Client) -> None:
     body = chat(client, "::words 50", max_tokens=10).json()
     assert body["choices"][0]["finish_reason"] == "length"
     assert body["usage"]["completion_tokens"] == 10

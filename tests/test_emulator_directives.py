@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from test_emulator import KEY, chat, open_client, stream_events, streamed_text
 
@@ -15,12 +15,12 @@ from aimo_magic.emulator import DIRECTIVES, EmulatorHandle
 
 
 @pytest.fixture
-def client(emulator: EmulatorHandle) -> Iterator[httpx.Client]:
+def client(emulator: EmulatorHandle) -> Iterator[httpx2.Client]:
     with open_client(emulator) as c:
         yield c
 
 
-def answer(client: httpx.Client, content: str, **body: object) -> str:
+def answer(client: httpx2.Client, content: str, **body: object) -> str:
     response = chat(client, content, **body)
     assert response.status_code == 200, response.text
     return str(response.json()["choices"][0]["message"]["content"])
@@ -34,7 +34,7 @@ def test_every_directive_is_documented() -> None:
         assert name.split()[0] in package.__doc__
 
 
-def test_echo_reports_the_request_without_the_key(client: httpx.Client) -> None:
+def test_echo_reports_the_request_without_the_key(client: httpx2.Client) -> None:
     response = client.post(
         "/v1/chat/completions",
         headers={"X-Request-ID": "echo-1"},
@@ -73,14 +73,14 @@ def test_echo_reports_the_request_without_the_key(client: httpx.Client) -> None:
     assert facts["headers"]["authorization_present"] is True
 
 
-def test_echo_shows_stream_options_when_streamed(client: httpx.Client) -> None:
+def test_echo_shows_stream_options_when_streamed(client: httpx2.Client) -> None:
     options = {"include_usage": True}
     events = stream_events(client, "::echo", stream_options=options)
     facts = json.loads(streamed_text(events))
     assert facts["parameters"] == {"stream": True, "stream_options": options}
 
 
-def test_json_response_formats_get_valid_json(client: httpx.Client) -> None:
+def test_json_response_formats_get_valid_json(client: httpx2.Client) -> None:
     data = json.loads(answer(client, "list fruit", response_format={"type": "json_object"}))
     assert data["topic"] == "list fruit"
     schema = {
@@ -101,14 +101,14 @@ def test_json_response_formats_get_valid_json(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("language", ["python", "rust", "sql", "bash", "haskell"])
-def test_code_gives_one_sentence_and_one_block(client: httpx.Client, language: str) -> None:
+def test_code_gives_one_sentence_and_one_block(client: httpx2.Client, language: str) -> None:
     text = answer(client, f"Show recursion ::code {language}")
     sentence, fence, rest = text.partition(f"\n\n```{language}\n")
     assert fence and sentence.count(".") == 1 and "\n" not in sentence
     assert rest.count("```") == 1 and rest.rstrip().endswith("```")
 
 
-def test_hostile_is_full_of_hostile_html(client: httpx.Client) -> None:
+def test_hostile_is_full_of_hostile_html(client: httpx2.Client) -> None:
     text = answer(client, "::hostile")
     for needle in (
         "<script>alert(1)</script>",
@@ -124,7 +124,7 @@ def test_hostile_is_full_of_hostile_html(client: httpx.Client) -> None:
         assert needle in text
 
 
-def test_long_gives_about_n_kilobytes(client: httpx.Client) -> None:
+def test_long_gives_about_n_kilobytes(client: httpx2.Client) -> None:
     text = answer(client, "databases ::long 30")
     assert 30 * 1024 <= len(text) < 33 * 1024
     assert len(re.findall(r"^## Section", text, re.M)) > 10
@@ -134,7 +134,7 @@ def test_long_gives_about_n_kilobytes(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("count", [0, 1, 37, 500])
-def test_words_gives_exactly_n_words(client: httpx.Client, count: int) -> None:
+def test_words_gives_exactly_n_words(client: httpx2.Client, count: int) -> None:
     assert len(answer(client, f"::words {count}").split()) == count
 
 
@@ -149,14 +149,14 @@ def test_words_gives_exactly_n_words(client: httpx.Client, count: int) -> None:
     ],
 )
 def test_bad_directives_get_a_400_that_says_what_to_write(
-    client: httpx.Client, content: str, message: str
+    client: httpx2.Client, content: str, message: str
 ) -> None:
     response = chat(client, content)
     assert response.status_code == 400
     assert message in response.json()["error"]["message"]
 
 
-def test_only_the_last_user_message_counts(client: httpx.Client) -> None:
+def test_only_the_last_user_message_counts(client: httpx2.Client) -> None:
     response = client.post(
         "/v1/chat/completions",
         json={
@@ -171,14 +171,14 @@ def test_only_the_last_user_message_counts(client: httpx.Client) -> None:
     assert len(response.json()["choices"][0]["message"]["content"].split()) == 5
 
 
-def elapsed_streaming(client: httpx.Client, content: str, **headers: str) -> float:
+def elapsed_streaming(client: httpx2.Client, content: str, **headers: str) -> float:
     started = time.monotonic()
     events = stream_events(client, content, headers=headers)
     assert events[-1] == "[DONE]"
     return time.monotonic() - started
 
 
-def test_pace_and_latency_slow_the_stream_down(client: httpx.Client) -> None:
+def test_pace_and_latency_slow_the_stream_down(client: httpx2.Client) -> None:
     # Lower bounds only: the server sleeps at least this long, however busy the machine.
     assert elapsed_streaming(client, "::words 19 ::pace 100") >= 19 / 100
     assert elapsed_streaming(client, "::words 1 ::latency 300") >= 0.3
@@ -186,7 +186,7 @@ def test_pace_and_latency_slow_the_stream_down(client: httpx.Client) -> None:
     assert elapsed_streaming(client, "::words 19", **headers) >= 0.1 + 19 / 100
 
 
-def test_image_parts_count_and_are_shortened_in_echo(client: httpx.Client) -> None:
+def test_image_parts_count_and_are_shortened_in_echo(client: httpx2.Client) -> None:
     image = "data:image/png;base64," + "A" * 5000
     parts = [
         {"type": "text", "text": "what is this ::echo"},

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 
-import httpx
+import httpx2
 import pytest
 
 from aimo_magic.emulator import EmulatorHandle, start
@@ -23,11 +23,11 @@ def test_handle_reports_where_and_how_and_stops_cleanly() -> None:
         assert handle.api_key.startswith("aimo-sk-v2-emulator")
         assert handle.env == {"AIMO_BASE_URL": handle.base_url, "AIMO_API_KEY": handle.api_key}
         assert handle.api_key not in repr(handle) and handle.base_url in repr(handle)
-        assert httpx.get(handle.base_url + "/v1/models", verify=False).status_code == 200
+        assert httpx2.get(handle.base_url + "/v1/models", verify=False).status_code == 200
     assert not handle.running
     assert set(threading.enumerate()) <= before
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(handle.base_url + "/v1/models", verify=False)
+    with pytest.raises(httpx2.ConnectError):
+        httpx2.get(handle.base_url + "/v1/models", verify=False)
 
 
 def test_ipv6_loopback_gets_a_bracketed_url() -> None:
@@ -37,7 +37,7 @@ def test_ipv6_loopback_gets_a_bracketed_url() -> None:
         pytest.skip("no IPv6 loopback here")
     with handle:
         assert handle.base_url.startswith("http://[::1]:")
-        assert httpx.get(handle.base_url + "/v1/models", verify=False).status_code == 200
+        assert httpx2.get(handle.base_url + "/v1/models", verify=False).status_code == 200
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "example.com", "::"])
@@ -66,12 +66,14 @@ def test_request_log_keeps_requests_without_keys(emulator: EmulatorHandle) -> No
     emulator.clear_requests()
     body = {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "logged"}]}
     headers = {"Authorization": f"Bearer {KEY}", "X-Request-ID": "log-1"}
-    httpx.post(emulator.base_url + "/v1/chat/completions", json=body, headers=headers, verify=False)
+    httpx2.post(
+        emulator.base_url + "/v1/chat/completions", json=body, headers=headers, verify=False
+    )
     (entry,) = emulator.requests
     assert entry["headers"]["x-request-id"] == "log-1"
     assert entry["headers"]["authorization"] == "[redacted]"
     assert '"logged"' in entry["body"] and KEY not in str(entry)
-    listed = httpx.get(emulator.base_url + "/_emulator/requests", verify=False).json()["requests"]
+    listed = httpx2.get(emulator.base_url + "/_emulator/requests", verify=False).json()["requests"]
     assert listed == [entry]
 
 
@@ -92,7 +94,7 @@ def test_command_line_prints_settings_and_stops_on_ctrl_c() -> None:
         )
         base_url, key = exports["AIMO_BASE_URL"], exports["AIMO_API_KEY"]
         assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/api")
-        response = httpx.post(
+        response = httpx2.post(
             base_url + "/v1/chat/completions",
             headers={"Authorization": f"Bearer {key}"},
             json={"model": "DeepSeek-V3-1", "messages": [{"role": "user", "content": "::words 3"}]},

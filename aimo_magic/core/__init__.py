@@ -1,7 +1,7 @@
 """The client core: plain Python, no IPython, usable on its own.
 
 Names load on first use, so that importing the record types (as the conversation
-layer does) does not pay for httpx.
+layer does) does not pay for httpx2.
 """
 
 from __future__ import annotations

@@ -8,14 +8,13 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
 from typing import Any
 
-import httpx
-from httpx_sse import EventSource
+import httpx2
 
 from aimo_magic.core.base import BaseClient, RetryHook
 from aimo_magic.core.catalogue import parse_catalogue
 from aimo_magic.core.errors import AimoError
 from aimo_magic.core.protocol import Messages
-from aimo_magic.core.stream_state import StreamState, is_event_stream
+from aimo_magic.core.stream_state import StreamState, event_source, is_event_stream
 from aimo_magic.core.types import ChatResult, Model
 
 
@@ -24,7 +23,7 @@ class AsyncClient(BaseClient):
 
     def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
         super().__init__(api_key, **kwargs)
-        self._http = httpx.AsyncClient(timeout=self._timeout(), headers=self._default_headers())
+        self._http = httpx2.AsyncClient(**self._http_options())
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -60,7 +59,7 @@ class AsyncClient(BaseClient):
                     headers=self._request_headers(request_id, auth),
                 )
                 return self._payload(response, request_id)
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 error: AimoError = self._transport_error(exc, "", started=False)
             except AimoError as exc:
                 error = exc
@@ -138,7 +137,7 @@ class AsyncChatStream(StreamState):
         url = self._client._url("chat/completions")
         while True:
             accumulator, headers = self._begin_attempt()
-            retry_headers: httpx.Headers | None = None
+            retry_headers: httpx2.Headers | None = None
             receiving = False
             try:
                 async with self._http.stream(
@@ -155,7 +154,7 @@ class AsyncChatStream(StreamState):
                         if text:
                             yield text
                         return
-                    async for event in EventSource(response).aiter_sse():
+                    async for event in event_source(response):
                         delta = accumulator.feed(event.data)
                         if delta:
                             self._note_delta(delta)
@@ -163,7 +162,7 @@ class AsyncChatStream(StreamState):
                         if accumulator.done:
                             break
                     self._check_complete()
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 error: AimoError = self._transport_error(exc, receiving)
             except AimoError as exc:
                 if self._drop_stream_options(exc):

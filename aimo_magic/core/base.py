@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 
 from aimo_magic._version import __version__
 from aimo_magic.core.catalogue import provider_name
@@ -39,6 +39,11 @@ class RetryEvent:
 
 
 RetryHook = Callable[[RetryEvent], Any]
+
+# A batch keeps 64 or more requests in flight; httpx2's default keeps only 20 connections
+# alive between requests, so every wave past 20 would connect afresh. Timeouts stay those
+# of the settings (the pool wait included).
+POOL_LIMITS = httpx2.Limits(max_connections=256, max_keepalive_connections=256)
 
 
 class BaseClient:
@@ -82,11 +87,13 @@ class BaseClient:
     def base_url(self) -> str:
         return self.settings.base_url
 
-    def _timeout(self) -> httpx.Timeout:
-        return httpx.Timeout(self.settings.timeout)
-
-    def _default_headers(self) -> dict[str, str]:
-        return {"User-Agent": f"aimo-magic/{__version__}", "Accept": "application/json"}
+    def _http_options(self) -> dict[str, Any]:
+        """What both twins give their httpx2 pool: one timeout, our headers, roomy limits."""
+        return {
+            "timeout": httpx2.Timeout(self.settings.timeout),
+            "headers": {"User-Agent": f"aimo-magic/{__version__}", "Accept": "application/json"},
+            "limits": POOL_LIMITS,
+        }
 
     def _url(self, path: str) -> str:
         return f"{self.settings.base_url}/v1/{path.lstrip('/')}"
@@ -128,7 +135,7 @@ class BaseClient:
     def _request_headers(self, request_id: str, auth: bool) -> dict[str, str]:
         return self._auth_headers(request_id) if auth else {"X-Request-ID": request_id}
 
-    def _payload(self, response: httpx.Response, request_id: str) -> Any:
+    def _payload(self, response: httpx2.Response, request_id: str) -> Any:
         """The decoded body of a successful response, or the typed error it means."""
         if response.status_code < 400:
             return loads_or_text(response.content)
@@ -147,7 +154,9 @@ class BaseClient:
             raise error
         return self.retry_policy.delay(retries_done + 1, error.retry_headers)
 
-    def _transport_error(self, exc: httpx.HTTPError, partial_text: str, started: bool) -> AimoError:
+    def _transport_error(
+        self, exc: httpx2.HTTPError, partial_text: str, started: bool
+    ) -> AimoError:
         """A typed error for a failure below HTTP; a broken stream keeps its partial text."""
         words = redact(str(exc) or type(exc).__name__, self.settings.api_key)
         if started:
@@ -155,7 +164,7 @@ class BaseClient:
                 f"The stream broke off ({type(exc).__name__}: {words})",
                 partial_text=partial_text,
             )
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, httpx2.TimeoutException):
             return APITimeoutError(
                 f"No answer from {self.settings.base_url} within {self.settings.timeout:g} s"
             )

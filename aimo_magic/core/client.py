@@ -1,4 +1,4 @@
-"""The synchronous client: one httpx connection pool, typed results, honest streams."""
+"""The synchronous client: one httpx2 connection pool, typed results, honest streams."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ from collections.abc import Generator, Iterator
 from types import TracebackType
 from typing import Any
 
-import httpx
-from httpx_sse import EventSource
+import httpx2
 
 from aimo_magic.core.base import BaseClient, RetryHook
 from aimo_magic.core.catalogue import parse_catalogue
 from aimo_magic.core.errors import AimoError
 from aimo_magic.core.protocol import Messages
-from aimo_magic.core.stream_state import StreamState, is_event_stream
+from aimo_magic.core.stream_state import StreamState, event_source, is_event_stream
 from aimo_magic.core.types import ChatResult, Model
 
 
@@ -27,7 +26,7 @@ class Client(BaseClient):
 
     def __init__(self, api_key: str | None = None, **kwargs: Any) -> None:
         super().__init__(api_key, **kwargs)
-        self._http = httpx.Client(timeout=self._timeout(), headers=self._default_headers())
+        self._http = httpx2.Client(**self._http_options())
 
     def __enter__(self) -> Client:
         return self
@@ -64,7 +63,7 @@ class Client(BaseClient):
                     headers=self._request_headers(request_id, auth),
                 )
                 return self._payload(response, request_id)
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 error: AimoError = self._transport_error(exc, "", started=False)
             except AimoError as exc:
                 error = exc
@@ -145,7 +144,7 @@ class ChatStream(StreamState):
         url = self._client._url("chat/completions")
         while True:
             accumulator, headers = self._begin_attempt()
-            retry_headers: httpx.Headers | None = None
+            retry_headers: httpx2.Headers | None = None
             receiving = False
             try:
                 with self._http.stream("POST", url, json=self._body, headers=headers) as response:
@@ -160,7 +159,7 @@ class ChatStream(StreamState):
                         if text:
                             yield text
                         return
-                    for event in EventSource(response).iter_sse():
+                    for event in event_source(response):
                         delta = accumulator.feed(event.data)
                         if delta:
                             self._note_delta(delta)
@@ -168,7 +167,7 @@ class ChatStream(StreamState):
                         if accumulator.done:
                             break
                     self._check_complete()
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 error: AimoError = self._transport_error(exc, receiving)
             except AimoError as exc:
                 if self._drop_stream_options(exc):

@@ -51,7 +51,7 @@ def register_key(key: str) -> _KeyHolder:
 
 
 class RedactingFilter(logging.Filter):
-    """Scrubs keys from records of httpx and httpcore, whose DEBUG logs echo requests."""
+    """Scrubs keys from records of httpx2 and httpcore2, whose DEBUG logs echo requests."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -66,10 +66,36 @@ class RedactingFilter(logging.Filter):
 
 _filter = RedactingFilter()
 
+# A logger's filters see only the records made on that very logger, not those its
+# children pass up, so every logger that sees our requests is named here: httpx2 logs
+# each request on "httpx2", httpcore2 traces connections and HTTP/1.1 and HTTP/2
+# exchanges on one child logger per module.
+LOGGER_PREFIXES = ("httpx2", "httpcore2", "aimo_magic")
+LOGGER_NAMES = (
+    "httpx2",
+    "httpcore2",
+    "httpcore2.connection",
+    "httpcore2.http11",
+    "httpcore2.http2",
+    "httpcore2.proxy",
+    "httpcore2.socks",
+    "aimo_magic",
+)
+
+
+def _watched_loggers() -> set[str]:
+    """The known names, and any logger already made under their prefixes."""
+    existing = {
+        name
+        for name in list(logging.root.manager.loggerDict)
+        if name.split(".", 1)[0] in LOGGER_PREFIXES
+    }
+    return existing.union(LOGGER_NAMES)
+
 
 def install_log_redaction() -> None:
-    """Attach the filter once to the loggers that see our requests."""
-    for name in ("httpx", "httpcore", "aimo_magic"):
+    """Attach the filter once to each logger that sees our requests."""
+    for name in _watched_loggers():
         logger = logging.getLogger(name)
         if _filter not in logger.filters:
             logger.addFilter(_filter)

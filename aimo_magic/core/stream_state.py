@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import httpx2
 
 from aimo_magic.core.base import BaseClient, RetryEvent, RetryHook
 from aimo_magic.core.errors import AimoError, IncompleteStreamError, error_from_response
@@ -25,9 +25,20 @@ from aimo_magic.core.protocol import (
 from aimo_magic.core.retry import is_retryable
 from aimo_magic.core.types import ChatResult, Timings
 
+# httpx2 refuses an event larger than 1 MiB by default; an image answer sent as one chunk
+# can be larger, so the bound is generous while still stopping a runaway line.
+MAX_EVENT_BYTES = 64 * 1024 * 1024
 
-def is_event_stream(response: httpx.Response) -> bool:
-    return "text/event-stream" in response.headers.get("content-type", "")
+
+def is_event_stream(response: httpx2.Response) -> bool:
+    """The test httpx2's EventSource applies, so a stream we accept is one it will read."""
+    content_type = response.headers.get("content-type", "").partition(";")[0]
+    return content_type.strip().lower() == "text/event-stream"
+
+
+def event_source(response: httpx2.Response) -> httpx2.EventSource:
+    """httpx2's SSE decoder: splits on CR and LF only, so U+2028 inside JSON survives."""
+    return httpx2.EventSource(response, max_event_size=MAX_EVENT_BYTES)
 
 
 class StreamState:
@@ -67,7 +78,7 @@ class StreamState:
         headers["Accept"] = "text/event-stream"
         return self._accumulator, headers
 
-    def _status_error(self, response: httpx.Response) -> AimoError:
+    def _status_error(self, response: httpx2.Response) -> AimoError:
         return error_from_response(
             response.status_code,
             response.text,
@@ -101,7 +112,7 @@ class StreamState:
             self.request_id,
         )
 
-    def _finish_plain(self, response: httpx.Response) -> str:
+    def _finish_plain(self, response: httpx2.Response) -> str:
         """A server that ignored ``stream`` and sent one JSON answer: accept it whole."""
         elapsed = time.perf_counter() - self._started
         self.result = completion_result(
@@ -124,10 +135,10 @@ class StreamState:
         del self._body["stream_options"]
         return True
 
-    def _transport_error(self, exc: httpx.HTTPError, receiving: bool) -> AimoError:
+    def _transport_error(self, exc: httpx2.HTTPError, receiving: bool) -> AimoError:
         return self._client._transport_error(exc, self._accumulator.text, receiving)
 
-    def _plan_retry(self, error: AimoError, retry_headers: httpx.Headers | None) -> float:
+    def _plan_retry(self, error: AimoError, retry_headers: httpx2.Headers | None) -> float:
         """Seconds to wait before the next attempt; raises ``error`` when none is left."""
         policy = self._client.retry_policy
         if self.retries >= policy.max_retries or not is_retryable(error):
