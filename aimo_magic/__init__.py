@@ -16,10 +16,12 @@ if TYPE_CHECKING:
     from aimo_magic.batching import Batch, BatchError, batch
     from aimo_magic.core import (
         AimoError,
+        AnswerCache,
         APIConnectionError,
         APITimeoutError,
         AsyncClient,
         AuthenticationError,
+        CacheUnavailableError,
         ChatResult,
         Client,
         IncompleteStreamError,
@@ -36,10 +38,12 @@ if TYPE_CHECKING:
 
 _CORE_NAMES = {
     "AimoError",
+    "AnswerCache",
     "APIConnectionError",
     "APITimeoutError",
     "AsyncClient",
     "AuthenticationError",
+    "CacheUnavailableError",
     "ChatResult",
     "Client",
     "IncompleteStreamError",

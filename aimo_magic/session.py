@@ -16,6 +16,7 @@ from aimo_magic.core.config import ENV_API_KEY, ENV_MODEL
 
 if TYPE_CHECKING:
     from aimo_magic.conversation import ConversationStore
+    from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
     from aimo_magic.core.client import Client
     from aimo_magic.core.types import Model, ProviderOffer, Usage
 
@@ -48,19 +49,27 @@ def colab_secret(name: str) -> str | None:
     return str(value) if value else None
 
 
+USAGE_FIELDS = ("calls", "prompt_tokens", "completion_tokens", "cost", "cache_hits", "saved")
+
+
 @dataclass
 class UsageLedger:
-    """Tokens and estimated cost per model for this session."""
+    """Tokens and estimated cost per model for this session, and what cache hits saved.
+
+    A hit charges nothing: it counts in ``cache_hits``, and the cost its tokens would
+    have had at the serving provider's prices in ``saved``.
+    """
 
     per_model: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def _row(self, model: str) -> dict[str, float]:
+        return self.per_model.setdefault(model, dict.fromkeys(USAGE_FIELDS, 0))
 
     def record(
         self, model: str, usage: Usage | None, cost: float | None, *, calls: int = 1
     ) -> None:
         """Add ``calls`` answers (a batch adds its rows at once) and their summed usage."""
-        row = self.per_model.setdefault(
-            model, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0}
-        )
+        row = self._row(model)
         row["calls"] += calls
         if usage is not None:
             row["prompt_tokens"] += usage.prompt_tokens
@@ -68,12 +77,30 @@ class UsageLedger:
         if cost is not None:
             row["cost"] += cost
 
+    def record_hit(self, model: str, saved: float | None, *, hits: int = 1) -> None:
+        row = self._row(model)
+        row["cache_hits"] += hits
+        if saved is not None:
+            row["saved"] += saved
+
+    @property
+    def cache_hits(self) -> int:
+        return int(sum(row["cache_hits"] for row in self.per_model.values()))
+
     def totals(self) -> dict[str, float]:
-        total = {"calls": 0.0, "prompt_tokens": 0.0, "completion_tokens": 0.0, "cost": 0.0}
+        total = dict.fromkeys(USAGE_FIELDS, 0.0)
         for row in self.per_model.values():
             for key in total:
                 total[key] += row[key]
         return total
+
+
+@dataclass(frozen=True)
+class CacheOptions:
+    """Where the answer cache lives and how big it may grow; a change reopens it."""
+
+    directory: str | None
+    max_mb: float
 
 
 class AimoSession:
@@ -90,6 +117,9 @@ class AimoSession:
         self._catalogue: list[Model] | None = None
         self._client: Client | None = None
         self._client_signature: tuple[Any, ...] | None = None
+        self._answer_cache: AnswerCache | None = None
+        self._cache_options: CacheOptions | None = None
+        self.cache_problem: CacheUnavailableError | None = None
 
     def __repr__(self) -> str:
         key = "set" if self.explicit_key else "not set"
@@ -143,16 +173,59 @@ class AimoSession:
                 base_url=options.base_url or None,
                 timeout=options.timeout,
                 max_retries=options.max_retries,
+                on_cache_error=self.cache_unusable,
             )
             self._client_signature = signature
         if self._catalogue is not None:
             self._client.catalogue = self._catalogue
+        self._client.cache = self._answer_cache
         return self._client
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+        self.close_cache()
+
+    # The answer cache ------------------------------------------------------
+    def answer_cache(self, options: CacheOptions) -> AnswerCache | None:
+        """The session's answer cache, opened on first use (so loading the extension
+        pays nothing for SQLite); None while it is unusable at these options.
+
+        The client handed out afterwards uses it, for the calls that ask for it.
+        """
+        from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
+
+        if self._cache_options != options:
+            self.close_cache()
+            self.cache_problem = None
+            self._cache_options = options
+        if self._answer_cache is None and self.cache_problem is None:
+            try:
+                self._answer_cache = AnswerCache(options.directory, max_mb=options.max_mb)
+            except CacheUnavailableError as exc:
+                self.cache_unusable(exc)
+        return self._answer_cache
+
+    def cache_unusable(self, exc: CacheUnavailableError) -> None:
+        """One warning line; caching stays off until the cache settings change."""
+        if self.cache_problem is not None:
+            return
+        self.cache_problem = exc
+        self.close_cache()
+        print(
+            f"⚠ The answer cache at {exc.path} cannot be used ({exc.reason}). Caching is off "
+            "for this session and cells keep working; delete that file or set "
+            "AimoMagics.cache_dir to fix it.",
+            file=sys.stderr,
+        )
+
+    def close_cache(self) -> None:
+        if self._answer_cache is not None:
+            self._answer_cache.close()
+            self._answer_cache = None
+        if self._client is not None:
+            self._client.cache = None
 
     # The catalogue ---------------------------------------------------------
     def catalogue(self, options: ClientOptions, *, refresh: bool = False) -> list[Model]:

@@ -41,7 +41,11 @@ class Timings:
 
 @dataclass(frozen=True)
 class ChatResult:
-    """One finished answer, the same whether it was streamed or not."""
+    """One finished answer, the same whether it was streamed or not.
+
+    ``cached_at`` is when a cached answer was first stored (seconds since the epoch),
+    None for an answer that came live from the server.
+    """
 
     text: str
     finish_reason: str | None
@@ -51,6 +55,7 @@ class ChatResult:
     timings: Timings
     request_id: str | None = None
     raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    cached_at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Enum, Float, Integer, Unicode, observe
+from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, observe, validate
 
-from aimo_magic.session import AimoSession, ClientOptions
+from aimo_magic.session import AimoSession, CacheOptions, ClientOptions
 
 FORMATS = ("markdown", "text", "code", "json", "html", "math")
 
@@ -46,6 +46,19 @@ class AimoMagics(Magics):
     footer = Bool(True, help="Show model, tokens, cost and timings under answers.").tag(config=True)
     default_format = Enum(FORMATS, "markdown", help="Format when -f is not given.").tag(config=True)
     stream = Bool(True, help="Stream answers (else wait for the whole answer).").tag(config=True)
+    cache = Bool(
+        False,
+        help="Answer %%aimo cells from the answer cache when the same request was answered "
+        "before (per cell: --cache / --no-cache; `%aimo cache on|off`).",
+    ).tag(config=True)
+    cache_dir = Unicode(
+        "",
+        help="Folder of the answer cache (else AIMO_CACHE_DIR, else the platform's user "
+        "cache folder).",
+    ).tag(config=True)
+    cache_max_mb = Float(
+        200.0, help="Largest size of the answer cache in MB; least recently used answers go."
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # The session must exist before traitlets applies configured values,
@@ -82,6 +95,16 @@ class AimoMagics(Magics):
         return ClientOptions(
             base_url=self.base_url or None, timeout=self.timeout, max_retries=self.max_retries
         )
+
+    def cache_options(self) -> CacheOptions:
+        return CacheOptions(directory=self.cache_dir or None, max_mb=self.cache_max_mb)
+
+    @validate("cache_max_mb")
+    def _check_cache_max_mb(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if value <= 0:
+            raise TraitError(f"cache_max_mb must be positive, got {value:g}.")
+        return value
 
     @magic_arguments()
     @argument("model", nargs="?", help="Model id, provider_pubkey:model_name id, or alias.")

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 # name -> module under aimo_magic.magics.cmd; each module defines run(magics, argv).
 COMMANDS: dict[str, str] = {
     "alias": "alias",
+    "cache": "cache",
     "chats": "chats",
     "config": "config",
     "explain": "explain",

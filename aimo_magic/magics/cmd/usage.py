@@ -2,6 +2,8 @@
 
 Costs are estimates: tokens times the provider's listed per-token prices, in the
 unit the server lists them (no balance or usage endpoint exists for API keys).
+Answers from the answer cache charge nothing; they are counted as cache hits with
+the cost they saved.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ def parser() -> CommandParser:
     return CommandParser("usage", __doc__)
 
 
-def _row(name: str, row: dict[str, float]) -> tuple[str, str, str, str, str, str]:
+def _row(name: str, row: dict[str, float], hits: bool) -> tuple[str, ...]:
     from aimo_magic.magics.cmd._catalogue import format_price
 
     prompt, completion = int(row["prompt_tokens"]), int(row["completion_tokens"])
-    return (
+    cells = (
         name,
         str(int(row["calls"])),
         f"{prompt:,}",
@@ -30,6 +32,9 @@ def _row(name: str, row: dict[str, float]) -> tuple[str, str, str, str, str, str
         f"{prompt + completion:,}",
         format_price(round(row["cost"], 12)),
     )
+    if not hits:
+        return cells
+    return (*cells, str(int(row["cache_hits"])), format_price(round(row["saved"], 12)))
 
 
 @command(parser)
@@ -41,21 +46,19 @@ def run(magics: AimoMagics, args: Any) -> None:
     if not ledger.per_model:
         print("No answers yet in this session, so no usage to show.")
         return
-    rows = [_row(name, row) for name, row in sorted(ledger.per_model.items())]
-    rows.append(_row("Total", ledger.totals()))
-    Table(
-        headers=(
-            "Model",
-            "Answers",
-            "Prompt tokens",
-            "Completion tokens",
-            "Total tokens",
-            "Est. cost*",
-        ),
-        rows=rows,
-        title="AiMo usage in this session",
-        notes=[
-            f"* tokens × the provider's listed prices ({UNIT}); an estimate, "
-            "not a bill: check the AiMo dashboard for your balance."
-        ],
-    ).show()
+    hits = ledger.cache_hits > 0
+    rows = [_row(name, row, hits) for name, row in sorted(ledger.per_model.items())]
+    rows.append(_row("Total", ledger.totals(), hits))
+    headers = ["Model", "Answers", "Prompt tokens", "Completion tokens", "Total tokens"]
+    headers.append("Est. cost*")
+    notes = [
+        f"* tokens × the provider's listed prices ({UNIT}); an estimate, "
+        "not a bill: check the AiMo dashboard for your balance."
+    ]
+    if hits:
+        headers += ["Cache hits", "Est. saved*"]
+        notes.append(
+            "Answers and tokens count live answers only; cache hits charged nothing and "
+            "saved what their tokens would have cost."
+        )
+    Table(headers=headers, rows=rows, title="AiMo usage in this session", notes=notes).show()
