@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -29,8 +30,15 @@ PINNED = f"{provider_id('akash-ml')}:{MODEL}"
 
 
 @pytest.fixture
-def emu(emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorHandle]:
-    for name, value in {"AIMO_API_KEY": KEY, "AIMO_BASE_URL": emulator.base_url}.items():
+def emu(
+    emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[EmulatorHandle]:
+    """The emulator in AIMO_* variables, and a fresh answer cache for each test."""
+    for name, value in {
+        "AIMO_API_KEY": KEY,
+        "AIMO_BASE_URL": emulator.base_url,
+        "AIMO_CACHE_DIR": str(tmp_path / "cache"),
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AIMO_MODEL", raising=False)
     emulator.clear_faults()
@@ -337,7 +345,7 @@ def test_max_cost_stops_sending_before_spend_plus_in_flight_would_pass_it(
     emu: EmulatorHandle, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = [f"row {n} ::words 20" for n in range(30)]
-    probe = Batch("{}", rows[:1], model=PINNED, max_tokens=20, progress=False)
+    probe = Batch("{}", ["probe ::words 20"], model=PINNED, max_tokens=20, progress=False)
     probe.run()
     per_row = probe.cost
     assert per_row and per_row > 0
@@ -411,3 +419,32 @@ def test_importing_aimo_magic_and_loading_the_extension_import_neither_pandas_no
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+# Resuming from the answer cache ----------------------------------------------------------
+
+
+def test_running_the_same_batch_again_answers_finished_rows_from_the_cache(
+    emu: EmulatorHandle, tmp_path: Path
+) -> None:
+    rows = [f"row {n}" + (" ::fault status=500" if n % 4 == 0 else "") for n in range(12)]
+    options: dict[str, Any] = {"model": MODEL, "progress": False}
+    first = Batch("{}", rows, client=client(emu, max_retries=0), **options)
+    first.run()
+    assert len(first.errors) == 3 and len(emu.requests) == 12
+    emu.clear_requests()
+    again = Batch("{}", [r.replace(" ::fault status=500", "") for r in rows], **options)
+    values = again.run()
+    # Rows 0, 4 and 8 changed (their prompts lost the fault), so only they were sent.
+    assert None not in values and len(emu.requests) == 3
+    assert again.tally.cached == 9 and "(9 from the cache)" in again.summary
+    assert values[1] == first.values[1]
+    assert again.usage.total_tokens < first.usage.total_tokens, "hits cost no tokens"
+    assert (tmp_path / "cache" / "answers.sqlite3").exists()
+
+
+def test_cache_false_stores_nothing(emu: EmulatorHandle, tmp_path: Path) -> None:
+    for _ in range(2):
+        Batch("{}", ["a", "b"], model=MODEL, cache=False, progress=False).run()
+    assert len(emu.requests) == 4
+    assert not (tmp_path / "cache").exists()

@@ -34,6 +34,7 @@ from aimo_magic.core.types import Usage
 
 if TYPE_CHECKING:
     from aimo_magic.core.async_client import AsyncClient
+    from aimo_magic.session import UsageLedger
 
 ON_ERROR = ("keep", "raise")
 
@@ -239,12 +240,15 @@ class Batch:
 
         settings = target.settings
         # Retries are the engine's (shared backoff for 429s), so the client makes one try.
+        session = target.session
         client = AsyncClient(
             settings.api_key,
             base_url=settings.base_url,
             timeout=settings.timeout,
             max_retries=0,
             max_retry_wait=settings.max_retry_wait,
+            cache=target.cache(self.cache),
+            on_cache_error=session.cache_unusable if session is not None else None,
         )
         client.catalogue = target.catalogue
         return client
@@ -261,13 +265,20 @@ class Batch:
             self.tally, self.errors, engine.stop, engine.stop_detail, self.elapsed
         )
         if target.session is not None:
-            for model, (calls, prompt, completion, cost) in self.tally.by_model.items():
-                target.session.usage.record(
-                    model,
-                    Usage(int(prompt), int(completion), int(prompt + completion)),
-                    cost if self.tally.cost_known else None,
-                    calls=int(calls),
-                )
+            ledger, known = target.session.usage, self.tally.cost_known
+            for model, (
+                calls,
+                prompt,
+                completion,
+                cost,
+                hits,
+                saved,
+            ) in self.tally.by_model.items():
+                if calls:
+                    used = Usage(int(prompt), int(completion), int(prompt + completion))
+                    ledger.record(model, used, cost if known else None, calls=int(calls))
+                if hits:
+                    ledger.record_hit(model, saved if known else None, hits=int(hits))
         self.tally.by_model = {}
 
     def _conclude(self, engine: Engine, target: Target, started: float) -> Any:
@@ -282,6 +293,17 @@ class Batch:
         if self.errors and self.on_error == "raise":
             raise BatchError(self.summary, values=self.values, errors=self.errors)
         return self.values
+
+
+def _record_usage(ledger: UsageLedger, tally: Tally) -> None:
+    """This run's answers and cache hits into the session's ``%aimo usage``."""
+    known = tally.cost_known
+    for model, (calls, prompt, completion, cost, hits, saved) in tally.by_model.items():
+        if calls:
+            used = Usage(int(prompt), int(completion), int(prompt + completion))
+            ledger.record(model, used, cost if known else None, calls=int(calls))
+        if hits:
+            ledger.record_hit(model, saved if known else None, hits=int(hits))
 
 
 def _policy(target: Target) -> Any:

@@ -19,8 +19,9 @@ from aimo_magic.core.config import Settings
 from aimo_magic.core.errors import AimoError, MissingKeyError, NotFoundError
 
 if TYPE_CHECKING:
+    from aimo_magic.core.cache import AnswerCache
     from aimo_magic.core.types import Model
-    from aimo_magic.session import AimoSession, ClientOptions
+    from aimo_magic.session import AimoSession, CacheOptions, ClientOptions
 
 CATALOGUE_TTL_S = 600.0
 _catalogues: dict[str, tuple[float, list[Model]]] = {}
@@ -35,6 +36,7 @@ class Target:
     catalogue: list[Model] | None = None
     session: AimoSession | None = None
     options: ClientOptions | None = None
+    cache_options: CacheOptions | None = None
     aliases: dict[str, str] = field(default_factory=dict)
     default_model: str | None = None
 
@@ -62,6 +64,14 @@ class Target:
             else:
                 self.catalogue = _fetch_catalogue(self.settings)
         return self.catalogue
+
+    def cache(self, choice: Any) -> Any:
+        """What the batch's client gets as ``cache=``: in a notebook, ``True`` means the
+        session's own answer cache (one file, ``%aimo cache stats`` sees the batch)."""
+        if choice is True and self.session is not None and self.cache_options is not None:
+            store: AnswerCache | None = self.session.answer_cache(self.cache_options)
+            return store
+        return choice
 
     def check_model(self, model_id: str) -> None:
         """Refuse an unknown model before anything is sent, naming the closest ids."""
@@ -131,6 +141,7 @@ def resolve(client: Any = None, magics: Any = None) -> Target:
         catalogue=session.cached_catalogue,
         session=session,
         options=options,
+        cache_options=magics.cache_options(),
         aliases=dict(session.aliases),
         default_model=session.default_model,
     )

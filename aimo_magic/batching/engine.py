@@ -213,10 +213,10 @@ class Engine:
 
     def _answered(self, position: int, result: ChatResult) -> None:
         tally = self.tally
-        if getattr(result, "cached", False):
+        hit = result.cached_at is not None
+        if hit:
             tally.cached += 1
-        else:
-            self._count(result)
+        self._count(result, hit)
         try:
             value = self._answer.parse(result.text)
         except AnswerFormatError as exc:
@@ -225,21 +225,26 @@ class Engine:
         self.values[position] = value
         tally.answered += 1
 
-    def _count(self, result: ChatResult) -> None:
+    def _count(self, result: ChatResult, hit: bool) -> None:
+        """Tokens and cost of a live answer; for a cache hit, only what it saved."""
         tally, usage = self.tally, result.usage
         cost = self._prices.spent(result.model, usage) if self._prices else None
+        row = tally.by_model.setdefault(result.model, [0, 0, 0, 0.0, 0, 0.0])
+        if hit:
+            row[4] += 1
+            row[5] += cost or 0.0
+            return
         if usage is not None:
             tally.prompt_tokens += usage.prompt_tokens
             tally.completion_tokens += usage.completion_tokens
+            row[1] += usage.prompt_tokens
+            row[2] += usage.completion_tokens
         if cost is None:
             tally.cost_known = False
         else:
             tally.cost += cost
-        row = tally.by_model.setdefault(result.model, [0, 0, 0, 0.0])
+            row[3] += cost
         row[0] += 1
-        row[1] += usage.prompt_tokens if usage else 0
-        row[2] += usage.completion_tokens if usage else 0
-        row[3] += cost or 0.0
 
     def _failed(self, position: int, kind: str, message: str) -> None:
         self.errors.append(RowError(self._rows.label(position), kind, message))

@@ -41,6 +41,7 @@ class Tally:
     cost_known: bool = True
     reserved: float = 0.0
     by_model: dict[str, list[float]] = field(default_factory=dict)
+    """Per served model: live answers, prompt and completion tokens, cost, cache hits, saved."""
 
     @property
     def done(self) -> int:
