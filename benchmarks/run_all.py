@@ -22,6 +22,7 @@ SCRIPTS = {
     "stream": "bench_stream.py",
     "display": "bench_display.py",
     "memory": "bench_memory.py",
+    "cache": "bench_cache.py",
 }
 
 

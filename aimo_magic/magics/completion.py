@@ -47,7 +47,7 @@ def _models(magics: AimoMagics) -> list[str]:
 
 def _values(magics: AimoMagics, kind: str | None) -> list[str]:
     from aimo_magic.magics.cmd import COMMANDS
-    from aimo_magic.magics.magics import FORMATS
+    from aimo_magic.rendering.bundles import FORMATS
 
     sources: dict[str, Callable[[], Iterable[str]]] = {
         "command": lambda: sorted(COMMANDS),

@@ -6,15 +6,17 @@ Settings live on the class so ``%config AimoMagics.model = "..."`` and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, observe, validate
 
+from aimo_magic.magics.cell_options import cell_arguments
+from aimo_magic.rendering.bundles import FORMATS
 from aimo_magic.session import AimoSession, CacheOptions, ClientOptions
 
-FORMATS = ("markdown", "text", "code", "json", "html", "math")
+if TYPE_CHECKING:
+    from aimo_magic.magics.ask_context import AskContext
 
 
 @magics_class
@@ -106,28 +108,25 @@ class AimoMagics(Magics):
             raise TraitError(f"cache_max_mb must be positive, got {value:g}.")
         return value
 
-    @magic_arguments()
-    @argument("model", nargs="?", help="Model id, provider_pubkey:model_name id, or alias.")
-    @argument("-s", "--system", help="System prompt (kept for the thread).")
-    @argument("-t", "--temperature", type=float, help="Sampling temperature.")
-    @argument("--max-tokens", type=int, help="Longest answer, in tokens.")
-    @argument(
-        "-p",
-        "--param",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="Any API parameter; VALUE is read as JSON, a bare word as a string. Repeatable.",
-    )
-    @argument("-f", "--format", choices=FORMATS, help="How to show the answer.")
-    @argument("--insert", action="store_true", help="With -f code: put the code in a new cell.")
-    @argument("-c", "--chat", default="default", metavar="NAME", help="Conversation thread.")
-    @argument("--new", action="store_true", help="Start the thread afresh.")
-    @argument("--no-history", action="store_true", help="Send no history and record nothing.")
-    @argument("--no-stream", action="store_true", help="Wait for the whole answer.")
-    @argument("--no-interpolate", action="store_true", help="Leave {placeholders} as written.")
-    @argument("-o", "--out", metavar="VAR", help="Also store the answer's text in VAR.")
-    @argument("--debug", action="store_true", help="Show full tracebacks on errors.")
+    def ask_context(self) -> AskContext:
+        """The session and a snapshot of the settings, for building and running requests."""
+        from aimo_magic.magics.ask_context import AskContext, AskSettings
+
+        settings = AskSettings(
+            client=self.client_options(),
+            default_format=self.default_format,
+            stream=self.stream,
+            render_rate=self.render_rate,
+            footer=self.footer,
+            history_turns=self.history_turns,
+            history_tokens=self.history_tokens,
+            short_errors=self.short_errors,
+            cache=self.cache,
+            cache_options=self.cache_options(),
+        )
+        return AskContext(self.session, settings, self.shell)
+
+    @cell_arguments
     @line_cell_magic
     def aimo(self, line: str, cell: str | None = None) -> Any:
         """Ask a model: the cell is the prompt; the answer streams in as markdown.
@@ -158,6 +157,6 @@ class AimoMagics(Magics):
             from aimo_magic.magics.cmd import dispatch
 
             return dispatch(self, line)
-        from aimo_magic.magics.ask import ask
+        from aimo_magic.magics.ask import run_cell
 
-        return ask(self, line, cell)
+        return run_cell(self.ask_context(), self.aimo.parser, line, cell)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from html import escape
 from typing import Any
 
 Bundle = dict[str, Any]
@@ -50,6 +49,8 @@ def extract_code(text: str) -> tuple[str | None, str]:
 
 
 def _pre(text: str) -> str:
+    from html import escape  # here, so loading the extension (which needs FORMATS) skips it
+
     return f"<pre>{escape(text, quote=False)}</pre>"
 
 

@@ -7,8 +7,7 @@ this parser raises instead, and ``--help`` anywhere prints the usage and stops.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -55,7 +54,7 @@ class CommandParser(argparse.ArgumentParser):
 
 def parse(magics: AimoMagics, parser: CommandParser, argv: Sequence[str]) -> Any:
     """The parsed arguments, or None once the usage has been printed for ``--help``."""
-    from aimo_magic.magics.ask import fail
+    from aimo_magic.magics.failures import fail
 
     if "-h" in argv or "--help" in argv:
         print(parser.format_help().rstrip())
@@ -80,19 +79,3 @@ def command(
         return run
 
     return wrap
-
-
-@contextmanager
-def user_errors(magics: AimoMagics) -> Iterator[None]:
-    """Turn the errors a user can act on into the one-line failure of a magic.
-
-    AimoError covers the network and catalogue, ValueError the conversation files,
-    thread names and settings, OSError the file system.
-    """
-    from aimo_magic.core.errors import AimoError
-    from aimo_magic.magics.ask import fail
-
-    try:
-        yield
-    except (AimoError, ValueError, OSError) as exc:
-        raise fail(magics, str(exc)) from None

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.magics.cmd._args import CommandParser, command, user_errors
+from aimo_magic.magics.cmd._args import CommandParser, command
+from aimo_magic.magics.failures import user_errors
 
 if TYPE_CHECKING:
     from aimo_magic.magics.magics import AimoMagics
@@ -52,7 +53,7 @@ def list_aliases(magics: AimoMagics) -> None:
 @command(parser)
 def run(magics: AimoMagics, args: Any) -> None:
     from aimo_magic.core.catalogue import find_model
-    from aimo_magic.magics.ask import fail
+    from aimo_magic.magics.failures import fail
 
     session = magics.session
     if args.name is None:

@@ -84,7 +84,7 @@ def show_stats(magics: AimoMagics, store: AnswerCache) -> None:
 
 
 def clear(magics: AimoMagics, store: AnswerCache, args: Any) -> None:
-    from aimo_magic.magics.ask import fail
+    from aimo_magic.magics.failures import fail
     from aimo_magic.magics.cmd._table import count
 
     if args.older_than is not None and args.older_than < 0:
@@ -102,7 +102,7 @@ def clear(magics: AimoMagics, store: AnswerCache, args: Any) -> None:
 @command(parser)
 def run(magics: AimoMagics, args: Any) -> None:
     from aimo_magic.core.cache import CacheUnavailableError
-    from aimo_magic.magics.ask import fail
+    from aimo_magic.magics.failures import fail
 
     action = args.action
     if (args.model or args.older_than is not None) and action != "clear":

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.magics.cmd._args import CommandParser, command, user_errors
+from aimo_magic.magics.cmd._args import CommandParser, command
+from aimo_magic.magics.failures import user_errors
 
 if TYPE_CHECKING:
     from aimo_magic.magics.magics import AimoMagics
@@ -41,7 +42,7 @@ def describe_default(magics: AimoMagics) -> str:
 
 @command(parser)
 def run(magics: AimoMagics, args: Any) -> None:
-    from aimo_magic.magics.ask import fail
+    from aimo_magic.magics.failures import fail
 
     if args.clear:
         if args.model:
