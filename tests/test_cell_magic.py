@@ -237,6 +237,18 @@ def test_interpolation_keeps_code_and_json_literal(kernel: Kernel, emu: Emulator
     assert "IndexError" in failing and "--no-interpolate" in failing
 
 
+def test_pasted_code_is_sent_as_written(kernel: Kernel, emu: EmulatorHandle) -> None:
+    kernel.execute("name = 'Alice'\nd = {'a': 1}\ndf = list(range(200))")
+    code = (
+        "def greet(name):\n"
+        '    return f"Hello {name}!"\n\n'
+        "print(f\"{d['a']} rows={len(df)}\")\n"
+        'print("{} of {name}".format(1, name=name))'
+    )
+    facts = echo(kernel.execute(f"%%aimo --no-history\nWhy, {{name}}?\n{code}\n::echo"))
+    assert facts["messages"][-1]["content"] == f"Why, Alice?\n{code}\n::echo"
+
+
 def test_formats(kernel: Kernel, emu: EmulatorHandle) -> None:
     as_json = kernel.execute("%%aimo --no-history -f json\nGive me data ::echo")
     assert as_json.status == "ok", as_json.error

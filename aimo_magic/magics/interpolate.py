@@ -2,7 +2,8 @@
 
 Prompts often contain code and JSON, so only a placeholder that is a Python
 expression naming variables that exist is replaced; everything else in braces stays
-as written. ``{{name}}`` keeps ``{name}`` literally.
+as written. ``{{name}}`` keeps ``{name}`` literally. Pasted code is left exactly as
+written, f-strings and ``str.format`` templates included (see ``pasted_code``).
 """
 
 from __future__ import annotations
@@ -43,9 +44,26 @@ def _evaluable(expression: str, namespace: Mapping[str, Any]) -> ast.Expression 
 
 
 def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
-    """Replace each evaluable ``{expr}`` with the text of its value, once per expression."""
-    protected = _ESCAPED.sub(lambda m: f"{_OPEN}{m.group(1)}{_CLOSE}", text)
+    """Replace each evaluable ``{expr}`` with the text of its value, once per expression.
+
+    The string literals of pasted code are copied as they are, ``{{`` included.
+    """
+    from aimo_magic.magics.pasted_code import code_spans
+
     values: dict[str, str] = {}
+    pieces: list[str] = []
+    position = 0
+    for start, end in code_spans(text):
+        pieces.append(_fill(text[position:start], namespace, values))
+        pieces.append(text[start:end])
+        position = end
+    pieces.append(_fill(text[position:], namespace, values))
+    return "".join(pieces)
+
+
+def _fill(text: str, namespace: Mapping[str, Any], values: dict[str, str]) -> str:
+    """Prose: ``{{...}}`` unescaped, each evaluable placeholder replaced by its value."""
+    protected = _ESCAPED.sub(lambda m: f"{_OPEN}{m.group(1)}{_CLOSE}", text)
 
     def replace(match: re.Match[str]) -> str:
         expression = match.group(1)
