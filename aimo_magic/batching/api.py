@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aimo_magic.batching.answers import AnswerFormat, union_columns
 from aimo_magic.batching.connect import Target, resolve
-from aimo_magic.batching.costs import PriceBook, answer_bound, prompt_tokens
-from aimo_magic.batching.engine import Engine, messages_for
+from aimo_magic.batching.costs import PriceBook, answer_bound, total_prompt_tokens
+from aimo_magic.batching.engine import Engine
 from aimo_magic.batching.estimate import Estimate, estimate
 from aimo_magic.batching.outcome import (
     STOP_FATAL,
@@ -30,6 +31,7 @@ from aimo_magic.batching.progress import Progress, wanted
 from aimo_magic.batching.rows import Rows, is_dask
 from aimo_magic.batching.runner import run_blocking
 from aimo_magic.batching.template import Template
+from aimo_magic.core.errors import AimoError
 from aimo_magic.core.types import Usage
 
 if TYPE_CHECKING:
@@ -96,7 +98,7 @@ class Batch:
         if self._dask:
             from aimo_magic.batching.on_dask import check_dask
 
-            check_dask(self)
+            check_dask(data, self.template, self.answer, client=client, max_cost=max_cost)
             self.rows: Rows | None = None
             total = 0
         else:
@@ -129,18 +131,17 @@ class Batch:
     # Estimate -----------------------------------------------------------------
     def estimate(self) -> Estimate:
         """Rows, prompt tokens and a cost range; reads the model list, sends no chat request."""
-        if self._dask:
-            from aimo_magic.batching.on_dask import estimate_dask
-
-            return estimate_dask(self)
         target, model = self._target()
         prices = PriceBook(target.models(), model)
-        rows = self.rows
-        assert rows is not None
-        tokens = sum(
-            prompt_tokens(messages_for(self.system, rows.prompt(i))) for i in range(len(rows))
-        )
-        return estimate(model, len(rows), tokens, prices, answer_bound(self.params))
+        if self._dask:
+            from aimo_magic.batching.on_dask import count_prompt_tokens
+
+            count, tokens = count_prompt_tokens(self._data, self.template, self.system)
+        else:
+            rows = self.rows
+            assert rows is not None
+            count, tokens = len(rows), total_prompt_tokens(rows, self.system)
+        return estimate(model, count, tokens, prices, answer_bound(self.params))
 
     def _target(self) -> tuple[Target, str]:
         target = resolve(self._client)
@@ -157,7 +158,7 @@ class Batch:
         if self._dask:
             from aimo_magic.batching.on_dask import lazy_result
 
-            return lazy_result(self)
+            return lazy_result(self._data, self.answer, self._partition_job())
         engine, target = self._prepare()
         progress = Progress(self.tally, wanted(self.progress))
         started = time.perf_counter()
@@ -194,6 +195,31 @@ class Batch:
             ticker.cancel()
             progress.close()
         return self._conclude(engine, target, started)
+
+    def _partition_job(self) -> PartitionJob:
+        """What each dask partition runs: this batch's options, never its client or key.
+
+        The model is resolved here (argument, session default, alias, AIMO_MODEL) when
+        it can be; otherwise each worker's AIMO_MODEL decides.
+        """
+        try:
+            model: str | None = resolve(None).model(self.model)
+        except AimoError:
+            model = None
+        params = dict(self.params)
+        if self.answer.schema is not None:
+            params.pop("response_format", None)  # each partition's Batch adds it again
+        return PartitionJob(
+            template=self.template.text,
+            model=model,
+            system=self.system,
+            concurrency=self.concurrency,
+            schema=self.answer.model_class or self.answer.schema,
+            json=self.answer.json,
+            on_error=self.on_error,
+            cache=cache_location(self.cache),
+            params=params,
+        )
 
     def _prepare(self) -> tuple[Engine, Target]:
         """Everything refused before sending: no key, unknown model, max_cost without prices."""
@@ -293,6 +319,36 @@ class Batch:
         if self.errors and self.on_error == "raise":
             raise BatchError(self.summary, values=self.values, errors=self.errors)
         return self.values
+
+
+@dataclass(frozen=True)
+class PartitionJob:
+    """One dask partition's batch: picklable, and holding nothing secret."""
+
+    template: str
+    model: str | None
+    system: str | None
+    concurrency: int
+    schema: Any
+    json: bool
+    on_error: str
+    cache: Any
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, part: Any) -> Any:
+        return Batch(
+            self.template,
+            part,
+            model=self.model,
+            system=self.system,
+            concurrency=self.concurrency,
+            format="json" if self.json else "text",
+            schema=self.schema,
+            on_error=self.on_error,
+            cache=self.cache,
+            progress=False,
+            **self.params,
+        ).run()
 
 
 def _record_usage(ledger: UsageLedger, tally: Tally) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from aimo_magic.batching.rows import Rows, messages_for
 from aimo_magic.conversation.budget import estimate_tokens
 from aimo_magic.core.catalogue import find_model
 from aimo_magic.core.pricing import estimate_cost
@@ -23,6 +24,11 @@ DEFAULT_ANSWER_TOKENS = 500
 
 def prompt_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
     return sum(estimate_tokens(m) for m in messages)
+
+
+def total_prompt_tokens(rows: Rows, system: str | None) -> int:
+    """Every row's estimated prompt tokens, system prompt included."""
+    return sum(prompt_tokens(messages_for(system, rows.prompt(i))) for i in range(len(rows)))
 
 
 def answer_bound(params: Mapping[str, Any]) -> int | None:

@@ -21,7 +21,7 @@ from aimo_magic.batching.answers import AnswerFormat, AnswerFormatError
 from aimo_magic.batching.costs import DEFAULT_ANSWER_TOKENS, PriceBook, answer_bound, prompt_tokens
 from aimo_magic.batching.gate import BackoffGate
 from aimo_magic.batching.outcome import STOP_FATAL, STOP_MAX_COST, RowError, Tally
-from aimo_magic.batching.rows import Rows
+from aimo_magic.batching.rows import Rows, messages_for
 from aimo_magic.core.errors import (
     AimoError,
     AuthenticationError,
@@ -54,12 +54,6 @@ def one_line(error: BaseException) -> str:
 
 def is_fatal(error: AimoError) -> bool:
     return isinstance(error, FATAL)
-
-
-def messages_for(system: str | None, prompt: str) -> list[dict[str, Any]]:
-    """One row's messages: the batch's system prompt, then the row's prompt."""
-    user = {"role": "user", "content": prompt}
-    return [{"role": "system", "content": system}, user] if system else [user]
 
 
 class Engine:

@@ -35,6 +35,12 @@ def is_dask(data: Any) -> bool:
     return isinstance(data, (dd.DataFrame, dd.Series))
 
 
+def messages_for(system: str | None, prompt: str) -> list[dict[str, Any]]:
+    """One row's messages: the batch's system prompt, then the row's prompt."""
+    user = {"role": "user", "content": prompt}
+    return [{"role": "system", "content": system}, user] if system else [user]
+
+
 class Rows:
     """Rows as the engine needs them: how many, each one's prompt, each one's label."""
 

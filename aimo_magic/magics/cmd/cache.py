@@ -84,8 +84,8 @@ def show_stats(magics: AimoMagics, store: AnswerCache) -> None:
 
 
 def clear(magics: AimoMagics, store: AnswerCache, args: Any) -> None:
-    from aimo_magic.magics.failures import fail
     from aimo_magic.magics.cmd._table import count
+    from aimo_magic.magics.failures import fail
 
     if args.older_than is not None and args.older_than < 0:
         raise fail(magics, "--older-than takes a number of days, 0 or more.")
