@@ -120,6 +120,9 @@ class AimoSession:
         self._answer_cache: AnswerCache | None = None
         self._cache_options: CacheOptions | None = None
         self.cache_problem: CacheUnavailableError | None = None
+        # Set by the magics: their current client and cache settings, for code that
+        # finds this session from Python (``aimo_magic.batch`` in a notebook).
+        self.settings_source: Callable[[], tuple[ClientOptions, CacheOptions]] | None = None
 
     def __repr__(self) -> str:
         key = "set" if self.explicit_key else "not set"
@@ -287,3 +290,26 @@ class AimoSession:
         """Subscribe to default-model changes; returns the unsubscribe function."""
         self._model_listeners.append(listener)
         return lambda: self._model_listeners.remove(listener)
+
+
+_BY_SHELL: dict[int, AimoSession] = {}
+
+
+def attach_session(shell: Any, session: AimoSession) -> None:
+    """Make ``session`` the one Python code in ``shell`` finds (the extension's own)."""
+    _BY_SHELL[id(shell)] = session
+
+
+def detach_session(shell: Any) -> None:
+    _BY_SHELL.pop(id(shell), None)
+
+
+def current_session() -> AimoSession | None:
+    """The loaded extension's session in the running IPython, if any.
+
+    Never imports IPython: outside IPython (a script, a dask worker) there is none.
+    """
+    if not _BY_SHELL or "IPython" not in sys.modules:
+        return None
+    shell = sys.modules["IPython"].get_ipython()
+    return _BY_SHELL.get(id(shell)) if shell is not None else None

@@ -2,14 +2,14 @@
 
 In order: an explicit ``client=`` (its settings are copied, never the client itself:
 the batch needs its own AsyncClient on its own event loop); else, inside IPython with
-the extension loaded, the notebook's session (its key from ``%aimo login``, its
+the extension loaded, the notebook's session (found through ``session.current_session``,
+so this layer never imports the magics) (its key from ``%aimo login``, its
 settings, default model, aliases and catalogue, and ``%aimo usage`` gets the usage);
 else the environment (``AIMO_API_KEY``, ``AIMO_BASE_URL``, ``AIMO_MODEL``...).
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -104,19 +104,7 @@ def _fetch_catalogue(settings: Settings) -> list[Model]:
         return models
 
 
-def current_magics() -> Any:
-    """The loaded extension's magics in the running IPython, if any (never imports IPython)."""
-    if "IPython" not in sys.modules or "aimo_magic.magics.extension" not in sys.modules:
-        return None
-    from IPython import get_ipython
-
-    from aimo_magic.magics.extension import magics_for
-
-    shell = get_ipython()
-    return magics_for(shell) if shell is not None else None
-
-
-def resolve(client: Any = None, magics: Any = None) -> Target:
+def resolve(client: Any = None) -> Target:
     """The batch's target from an explicit client, the notebook's session, or the environment."""
     if client is not None:
         settings = getattr(client, "settings", None)
@@ -125,11 +113,12 @@ def resolve(client: Any = None, magics: Any = None) -> Target:
                 f"client must be an aimo_magic Client or AsyncClient, not {type(client).__name__}."
             )
         return Target(settings, catalogue=client.catalogue, default_model=settings.model)
-    magics = magics if magics is not None else current_magics()
-    if magics is None:
+    from aimo_magic.session import current_session
+
+    session = current_session()
+    if session is None or session.settings_source is None:
         return Target(Settings.resolve())
-    session = magics.session
-    options = magics.client_options()
+    options, cache_options = session.settings_source()
     settings = Settings.resolve(
         api_key=session.find_key()[0],
         base_url=options.base_url,
@@ -141,7 +130,7 @@ def resolve(client: Any = None, magics: Any = None) -> Target:
         catalogue=session.cached_catalogue,
         session=session,
         options=options,
-        cache_options=magics.cache_options(),
+        cache_options=cache_options,
         aliases=dict(session.aliases),
         default_model=session.default_model,
     )
