@@ -112,6 +112,8 @@ class Batch:
         self.elapsed: float | None = None
         self.summary = ""
         self.stopped: str | None = None
+        self.announce = True
+        """Print the summary line after a run (a front end that shows it itself turns it off)."""
 
     def __repr__(self) -> str:
         size = "dask" if self._dask else f"{self.tally.total:,} rows"
@@ -309,10 +311,12 @@ class Batch:
 
     def _conclude(self, engine: Engine, target: Target, started: float) -> Any:
         self._finish(engine, target, started)
+        fatal = engine.stop == STOP_FATAL and engine.fatal is not None
+        raising = fatal or (self.errors and self.on_error == "raise")
         complete = not self.errors and engine.stop is None
-        if not complete or wanted(self.progress):
+        if self.announce and not raising and (not complete or wanted(self.progress)):
             print(self.summary, file=sys.stdout, flush=True)
-        if engine.stop == STOP_FATAL and engine.fatal is not None:
+        if fatal and engine.fatal is not None:
             raise BatchError(
                 self.summary, values=self.values, errors=self.errors, cause=engine.fatal
             ) from engine.fatal

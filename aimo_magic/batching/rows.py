@@ -35,6 +35,19 @@ def is_dask(data: Any) -> bool:
     return isinstance(data, (dd.DataFrame, dd.Series))
 
 
+def field_names(data: Any) -> list[str] | None:
+    """The fields ``{column}`` may name in ``data``'s rows; None for rows of plain values.
+
+    For a list of dicts, the fields of its first row (the template check names any
+    row that lacks one).
+    """
+    if is_pandas(data) or is_dask(data):
+        return [str(c) for c in data.columns] if hasattr(data, "columns") else None
+    if isinstance(data, Sequence) and data and isinstance(data[0], Mapping):
+        return [str(k) for k in data[0]]
+    return None
+
+
 def messages_for(system: str | None, prompt: str) -> list[dict[str, Any]]:
     """One row's messages: the batch's system prompt, then the row's prompt."""
     user = {"role": "user", "content": prompt}

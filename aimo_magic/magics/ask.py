@@ -34,6 +34,11 @@ def run_cell(ctx: AskContext, parser: ArgumentParser, line: str, cell: str) -> N
     from aimo_magic.magics.cell_options import parse_cell_line
 
     options = parse_cell_line(ctx.settings, parser, line)
+    if options.each is not None or options.concurrency is not None:
+        from aimo_magic.magics.each import run_each
+
+        run_each(ctx, options, cell)
+        return
     ask(ctx, options, cell, namespace=ctx.namespace)
 
 

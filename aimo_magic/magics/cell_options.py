@@ -46,6 +46,8 @@ class CellOptions:
     no_interpolate: bool = False
     out: str | None = None
     cache: bool | None = None
+    each: str | None = None
+    concurrency: int | None = None
     debug: bool = False
 
     @classmethod
@@ -85,6 +87,18 @@ _ARGUMENTS = (
         help="Answer from the answer cache if this request was answered before.",
     ),
     argument("--no-cache", dest="cache", action="store_false", help="Ask the model, cache or not."),
+    argument(
+        "--each",
+        metavar="VAR",
+        help="Ask the cell of every row of VAR (a list, Series or DataFrame, or a dask one); "
+        "{column} names a field of the row. Rows never enter the conversation.",
+    ),
+    argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="With --each: at most N requests in flight (default 16).",
+    ),
     argument("--debug", action="store_true", help="Show full tracebacks on errors."),
 )
 
