@@ -7,7 +7,9 @@ written as it is. It runs in its own process so that its CPU time never lands in
 process being measured.
 
 An answer is chosen by writing ``[[NAME]]`` in the last user message; ``GET /v1/models``
-serves the emulator's catalogue so ``%%aimo`` can check its model.
+serves the emulator's catalogue so ``%%aimo`` can check its model. A request with
+``"stream": false`` gets the answer whole, as one ``chat.completion`` body, after the
+answer's ``latency_s`` (the batch benchmark's 100 ms per request).
 """
 
 from __future__ import annotations
@@ -42,20 +44,15 @@ class Answer:
     name: str
     tokens: list[str]
     chunks_per_second: float | None = None
+    latency_s: float = 0.0
 
     @property
     def text(self) -> str:
         return "".join(self.tokens)
 
 
-def sse_events(tokens: list[str]) -> list[bytes]:
-    """The SSE events of a streamed answer, one content chunk per token, OpenAI's layout.
-
-    Built with the emulator's own ``Completion`` and ``frame`` so the bytes are what the
-    emulator (and an OpenAI-compatible server) sends; the layout is OpenAI's because
-    every client measured here understands it.
-    """
-    completion = Completion(
+def completion(tokens: list[str]) -> Completion:
+    return Completion(
         id="chatcmpl-replay",
         created=1_735_689_600,
         model=SERVED,
@@ -67,8 +64,17 @@ def sse_events(tokens: list[str]) -> list[bytes]:
             "total_tokens": 12 + len(tokens),
         },
     )
+
+
+def sse_events(tokens: list[str]) -> list[bytes]:
+    """The SSE events of a streamed answer, one content chunk per token, OpenAI's layout.
+
+    Built with the emulator's own ``Completion`` and ``frame`` so the bytes are what the
+    emulator (and an OpenAI-compatible server) sends; the layout is OpenAI's because
+    every client measured here understands it.
+    """
     fault = FaultSpec()
-    chunks = completion.chunks("openai", fault)
+    chunks = completion(tokens).chunks("openai", fault)
     return [frame(dumps(chunk), fault) for chunk in chunks] + [frame("[DONE]", fault)]
 
 
@@ -91,6 +97,7 @@ class _Prepared:
         self.answer = answer
         self.frames = [http_chunk(event) for event in sse_events(answer.tokens)]
         self.whole = _STREAM_HEADERS + b"".join(self.frames) + b"0\r\n\r\n"
+        self.message = dumps(completion(answer.tokens).message()).encode()
 
     def write(self, sock_write: Any) -> None:
         rate = self.answer.chunks_per_second
@@ -139,11 +146,12 @@ def _handler(answers: dict[str, _Prepared], models: bytes) -> type[BaseHTTPReque
                 self._send(404, b'{"error": "not found"}')
                 return
             request = json.loads(body)
-            if not request.get("stream"):
-                self._send(400, b'{"error": "the replay server only streams"}')
-                return
             last = str(request["messages"][-1].get("content", ""))
             chosen = next((a for name, a in answers.items() if f"[[{name}]]" in last), default)
+            if not request.get("stream"):
+                time.sleep(chosen.answer.latency_s)
+                self._send(200, chosen.message)
+                return
             chosen.write(self.wfile.write)
             self.wfile.flush()
 
@@ -151,6 +159,10 @@ def _handler(answers: dict[str, _Prepared], models: bytes) -> type[BaseHTTPReque
 
 
 class _Server(ThreadingHTTPServer):
+    # A batch opens 64 or more connections at once; the default backlog of 5 would
+    # drop SYNs and add a one-second retransmit to some of them.
+    request_queue_size = 512
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up (a pool closing at exit) is no news; others are."""
         if not isinstance(sys.exc_info()[1], ConnectionError):

@@ -23,6 +23,7 @@ SCRIPTS = {
     "display": "bench_display.py",
     "memory": "bench_memory.py",
     "cache": "bench_cache.py",
+    "batch": "bench_batch.py",
 }
 
 
