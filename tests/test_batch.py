@@ -448,3 +448,20 @@ def test_cache_false_stores_nothing(emu: EmulatorHandle, tmp_path: Path) -> None
         Batch("{}", ["a", "b"], model=MODEL, cache=False, progress=False).run()
     assert len(emu.requests) == 4
     assert not (tmp_path / "cache").exists()
+
+
+def test_stored_answers_are_shared_with_the_client_and_never_count_against_max_cost(
+    emu: EmulatorHandle, tmp_path: Path
+) -> None:
+    from aimo_magic.core.cache import AnswerCache
+
+    rows = [f"shared row {n}" for n in range(100)]
+    Batch("{}", rows, model=PINNED, temperature=0, progress=False).run()
+    with AnswerCache(tmp_path / "cache") as store:
+        assert store.stats().entries == 100, "every answer stored (in groups)"
+    emu.clear_requests()
+    with Client(KEY, base_url=emu.base_url, cache=tmp_path / "cache") as plain:
+        assert plain.chat("shared row 7", model=PINNED, temperature=0).cached_at is not None
+    tight = Batch("{}", rows, model=PINNED, temperature=0, max_cost=0.001, progress=False)
+    assert None not in tight.run() and tight.stopped is None
+    assert emu.requests == [] and tight.tally.cached == 100 and tight.cost == 0

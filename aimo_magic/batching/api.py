@@ -35,7 +35,9 @@ from aimo_magic.core.errors import AimoError
 from aimo_magic.core.types import Usage
 
 if TYPE_CHECKING:
+    from aimo_magic.batching.stored import StoredAnswers
     from aimo_magic.core.async_client import AsyncClient
+    from aimo_magic.core.cache import AnswerCache
     from aimo_magic.session import UsageLedger
 
 ON_ERROR = ("keep", "raise")
@@ -112,6 +114,7 @@ class Batch:
         self.elapsed: float | None = None
         self.summary = ""
         self.stopped: str | None = None
+        self._owned_store: AnswerCache | None = None
         self.announce = True
         """Print the summary line after a run (a front end that shows it itself turns it off)."""
 
@@ -241,6 +244,7 @@ class Batch:
         self.stopped = None
         engine = Engine(
             self.rows,
+            stored=self._stored(target, model),
             model=model,
             system=self.system,
             answer=self.answer,
@@ -255,6 +259,24 @@ class Batch:
         )
         return engine, target
 
+    def _stored(self, target: Target, model: str) -> StoredAnswers | None:
+        """The answer cache's part in this run (None with ``cache=False``)."""
+        from aimo_magic.batching.stored import StoredAnswers, report_unusable
+
+        store, owned = target.answer_store(self.cache)
+        self._owned_store = store if owned else None
+        if store is None:
+            return None
+        session = target.session
+        return StoredAnswers(
+            store,
+            base_url=target.settings.base_url,
+            model=model,
+            params=self.params,
+            api_key=target.settings.api_key,
+            on_unusable=lambda exc: report_unusable(exc, session),
+        )
+
     async def _drive(self, engine: Engine, target: Target) -> None:
         positions = [i for i, value in enumerate(self._values) if value is None]
         client = self._async_client(target)
@@ -262,21 +284,21 @@ class Batch:
             await engine.run(client, positions)
         finally:
             await client.aclose()
+            if self._owned_store is not None:
+                self._owned_store.close()
+                self._owned_store = None
 
     def _async_client(self, target: Target) -> AsyncClient:
         from aimo_magic.core.async_client import AsyncClient
 
         settings = target.settings
         # Retries are the engine's (shared backoff for 429s), so the client makes one try.
-        session = target.session
         client = AsyncClient(
             settings.api_key,
             base_url=settings.base_url,
             timeout=settings.timeout,
             max_retries=0,
             max_retry_wait=settings.max_retry_wait,
-            cache=target.cache(self.cache),
-            on_cache_error=session.cache_unusable if session is not None else None,
         )
         client.catalogue = target.catalogue
         return client

@@ -65,13 +65,27 @@ class Target:
                 self.catalogue = _fetch_catalogue(self.settings)
         return self.catalogue
 
-    def cache(self, choice: Any) -> Any:
-        """What the batch's client gets as ``cache=``: in a notebook, ``True`` means the
-        session's own answer cache (one file, ``%aimo cache stats`` sees the batch)."""
+    def answer_store(self, choice: Any) -> tuple[AnswerCache | None, bool]:
+        """The store ``cache=`` names, and whether the batch opened it (and must close it).
+
+        In a notebook ``True`` is the session's own store (one file: ``%aimo cache stats``
+        sees the batch); elsewhere the default file. A file that cannot be used is
+        reported once and the batch runs without it.
+        """
+        from aimo_magic.batching.stored import report_unusable
+        from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
+
+        if choice is None or choice is False:
+            return None, False
+        if isinstance(choice, AnswerCache):
+            return choice, False
         if choice is True and self.session is not None and self.cache_options is not None:
-            store: AnswerCache | None = self.session.answer_cache(self.cache_options)
-            return store
-        return choice
+            return self.session.answer_cache(self.cache_options), False
+        try:
+            return AnswerCache(None if choice is True else choice), True
+        except CacheUnavailableError as exc:
+            report_unusable(exc, self.session)
+            return None, False
 
     def check_model(self, model_id: str) -> None:
         """Refuse an unknown model before anything is sent, naming the closest ids."""

@@ -14,13 +14,14 @@ at once and cancels what is in flight.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aimo_magic.batching.answers import AnswerFormat, AnswerFormatError
 from aimo_magic.batching.costs import DEFAULT_ANSWER_TOKENS, PriceBook, answer_bound, prompt_tokens
 from aimo_magic.batching.gate import BackoffGate
 from aimo_magic.batching.outcome import STOP_FATAL, STOP_MAX_COST, RowError, Tally
+from aimo_magic.batching.positions import RowQueue
 from aimo_magic.batching.rows import Rows, messages_for
 from aimo_magic.core.errors import (
     AimoError,
@@ -32,6 +33,9 @@ from aimo_magic.core.errors import (
 )
 from aimo_magic.core.retry import RetryPolicy, is_retryable
 from aimo_magic.core.types import ChatResult
+
+if TYPE_CHECKING:
+    from aimo_magic.batching.stored import StoredAnswers
 
 FATAL = (AuthenticationError, PaymentError, NotFoundError, MissingKeyError)
 """Errors no retry and no other row can fix: the batch stops at the first."""
@@ -74,6 +78,7 @@ class Engine:
         tally: Tally,
         values: list[Any],
         errors: list[RowError],
+        stored: StoredAnswers | None = None,
     ) -> None:
         self._client: ChatClient | None = None
         self._rows = rows
@@ -88,8 +93,9 @@ class Engine:
         self._max_cost = max_cost
         self._answer_bound = answer_bound(params)
         self._gate = BackoffGate(self._concurrency)
+        self._stored = stored
         self._workers: list[asyncio.Task[None]] = []
-        self._positions: Iterator[int] = iter(())
+        self._queue: RowQueue | None = None
         self.tally = tally
         self.values = values
         self.errors = errors
@@ -98,27 +104,43 @@ class Engine:
         self.fatal: AimoError | None = None
 
     async def run(self, client: ChatClient, positions: Sequence[int]) -> None:
-        """Ask the rows at ``positions``; returns when all are done or the batch stopped."""
+        """Ask the rows at ``positions``; returns when all are done or the batch stopped.
+
+        Rows with a stored answer are answered from it without a request; live answers
+        are stored as they come, and whatever is still pending is written at the end,
+        however the run ends.
+        """
         self._client = client
-        self._positions = iter(positions)
+        queue = RowQueue(
+            positions, self._stored, self._messages, self._answered, 4 * self._concurrency
+        )
+        self._queue = queue
         count = min(self._concurrency, max(len(positions), 1))
-        self._workers = [asyncio.create_task(self._worker()) for _ in range(count)]
+        self._workers = [asyncio.create_task(self._worker(queue)) for _ in range(count)]
+        if queue.needs_filling:
+            self._workers.append(asyncio.create_task(queue.fill()))
         try:
             outcomes = await asyncio.gather(*self._workers, return_exceptions=True)
         except asyncio.CancelledError:
             for worker in self._workers:
                 worker.cancel()
             await asyncio.gather(*self._workers, return_exceptions=True)
+            await self._flush()
             raise
+        await self._flush()
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(
                 outcome, asyncio.CancelledError
             ):
                 raise outcome
 
-    async def _worker(self) -> None:
+    async def _flush(self) -> None:
+        if self._stored is not None:
+            await self._stored.flush()
+
+    async def _worker(self, queue: RowQueue) -> None:
         while self.stop is None:
-            position = next(self._positions, None)
+            position = await queue.next()
             if position is None:
                 return
             await self._row(position)
@@ -147,7 +169,9 @@ class Engine:
             return
         finally:
             tally.reserved -= reserve
-        self._answered(position, result)
+        # An answer that does not parse is not stored: running the batch again asks anew.
+        if self._answered(position, result) and self._stored is not None:
+            await self._stored.remember(messages, result)
 
     def _reserve(self, messages: list[dict[str, Any]]) -> float | None:
         """The row's guessed cost, or None (and the batch stops) if it would pass max_cost."""
@@ -205,7 +229,8 @@ class Engine:
             if delay:
                 await asyncio.sleep(delay)
 
-    def _answered(self, position: int, result: ChatResult) -> None:
+    def _answered(self, position: int, result: ChatResult) -> bool:
+        """Count the answer and keep its value; False when it does not parse (a row error)."""
         tally = self.tally
         hit = result.cached_at is not None
         if hit:
@@ -215,9 +240,10 @@ class Engine:
             value = self._answer.parse(result.text)
         except AnswerFormatError as exc:
             self._failed(position, type(exc).__name__, str(exc))
-            return
+            return False
         self.values[position] = value
         tally.answered += 1
+        return True
 
     def _count(self, result: ChatResult, hit: bool) -> None:
         """Tokens and cost of a live answer; for a cache hit, only what it saved."""
