@@ -465,3 +465,13 @@ def test_stored_answers_are_shared_with_the_client_and_never_count_against_max_c
     tight = Batch("{}", rows, model=PINNED, temperature=0, max_cost=0.001, progress=False)
     assert None not in tight.run() and tight.stopped is None
     assert emu.requests == [] and tight.tally.cached == 100 and tight.cost == 0
+
+
+def test_arun_runs_on_the_callers_event_loop(emu: EmulatorHandle) -> None:
+    import asyncio
+
+    async def main() -> list[Any]:
+        batch = Batch("row {}", [1, 2, 3], model=MODEL, concurrency=2, progress=False)
+        return list(await batch.arun())
+
+    assert all(asyncio.run(main())) and len(emu.requests) == 3

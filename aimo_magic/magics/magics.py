@@ -149,8 +149,13 @@ class AimoMagics(Magics):
             %%aimo --no-history -f json -o facts
             List three facts about Lisbon as JSON.
 
+            %%aimo --each tickets -o labels --max-tokens 5
+            Classify this ticket as billing, bug or other: {text}
+
         Formats: markdown (default), text, code (fences stripped), json (parsed;
-        asks the model for JSON), html (sanitised), math (LaTeX). Errors end the
+        asks the model for JSON), html (sanitised), math (LaTeX). ``--each VAR``
+        asks the cell of every row of VAR ({column} names a row's field), concurrently,
+        with live progress; the rows never enter the conversation. Errors end the
         cell with one line; add --debug for the full traceback. Ctrl-C or the
         stop button interrupts an answer and keeps what arrived.
         """
