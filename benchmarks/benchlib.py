@@ -26,6 +26,8 @@ PACKAGES = (
     "ipython",
     "ipykernel",
     "jupyter_client",
+    "httpx2",
+    "httpcore2",
     "httpx",
     "httpx-sse",
     "openai",

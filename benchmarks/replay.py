@@ -7,9 +7,9 @@ written as it is. It runs in its own process so that its CPU time never lands in
 process being measured.
 
 An answer is chosen by writing ``[[NAME]]`` in the last user message; ``GET /v1/models``
-serves the emulator's catalogue so ``%%aimo`` can check its model. A request with
-``"stream": false`` gets the answer whole, as one ``chat.completion`` body, after the
-answer's ``latency_s`` (the batch benchmark's 100 ms per request).
+serves the emulator's catalogue so ``%%aimo`` can check its model. A request without
+``"stream": true`` gets the same answer whole, as one ``chat.completion`` body; an answer
+with ``latency_s`` waits that long before either form, as a model thinking would.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class Answer:
 
 
 def completion(tokens: list[str]) -> Completion:
+    """The emulator's own completion object for an answer of these chunks."""
     return Completion(
         id="chatcmpl-replay",
         created=1_735_689_600,
@@ -148,8 +149,9 @@ def _handler(answers: dict[str, _Prepared], models: bytes) -> type[BaseHTTPReque
             request = json.loads(body)
             last = str(request["messages"][-1].get("content", ""))
             chosen = next((a for name, a in answers.items() if f"[[{name}]]" in last), default)
-            if not request.get("stream"):
+            if chosen.answer.latency_s:
                 time.sleep(chosen.answer.latency_s)
+            if not request.get("stream"):
                 self._send(200, chosen.message)
                 return
             chosen.write(self.wfile.write)
@@ -159,9 +161,9 @@ def _handler(answers: dict[str, _Prepared], models: bytes) -> type[BaseHTTPReque
 
 
 class _Server(ThreadingHTTPServer):
-    # A batch opens 64 or more connections at once; the default backlog of 5 would
-    # drop SYNs and add a one-second retransmit to some of them.
-    request_queue_size = 512
+    # Room for a burst of concurrent connects: the default backlog of 5 drops the others'
+    # SYNs, and each dropped client then waits a second to retry.
+    request_queue_size = 256
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up (a pool closing at exit) is no news; others are."""

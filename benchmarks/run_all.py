@@ -24,6 +24,7 @@ SCRIPTS = {
     "memory": "bench_memory.py",
     "cache": "bench_cache.py",
     "batch": "bench_batch.py",
+    "concurrency": "bench_concurrency.py",
 }
 
 

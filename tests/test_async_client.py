@@ -77,3 +77,34 @@ def test_retry_after_forms() -> None:
     assert future is not None and 25 < future <= 30
     assert retry_after_seconds({"Retry-After": "soon"}) is None
     assert retry_after_seconds({}) is None
+
+
+def test_async_finished_stream_without_done_is_accepted(emulator: EmulatorHandle) -> None:
+    emulator.clear_requests()
+    events: list[RetryEvent] = []
+
+    async def go() -> object:
+        async with (
+            AsyncClient(KEY, base_url=emulator.base_url, max_retry_wait=0.05) as client,
+            client.stream("x ::fault eof_no_done", model=MODEL, on_retry=events.append) as stream,
+        ):
+            return await stream.until_done()
+
+    result = run(go())
+    assert events == [] and len(emulator.requests) == 1
+    assert result.finish_reason == "stop" and result.usage and result.notes  # type: ignore[attr-defined]
+
+
+def test_a_batch_keeps_its_connections_alive_for_the_next(emulator: EmulatorHandle) -> None:
+    """64 requests in flight, then all 64 connections kept for reuse (httpx2 keeps 20)."""
+
+    async def go() -> tuple[int, int]:
+        async with AsyncClient(KEY, base_url=emulator.base_url, timeout=30) as client:
+            batch = [client.chat("hi ::latency 1000", model=MODEL) for _ in range(64)]
+            answers = await asyncio.gather(*batch)
+            pool = client._http._transport._pool  # type: ignore[attr-defined]
+            return len(answers), len(pool.connections)
+
+    answered, kept = run(go())
+    assert answered == 64
+    assert kept > 20, f"only {kept} connections kept alive after 64 in flight"

@@ -16,7 +16,8 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 TARGETS = {
     "bench_startup.py": ["aimo_magic: load_ext (in-process)", "aimo_magic: process wall over bare"],
-    "bench_stream.py": ["aimo / openai SDK (wall)", "aimo / httpx + httpx_sse (wall)"],
+    "bench_stream.py": ["aimo / openai SDK (wall)", "aimo / fastest bare loop (wall)"],
+    "bench_concurrency.py": ["aimo / bare httpx2 (wall)", "aimo / openai SDK (wall)"],
     "bench_display.py": [
         "displaying / one final render",
         "published / final",

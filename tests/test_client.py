@@ -181,7 +181,6 @@ def test_stream_options_rejection_is_retried_without_and_remembered(
     [
         "disconnect_after=5",
         "no_finish",
-        "eof_no_done",
         "bad_json_after=5",
         "stall_after=5;stall_s=3",
     ],
@@ -197,6 +196,51 @@ def test_broken_streams_fail_loudly_with_partial_text(emu: EmulatorHandle, fault
             pass
     assert caught.value.partial_text
     assert "cut off" in str(caught.value) or "run the cell again" in str(caught.value)
+
+
+def test_a_finished_stream_without_done_is_accepted_not_paid_for_again(
+    client: Client, emu: EmulatorHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """finish_reason and usage arrived, then the server closed without [DONE]: one answer."""
+    caplog.set_level(logging.DEBUG, logger="aimo_magic")
+    expected = client.chat("Tell me about rivers", model=MODEL)
+    emu.clear_requests()
+    events: list[RetryEvent] = []
+    emu.queue_faults("eof_no_done", "eof_no_done", "eof_no_done")
+    with client.stream("Tell me about rivers", model=MODEL, on_retry=events.append) as stream:
+        text = "".join(stream)
+    result = stream.result
+    assert events == [] and len(emu.requests) == 1, "a finished answer is not retried"
+    assert result is not None and text == result.text == expected.text
+    assert result.finish_reason == "stop" and result.usage == expected.usage
+    assert result.notes and "[DONE]" in result.notes[0]
+    assert any("accepted as complete" in r.getMessage() for r in caplog.records)
+
+
+def test_a_connection_lost_after_the_finish_reason_is_not_retried(
+    client: Client, emu: EmulatorHandle
+) -> None:
+    # Role, four words, ".", the finish_reason chunk, the usage chunk: drop before the usage.
+    emu.queue_faults("disconnect_after=7", "disconnect_after=7", "disconnect_after=7")
+    events: list[RetryEvent] = []
+    with client.stream("::words 4", model=MODEL, on_retry=events.append) as stream:
+        text = "".join(stream)
+    assert events == [] and len(emu.requests) == 1
+    assert stream.result is not None and stream.result.text == text and len(text.split()) == 4
+    assert stream.result.finish_reason and "connection failed" in stream.result.notes[0]
+
+
+def test_a_stream_without_a_finish_reason_is_still_retried(
+    client: Client, emu: EmulatorHandle
+) -> None:
+    events: list[RetryEvent] = []
+    emu.queue_faults("no_finish", "no_finish", "no_finish")
+    with (
+        pytest.raises(IncompleteStreamError, match="without a finish_reason"),
+        client.stream("Tell me about rivers", model=MODEL, on_retry=events.append) as stream,
+    ):
+        list(stream)
+    assert len(events) == 2 and len(emu.requests) == 3
 
 
 def test_a_broken_stream_is_retried_and_the_caller_told(
@@ -414,3 +458,78 @@ def test_each_answer_carries_the_request_id_it_was_sent_with(
         streamed = stream.until_done()
     assert streamed.request_id == emu.requests[-1]["headers"]["x-request-id"]
     assert streamed.request_id != result.request_id
+
+
+@pytest.mark.parametrize("data", ['{"choices": []} trailing', "{not json", "[1, 2]", '"text"'])
+def test_a_chunk_that_is_not_one_json_object_breaks_the_stream(data: str) -> None:
+    from aimo_magic.core.protocol import ChunkAccumulator
+
+    accumulator = ChunkAccumulator()
+    assert accumulator.feed(' {"choices": [{"delta": {"content": "Hi"}}]} \n') == "Hi"
+    with pytest.raises(IncompleteStreamError, match="JSON") as caught:
+        accumulator.feed(data)
+    assert caught.value.partial_text == "Hi"
+
+
+@pytest.mark.parametrize("suffix", ["/v1", "/v1/"])
+def test_a_base_url_ending_in_v1_is_not_doubled(emu: EmulatorHandle, suffix: str) -> None:
+    """OpenAI-style base URLs (``.../v1``) work as well as AiMo's (``.../api``)."""
+    with Client(KEY, base_url=emu.base_url + suffix, max_retries=0) as client:
+        assert client.models()
+        assert client.chat("hello", model=MODEL).text
+        with client.stream("hello", model=MODEL) as stream:
+            assert stream.until_done().text
+    paths = {entry["path"] for entry in emu.requests}
+    assert paths == {"/api/v1/chat/completions"}, paths
+
+
+@pytest.mark.parametrize(
+    ("base_url", "root"),
+    [
+        ("http://host/v1", "http://host/v1"),
+        ("http://host:4000/v1/", "http://host:4000/v1"),
+        ("https://devnet.aimo.network/api", "https://devnet.aimo.network/api/v1"),
+        ("http://host/api/v1", "http://host/api/v1"),
+    ],
+)
+def test_both_base_url_forms_reach_the_same_paths(base_url: str, root: str) -> None:
+    with Client(KEY, base_url=base_url) as client:
+        assert client._url("chat/completions") == f"{root}/chat/completions"
+        assert client.base_url == base_url.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    ("base_url", "server"),
+    [
+        ("https://devnet.aimo.network/api", "AiMo"),
+        ("https://aimo.network/api", "AiMo"),
+        ("https://api.aimo.network/v1", "AiMo"),
+        ("https://notaimo.network/api", "notaimo.network"),
+        ("https://aimo.network.example.com/api", "aimo.network.example.com"),
+        ("http://localhost:4000/v1", "localhost:4000"),
+        ("http://user:secret@proxy.example:8080/v1", "proxy.example:8080"),
+        ("http://[::1]:9000/v1", "[::1]:9000"),
+    ],
+)
+def test_error_lines_name_the_server_unless_it_is_aimo(base_url: str, server: str) -> None:
+    with Client(KEY, base_url=base_url) as client:
+        assert client.server == server
+
+
+def test_another_servers_errors_are_not_put_in_aimos_mouth(emu: EmulatorHandle) -> None:
+    host = emu.base_url.split("//", 1)[1].split("/", 1)[0]
+    with Client(KEY, base_url=emu.base_url, max_retries=0) as client:
+        emu.queue_faults("status=400;message=messages must not be empty")
+        with pytest.raises(InvalidRequestError) as plain:
+            client.chat("hello", model=MODEL)
+        emu.queue_faults("status=404;message=Model not served here")
+        with pytest.raises(NotFoundError) as streamed, client.stream("hi", model=MODEL) as stream:
+            list(stream)
+        emu.queue_faults("error_frame_after=2;message=upstream fell over")
+        with pytest.raises(ServerError) as mid, client.stream("hi", model=MODEL) as stream:
+            list(stream)
+    assert str(plain.value).startswith(f"{host} says: messages must not be empty")
+    assert str(streamed.value).startswith(f"{host} says: Model not served here")
+    assert str(mid.value).startswith(f"{host} reported an error mid-stream: upstream fell over")
+    for caught in (plain, streamed, mid):
+        assert "AiMo" not in caught.value.detail

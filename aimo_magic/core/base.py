@@ -81,6 +81,9 @@ class BaseClient:
             max_retries=self.settings.max_retries, max_wait=self.settings.max_retry_wait
         )
         self.on_retry = on_retry
+        self._api_root = self.settings.api_root
+        # Who error lines quote: "AiMo", or another server's host.
+        self.server = self.settings.server
         self.catalogue: list[Model] | None = None
         self.stream_options_supported = True
         self.on_cache_error = on_cache_error
@@ -110,7 +113,7 @@ class BaseClient:
         }
 
     def _url(self, path: str) -> str:
-        return f"{self.settings.base_url}/v1/{path.lstrip('/')}"
+        return f"{self._api_root}/{path.lstrip('/')}"
 
     def _auth_headers(self, request_id: str) -> dict[str, str]:
         key = self.settings.api_key
@@ -155,7 +158,13 @@ class BaseClient:
     def _chat_result(self, payload: Any, model: str, started: float, request_id: str) -> ChatResult:
         timings = Timings(first_token=None, total=time.perf_counter() - started)
         return completion_result(
-            payload, model, self._provider_of, timings, request_id, self.settings.api_key
+            payload,
+            model,
+            self._provider_of,
+            timings,
+            request_id,
+            self.settings.api_key,
+            self.server,
         )
 
     def _provider_of(self, answered_model: str) -> str | None:
@@ -173,6 +182,7 @@ class BaseClient:
             response.text,
             request_id=request_id,
             api_key=self.settings.api_key,
+            server=self.server,
         )
         error.retry_headers = response.headers
         raise error

@@ -194,6 +194,9 @@ class ChatStream(StreamState):
                             break
                     self._check_complete()
             except httpx2.HTTPError as exc:
+                if self._finished_before(exc, receiving):
+                    self._finish()
+                    return
                 error: AimoError = self._transport_error(exc, receiving)
             except AimoError as exc:
                 if self._drop_stream_options(exc):

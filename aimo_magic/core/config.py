@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from aimo_magic.core.secrets import mask
 
@@ -16,6 +17,8 @@ ENV_API_KEY = "AIMO_API_KEY"
 ENV_BASE_URL = "AIMO_BASE_URL"
 ENV_TIMEOUT = "AIMO_TIMEOUT"
 ENV_MODEL = "AIMO_MODEL"
+
+AIMO_DOMAIN = "aimo.network"
 
 
 class ConfigurationError(ValueError):
@@ -37,6 +40,28 @@ def _env_float(name: str) -> float | None:
     return value
 
 
+def api_root(base_url: str) -> str:
+    """Where the ``/v1`` paths live: AiMo's form (``.../api``) and OpenAI's (``.../v1``) both
+    work, so a base URL copied from another client does not become ``/v1/v1``."""
+    return base_url if base_url.endswith("/v1") else f"{base_url}/v1"
+
+
+def server_name(base_url: str) -> str:
+    """Whom error lines quote: "AiMo" for AiMo's own hosts, else the server's host and port,
+    so a LiteLLM proxy's refusal is not put in AiMo's mouth."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or base_url
+    if host == AIMO_DOMAIN or host.endswith("." + AIMO_DOMAIN):
+        return "AiMo"
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if port else host
+
+
 @dataclass(frozen=True)
 class Settings:
     """What a client needs; the key is kept out of the repr."""
@@ -53,6 +78,14 @@ class Settings:
             f"Settings(api_key={mask(self.api_key)!r}, base_url={self.base_url!r}, "
             f"timeout={self.timeout}, max_retries={self.max_retries}, model={self.model!r})"
         )
+
+    @property
+    def api_root(self) -> str:
+        return api_root(self.base_url)
+
+    @property
+    def server(self) -> str:
+        return server_name(self.base_url)
 
     @classmethod
     def resolve(

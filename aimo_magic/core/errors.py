@@ -141,9 +141,17 @@ def error_class_for(status: int, message: str, error_type: str | None) -> type[A
 
 
 def error_from_response(
-    status: int, text: str, *, request_id: str | None = None, api_key: str | None = None
+    status: int,
+    text: str,
+    *,
+    request_id: str | None = None,
+    api_key: str | None = None,
+    server: str = "AiMo",
 ) -> AimoError:
-    """Build the typed error for a failed HTTP response from its body text."""
+    """Build the typed error for a failed HTTP response from its body text.
+
+    ``server`` is whom the line quotes: "AiMo", or another server's host.
+    """
     text = redact(text, api_key)
     try:
         body: Any = json.loads(text) if text.strip() else None
@@ -151,15 +159,19 @@ def error_from_response(
         body = None
     message, error_type = _server_words(body, text)
     cls = error_class_for(status, message, error_type)
-    return cls(f"AiMo says: {message}", status=status, error_type=error_type, request_id=request_id)
+    return cls(
+        f"{server} says: {message}", status=status, error_type=error_type, request_id=request_id
+    )
 
 
-def error_from_frame(frame: Mapping[str, Any], *, api_key: str | None = None) -> AimoError:
+def error_from_frame(
+    frame: Mapping[str, Any], *, api_key: str | None = None, server: str = "AiMo"
+) -> AimoError:
     """Typed error for an ``{"error": ...}`` object that arrived inside a 200 stream."""
     message, error_type = _server_words(frame, "")
     raw = frame.get("error")
     code = raw.get("code") if isinstance(raw, Mapping) else None
     status = code if isinstance(code, int) and 100 <= code < 600 else None
     cls = error_class_for(status, message, error_type) if status else ServerError
-    detail = redact(f"AiMo reported an error mid-stream: {message}", api_key)
+    detail = redact(f"{server} reported an error mid-stream: {message}", api_key)
     return cls(detail, status=status, error_type=error_type)

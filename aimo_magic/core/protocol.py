@@ -46,20 +46,27 @@ def rejects_stream_options(error: AimoError) -> bool:
 
 
 _NO_CHOICE: dict[str, Any] = {}
+# raw_decode skips json.loads' argument checks and whitespace scans (the data is stripped);
+# the caller checks that nothing trails the object.
+_raw_decode = json.JSONDecoder().raw_decode
 
 
 def _first_choice(chunk: Mapping[str, Any]) -> Mapping[str, Any]:
     choices = chunk.get("choices")
-    if choices and type(choices) is list and isinstance(choices[0], Mapping):
-        return choices[0]
+    if choices and type(choices) is list:
+        first = choices[0]
+        # json gives dicts; the isinstance check (slow for an ABC) is for other mappings.
+        if type(first) is dict or isinstance(first, Mapping):
+            return first
     return _NO_CHOICE
 
 
 class ChunkAccumulator:
     """Feeds on SSE ``data`` payloads; collects text, finish reason, usage and model."""
 
-    def __init__(self, api_key: str | None = None) -> None:
+    def __init__(self, api_key: str | None = None, server: str = "AiMo") -> None:
         self._api_key = api_key
+        self._server = server
         self._parts: list[str] = []
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
@@ -71,10 +78,6 @@ class ChunkAccumulator:
     def text(self) -> str:
         return "".join(self._parts)
 
-    @property
-    def complete(self) -> bool:
-        return self.done and self.finish_reason is not None
-
     def feed(self, data: str) -> str:
         """Consume one event's data and return the text it adds ("" for none)."""
         data = data.strip()
@@ -84,35 +87,37 @@ class ChunkAccumulator:
             self.done = True
             return ""
         try:
-            chunk = json.loads(data)
+            chunk, end = _raw_decode(data)
         except ValueError:
+            end = -1
+        if end != len(data):
             raise IncompleteStreamError(
                 "The stream carried a chunk that is not valid JSON", partial_text=self.text
-            ) from None
-        if not isinstance(chunk, Mapping):
+            )
+        if type(chunk) is not dict and not isinstance(chunk, Mapping):
             raise IncompleteStreamError(
                 "The stream carried a chunk that is not a JSON object", partial_text=self.text
             )
         if chunk.get("error"):
-            raise error_from_frame(chunk, api_key=self._api_key)
+            raise error_from_frame(chunk, api_key=self._api_key, server=self._server)
         return self._absorb(chunk)
 
     def _absorb(self, chunk: Mapping[str, Any]) -> str:
         # Runs once per token: plain lookups, and work only for keys that are present.
         model = chunk.get("model")
-        if model and model != self.model and isinstance(model, str):
+        if model and model != self.model and type(model) is str:
             self.model = model
-        if self.response_id is None and isinstance(chunk.get("id"), str):
+        if self.response_id is None and type(chunk.get("id")) is str:
             self.response_id = chunk["id"]
         choice = _first_choice(chunk)
         usage = chunk.get("usage") or choice.get("usage")
         if usage:
             self.usage = Usage.from_dict(usage) or self.usage
         finish = chunk.get("finish_reason") or choice.get("finish_reason")
-        if finish and isinstance(finish, str):
+        if finish and type(finish) is str:
             self.finish_reason = finish
         delta = choice.get("delta") or choice.get("message")
-        content = delta.get("content") if isinstance(delta, dict) else None
+        content = delta.get("content") if type(delta) is dict else None
         if content is None:
             content = choice.get("text")
         if content and type(content) is str:
@@ -121,7 +126,12 @@ class ChunkAccumulator:
         return ""
 
     def result(
-        self, requested_model: str, provider: str | None, timings: Timings, request_id: str | None
+        self,
+        requested_model: str,
+        provider: str | None,
+        timings: Timings,
+        request_id: str | None,
+        notes: tuple[str, ...] = (),
     ) -> ChatResult:
         return ChatResult(
             text=self.text,
@@ -131,6 +141,7 @@ class ChunkAccumulator:
             provider=provider,
             timings=timings,
             request_id=request_id,
+            notes=notes,
         )
 
 
@@ -141,13 +152,14 @@ def completion_result(
     timings: Timings,
     request_id: str | None,
     api_key: str | None = None,
+    server: str = "AiMo",
 ) -> ChatResult:
     """A non-streamed ``chat.completion`` body, read with the same tolerance as chunks."""
     if not isinstance(payload, Mapping):
         raise IncompleteStreamError("The server's answer was not a JSON object")
     if payload.get("error"):
-        raise error_from_frame(payload, api_key=api_key)
-    accumulator = ChunkAccumulator(api_key)
+        raise error_from_frame(payload, api_key=api_key, server=server)
+    accumulator = ChunkAccumulator(api_key, server)
     accumulator._absorb(payload)
     model = accumulator.model or requested_model
     text = accumulator.text

@@ -6,6 +6,7 @@ what the caller is told live here once.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -24,6 +25,8 @@ from aimo_magic.core.protocol import (
 )
 from aimo_magic.core.retry import is_retryable
 from aimo_magic.core.types import ChatResult, Timings
+
+logger = logging.getLogger(__name__)
 
 # httpx2 refuses an event larger than 1 MiB by default; an image answer sent as one chunk
 # can be larger, so the bound is generous while still stopping a runaway line.
@@ -60,13 +63,14 @@ class StreamState:
             messages, model, params, stream=True, include_usage=client.stream_options_supported
         )
         self._on_retry = on_retry
-        self._accumulator = ChunkAccumulator(client.settings.api_key)
+        self._accumulator = ChunkAccumulator(client.settings.api_key, client.server)
         self._started = time.perf_counter()
         self._first_token: float | None = None
         self.request_id = client._new_request_id()
         self.result: ChatResult | None = None
         self.retries = 0
         self._cache = client._cache_use(model, self._body, cache)
+        self._notes: list[str] = []
 
     @property
     def text(self) -> str:
@@ -80,8 +84,9 @@ class StreamState:
         return hit.text
 
     def _begin_attempt(self) -> tuple[ChunkAccumulator, dict[str, str]]:
-        self._accumulator = ChunkAccumulator(self._client.settings.api_key)
+        self._accumulator = ChunkAccumulator(self._client.settings.api_key, self._client.server)
         self._first_token = None
+        self._notes = []
         headers = self._client._auth_headers(self.request_id)
         headers["Accept"] = "text/event-stream"
         return self._accumulator, headers
@@ -92,6 +97,7 @@ class StreamState:
             response.text,
             request_id=self.request_id,
             api_key=self._client.settings.api_key,
+            server=self._client.server,
         )
 
     def _note_delta(self, delta: str) -> None:
@@ -99,15 +105,32 @@ class StreamState:
             self._first_token = time.perf_counter() - self._started
 
     def _check_complete(self) -> None:
+        """A stream that gave its finish_reason is a whole answer, [DONE] or not: retrying
+        it would pay for the same answer again. Only one that ended without it is cut off."""
         accumulator = self._accumulator
-        if accumulator.complete:
+        if accumulator.finish_reason is not None:
+            if not accumulator.done:
+                self._note("The stream closed without [DONE] after its finish_reason")
             return
         reason = (
-            "The stream ended without [DONE]"
-            if not accumulator.done
-            else "The stream ended without a finish_reason"
+            "The stream ended without a finish_reason"
+            if accumulator.done
+            else "The stream ended without [DONE] or a finish_reason"
         )
         raise IncompleteStreamError(reason, partial_text=accumulator.text)
+
+    def _finished_before(self, exc: httpx2.HTTPError, receiving: bool) -> bool:
+        """Whether the connection failed only after the answer's finish_reason arrived."""
+        if not receiving or self._accumulator.finish_reason is None:
+            return False
+        self._note(f"The connection failed after the finish_reason ({type(exc).__name__})")
+        return True
+
+    def _note(self, what: str) -> None:
+        """Keep a quirk of an accepted answer for ``ChatResult.notes`` and the debug log."""
+        note = f"{what}; accepted as complete, not retried"
+        self._notes.append(note)
+        logger.debug("%s (request %s)", note, self.request_id)
 
     def _finish(self) -> None:
         elapsed = time.perf_counter() - self._started
@@ -118,6 +141,7 @@ class StreamState:
             self._client._provider_of(model),
             Timings(first_token=self._first_token, total=elapsed),
             self.request_id,
+            tuple(self._notes),
         )
 
     def _finish_plain(self, response: httpx2.Response) -> str:
@@ -130,6 +154,7 @@ class StreamState:
             Timings(first_token=elapsed, total=elapsed),
             self.request_id,
             self._client.settings.api_key,
+            self._client.server,
         )
         return self.result.text
 

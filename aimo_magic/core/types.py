@@ -45,6 +45,8 @@ class ChatResult:
 
     ``cached_at`` is when a cached answer was first stored (seconds since the epoch),
     None for an answer that came live from the server.
+    ``notes`` tells of quirks in how an accepted answer arrived (for ``--debug``), for
+    example a stream that closed without ``[DONE]`` after its finish_reason.
     """
 
     text: str
@@ -56,6 +58,7 @@ class ChatResult:
     request_id: str | None = None
     raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     cached_at: float | None = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
