@@ -204,6 +204,20 @@ def test_failures_are_not_cached(kernel: Kernel, emu: EmulatorHandle) -> None:
     assert len(emu.requests) == 3
 
 
+def test_an_interrupted_answer_is_not_cached(kernel: Kernel, emu: EmulatorHandle) -> None:
+    def streaming(run: CellRun) -> bool:
+        return bool(run.of_type("update_display_data"))
+
+    cell = "%%aimo --no-history\n::words 120 ::pace 60"
+    stopped = kernel.execute(cell, interrupt_when=streaming, timeout=120)
+    assert stopped.status == "error" and "Interrupted" in stopped.plain()
+    again = ok(kernel, cell)  # the same request: answered live, then stored
+    assert "from the cache" not in again.plain()
+    assert len(emu.requests) == 2
+    assert "from the cache" in ok(kernel, cell).plain()
+    assert len(emu.requests) == 2
+
+
 def test_a_hit_continues_the_thread_like_a_live_answer(kernel: Kernel, emu: EmulatorHandle) -> None:
     ok(kernel, "%%aimo -c t1 --new\n::echo one")
     ok(kernel, "%%aimo -c t1 --new\n::echo one")  # a hit, recorded in a fresh thread

@@ -28,7 +28,10 @@ def parser() -> CommandParser:
     p.add_argument("action", nargs="?", choices=ACTIONS, metavar="on|off|stats|clear")
     p.add_argument("--model", metavar="M", help="clear: only answers of this model")
     p.add_argument(
-        "--older-than", type=float, metavar="DAYS", help="clear: only answers stored before"
+        "--older-than",
+        type=float,
+        metavar="DAYS",
+        help="clear: only answers stored more than DAYS days ago",
     )
     return p
 
