@@ -1,7 +1,8 @@
 """aimo-magic: the AiMo Network from a Jupyter notebook.
 
 ``%load_ext aimo_magic`` registers the magics; ``aimo_magic.Client`` works from plain
-Python. Names are resolved lazily so that loading the extension stays fast.
+Python, and ``aimo_magic.batch`` asks one prompt template of every row of a dataset.
+Names are resolved lazily so that loading the extension stays fast.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aimo_magic._version import __version__
 
 if TYPE_CHECKING:
+    from aimo_magic.batching import Batch, BatchError, batch
     from aimo_magic.core import (
         AimoError,
         AnswerCache,
@@ -65,12 +67,18 @@ _CORE_NAMES = {
     "image",
 }
 
-__all__ = sorted([*_CORE_NAMES, "ModelSelector", "__version__", "load_ipython_extension"])
+_BATCH_NAMES = {"Batch", "BatchError", "batch"}
+
+__all__ = sorted(
+    [*_CORE_NAMES, *_BATCH_NAMES, "ModelSelector", "__version__", "load_ipython_extension"]
+)
 
 
 def __getattr__(name: str) -> Any:
     if name in _CORE_NAMES:
         return getattr(importlib.import_module("aimo_magic.core"), name)
+    if name in _BATCH_NAMES:
+        return getattr(importlib.import_module("aimo_magic.batching"), name)
     if name == "ModelSelector":
         return importlib.import_module("aimo_magic.widgets.selector").ModelSelector
     raise AttributeError(f"module 'aimo_magic' has no attribute {name!r}")

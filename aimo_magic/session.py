@@ -89,9 +89,12 @@ class UsageLedger:
     def _row(self, model: str) -> dict[str, float]:
         return self.per_model.setdefault(model, dict.fromkeys(USAGE_FIELDS, 0))
 
-    def record(self, model: str, usage: Usage | None, cost: float | None) -> None:
+    def record(
+        self, model: str, usage: Usage | None, cost: float | None, *, calls: int = 1
+    ) -> None:
+        """Add ``calls`` answers (a batch adds its rows at once) and their summed usage."""
         row = self._row(model)
-        row["calls"] += 1
+        row["calls"] += calls
         if usage is not None:
             row["prompt_tokens"] += usage.prompt_tokens
             row["completion_tokens"] += usage.completion_tokens
@@ -100,9 +103,9 @@ class UsageLedger:
         else:
             row["cost"] += cost
 
-    def record_hit(self, model: str, saved: float | None) -> None:
+    def record_hit(self, model: str, saved: float | None, *, hits: int = 1) -> None:
         row = self._row(model)
-        row["cache_hits"] += 1
+        row["cache_hits"] += hits
         if saved is not None:
             row["saved"] += saved
 
@@ -145,6 +148,9 @@ class AimoSession:
         self._answer_cache: AnswerCache | None = None
         self._cache_options: CacheOptions | None = None
         self.cache_problem: CacheUnavailableError | None = None
+        # Set by the magics: their current client and cache settings, for code that
+        # finds this session from Python (``aimo_magic.batch`` in a notebook).
+        self.settings_source: Callable[[], tuple[ClientOptions, CacheOptions]] | None = None
 
     def __repr__(self) -> str:
         key = "set" if self.explicit_key else "not set"
@@ -344,3 +350,26 @@ class AimoSession:
         """Subscribe to default-model changes; returns the unsubscribe function."""
         self._model_listeners.append(listener)
         return lambda: self._model_listeners.remove(listener)
+
+
+_BY_SHELL: dict[int, AimoSession] = {}
+
+
+def attach_session(shell: Any, session: AimoSession) -> None:
+    """Make ``session`` the one Python code in ``shell`` finds (the extension's own)."""
+    _BY_SHELL[id(shell)] = session
+
+
+def detach_session(shell: Any) -> None:
+    _BY_SHELL.pop(id(shell), None)
+
+
+def current_session() -> AimoSession | None:
+    """The loaded extension's session in the running IPython, if any.
+
+    Never imports IPython: outside IPython (a script, a dask worker) there is none.
+    """
+    if not _BY_SHELL or "IPython" not in sys.modules:
+        return None
+    shell = sys.modules["IPython"].get_ipython()
+    return _BY_SHELL.get(id(shell)) if shell is not None else None

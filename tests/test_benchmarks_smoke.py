@@ -29,6 +29,12 @@ TARGETS = {
         "cache hit: execute to final display (median)",
         "AsyncClient, 20 hits: longest event-loop stall",
     ],
+    "bench_batch.py": [
+        "aimo / bare httpx2 (wall)",
+        "aimo / bare httpx2 (CPU per row)",
+        "aimo / openai SDK (wall)",
+        "aimo peak growth per row / bare loop's",
+    ],
 }
 
 

@@ -31,6 +31,7 @@ NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 KEY_PREFIX = "aimo-sk-"
 TEST_KEY = "aimo-sk-v2-test-0000"
 AIMO_VARIABLES = ("AIMO_API_KEY", "AIMO_BASE_URL", "AIMO_MODEL", demo.PACE_ENV)
+WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def code_cells(nb: Any) -> list[Any]:
@@ -115,7 +116,11 @@ def check_every_comparison_is_rendered(cell: Any) -> None:
 
 def check_every_answer_is_rendered(nb: Any) -> None:
     """Each %%aimo cell: an answer as sanitised HTML beside its text, then a footer."""
-    cells = [cell for cell in code_cells(nb) if cell.source.startswith("%%aimo")]
+    cells = [
+        cell
+        for cell in code_cells(nb)
+        if cell.source.startswith("%%aimo") and "--each" not in cell.source.splitlines()[0]
+    ]
     assert cells
     for cell in [c for c in cells if "--compare" in c.source.splitlines()[0]]:
         check_every_comparison_is_rendered(cell)
@@ -156,6 +161,8 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         for name in AIMO_VARIABLES:
             patch.delenv(name, raising=False)
         patch.setenv(demo.PACE_ENV, "0")
+        # Batches store their answers: in a fresh folder, never the user's cache.
+        patch.setenv("AIMO_CACHE_DIR", str(out / "cache"))
         for path in NOTEBOOKS:
             target = out / path.name
             assert run_demo(path, output=target, timeout=180) == 0, f"{path.name} failed"
@@ -278,6 +285,26 @@ def test_teaching_explains_the_error_renders_hostile_output_inertly_and_restores
     follow_up = cell_with(nb, "one exercise to practise")
     assert record(follow_up)["thread"] == "tutor"
     assert record(follow_up)["usage"]["prompt_tokens"] > 100, "the restored lesson was sent"
+
+
+def test_batch_asks_every_row_shapes_the_answers_and_lists_failures(
+    executed: dict[str, Any],
+) -> None:
+    nb = executed["batch"]
+    assert "8 rows to DeepSeek-V3-1" in plain(cell_with(nb, "job.estimate()"))
+    run = cell_with(nb, "labels = job.run()")
+    assert any(WIDGET in o.get("data", {}) for o in run.outputs), "the progress bar"
+    assert "8 of 8 rows answered" in stdout(run)
+    assert "row/s]ticket\n101 " in plain(run), "a Series on the tickets' index"
+    assert "category    string\nurgency      Int64" in plain(cell_with(nb, "triage_schema"))
+    each = cell_with(nb, "%%aimo --each tickets")
+    assert "<table" in "".join(o.get("data", {}).get("text/html", "") for o in each.outputs)
+    assert stdout(each).startswith("8 of 8 rows answered")
+    assert "friendly one-line reply" in plain(cell_with(nb, "replies.loc"))
+    flaky = cell_with(nb, "flaky = aimo_magic.Batch")
+    assert "1 failed (1 × ServerError" in stdout(flaky)
+    assert "RowError(index=1, error='ServerError'" in plain(cell_with(nb, "flaky.errors"))
+    assert "27" in plain(cell_with(nb, "%aimo usage")), "8 + 8 + 8 rows, 1 cell, 2 of 3 rows"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

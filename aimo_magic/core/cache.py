@@ -22,7 +22,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -338,40 +338,59 @@ class AnswerCache:
         ``model`` is the model as requested, kept (besides ``result.model``, the one
         that served it) so that ``clear(model=...)`` finds the answer by either name.
         """
-        if not is_storable(result):
-            return
-        self._guard(lambda: self._put(key, result, model or result.model))
+        self.put_many([(key, result, model)])
 
-    def _put(self, key: str, result: ChatResult, requested_model: str) -> None:
-        db = self._connection()
+    def put_many(self, items: Iterable[tuple[str, ChatResult, str | None]]) -> int:
+        """Store several answers in one write transaction; returns how many were stored.
+
+        Each item is ``(key, result, model as requested or None)``; as for :meth:`put`,
+        only complete answers are kept. A batch stores its answers this way, so that
+        thousands of rows cost one transaction and one size check per group, not each.
+        """
+        rows = [
+            row
+            for key, result, model in items
+            if is_storable(result)
+            for row in [self._row(key, result, model or result.model)]
+            if row is not None
+        ]
+        if rows:
+            self._guard(lambda: self._insert(rows))
+        return len(rows)
+
+    def _row(self, key: str, result: ChatResult, requested_model: str) -> tuple[Any, ...] | None:
+        size = len(result.text.encode("utf-8")) + 200
+        if size > self.max_bytes:
+            return None
         timings = json.dumps(
             {"first_token": result.timings.first_token, "total": result.timings.total}
         )
-        size = len(result.text.encode("utf-8")) + 200
-        if size > self.max_bytes:
-            return
         now = time.time()
+        return (
+            _row_id(key),
+            requested_model,
+            result.model,
+            result.provider,
+            result.text,
+            result.finish_reason,
+            _usage_json(result.usage),
+            timings,
+            now,
+            now,
+            size,
+        )
+
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        db = self._connection()
         with self._write(db):
-            db.execute(
+            db.executemany(
                 "INSERT OR REPLACE INTO answers (id, model, served_model, provider, text, "
                 "finish_reason, usage, timings, stored_at, used_at, size) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    _row_id(key),
-                    requested_model,
-                    result.model,
-                    result.provider,
-                    result.text,
-                    result.finish_reason,
-                    _usage_json(result.usage),
-                    timings,
-                    now,
-                    now,
-                    size,
-                ),
+                rows,
             )
             evicted = self._evict(db)
-        self.stores += 1
+        self.stores += len(rows)
         if evicted:
             db.execute("PRAGMA incremental_vacuum")
 

@@ -65,7 +65,13 @@ def _record(state: EmulatorState, request: Request, raw: bytes) -> None:
         headers["authorization"] = "[redacted]"
     body = raw.decode("utf-8", "replace")
     state.record(
-        {"method": request.method, "path": request.url.path, "headers": headers, "body": body}
+        {
+            "method": request.method,
+            "path": request.url.path,
+            "headers": headers,
+            "body": body,
+            "received": time.monotonic(),
+        }
     )
 
 

@@ -98,6 +98,11 @@ class EmulatorHandle:
         self._state.in_flight.reset()
 
     @property
+    def in_flight(self) -> int:
+        """Chat requests being served right now."""
+        return self._state.in_flight.current
+
+    @property
     def running(self) -> bool:
         return self._thread.is_alive()
 

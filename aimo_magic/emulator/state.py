@@ -1,4 +1,5 @@
-"""What a running emulator remembers: queued faults and a log of the requests it saw.
+"""What a running emulator remembers: queued faults, a log of the requests it saw, and how
+many chat requests it has had in flight at once (for tests of clients' concurrency).
 
 Both are read and written from the server's event loop and from the thread that holds
 the EmulatorHandle, hence the lock.

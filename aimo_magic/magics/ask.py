@@ -8,7 +8,9 @@
 4. keep the result: thread, ``-o`` variable, ``--insert`` (``magics/record.py``).
 
 ``--compare`` runs the same steps once per model (``magics/compare.py`` builds the
-requests, ``magics/compare_exchange.py`` runs and shows them side by side).
+requests, ``magics/compare_exchange.py`` runs and shows them side by side);
+``--each`` builds one request per row of data and runs them as a batch
+(``magics/each.py``).
 
 History changes only once an answer is complete (or deliberately kept as
 partial). This module and the four it uses import nothing from the magics class
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.magics.failures import AnswerInterrupted, user_errors
+from aimo_magic.magics.failures import AnswerInterrupted, fail, user_errors
 
 if TYPE_CHECKING:
     from argparse import ArgumentParser
@@ -37,10 +39,23 @@ def run_cell(ctx: AskContext, parser: ArgumentParser, line: str, cell: str) -> N
     from aimo_magic.magics.cell_options import parse_cell_line
 
     options = parse_cell_line(ctx.settings, parser, line)
-    if options.compare is not None or options.keep is not None:
+    comparing = options.compare is not None or options.keep is not None
+    each = options.each is not None or options.concurrency is not None
+    if comparing and each:
+        raise fail(
+            ctx.settings,
+            "--each and --compare do not go together: compare models on one prompt first, "
+            "then run --each with the one you pick.",
+        )
+    if comparing:
         from aimo_magic.magics.compare_exchange import compare_cell
 
         compare_cell(ctx, options, cell, namespace=ctx.namespace)
+        return
+    if each:
+        from aimo_magic.magics.each import run_each
+
+        run_each(ctx, options, cell)
         return
     ask(ctx, options, cell, namespace=ctx.namespace)
 

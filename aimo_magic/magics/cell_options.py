@@ -48,6 +48,8 @@ class CellOptions:
     cache: bool | None = None
     compare: str | None = None
     keep: str | None = None
+    each: str | None = None
+    concurrency: int | None = None
     debug: bool = False
 
     @classmethod
@@ -98,6 +100,18 @@ _ARGUMENTS = (
         help="Ask these models at once, answers side by side; NAME@* is every provider.",
     ),
     argument("--keep", metavar="MODEL", help="With --compare: keep this answer as the turn."),
+    argument(
+        "--each",
+        metavar="VAR",
+        help="Ask the cell of every row of VAR (a list, Series or DataFrame, or a dask one); "
+        "{column} names a field of the row. Rows never enter the conversation.",
+    ),
+    argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="With --each: at most N requests in flight (default 16).",
+    ),
     argument("--debug", action="store_true", help="Show full tracebacks on errors."),
 )
 

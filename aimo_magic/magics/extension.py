@@ -6,6 +6,7 @@ from typing import Any
 
 from aimo_magic.magics import completion, failures
 from aimo_magic.magics.magics import AimoMagics
+from aimo_magic.session import attach_session, detach_session
 
 _LOADED: dict[int, tuple[AimoMagics, Any]] = {}
 
@@ -25,6 +26,7 @@ def load(shell: Any) -> AimoMagics:
     magics.short_errors = failures.install(shell)
     completion.install(shell, magics)
     _LOADED[id(shell)] = (magics, remember_cell_id)
+    attach_session(shell, magics.session)
     return magics
 
 
@@ -33,6 +35,7 @@ def unload(shell: Any) -> None:
     if entry is None:
         return
     magics, hook = entry
+    detach_session(shell)
     shell.events.unregister("pre_run_cell", hook)
     magics.figures.uninstall(shell)
     failures.uninstall(shell)

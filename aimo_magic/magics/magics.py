@@ -82,6 +82,7 @@ class AimoMagics(Magics):
         self.short_errors = False
         super().__init__(shell=shell, **kwargs)
         self._unsubscribe = self.session.on_default_model(self._default_model_changed)
+        self.session.settings_source = lambda: (self.client_options(), self.cache_options())
         if self.model:
             self.session.set_default_model(self.model)
         if self.api_key:
@@ -173,6 +174,9 @@ class AimoMagics(Magics):
             %%aimo --no-history -f json -o facts
             List three facts about Lisbon as JSON.
 
+            %%aimo --each tickets -o labels --max-tokens 5
+            Classify this ticket as billing, bug or other: {text}
+
             %%aimo --compare openai/gpt-4o,DeepSeek-V3-1 --keep DeepSeek-V3-1
             Explain recursion in two sentences.
 
@@ -181,7 +185,9 @@ class AimoMagics(Magics):
         only with ``--keep MODEL``, and ``-o`` then stores a dict of answers.
 
         Formats: markdown (default), text, code (fences stripped), json (parsed;
-        asks the model for JSON), html (sanitised), math (LaTeX). Errors end the
+        asks the model for JSON), html (sanitised), math (LaTeX). ``--each VAR``
+        asks the cell of every row of VAR ({column} names a row's field), concurrently,
+        with live progress; the rows never enter the conversation. Errors end the
         cell with one line; add --debug for the full traceback. Ctrl-C or the
         stop button interrupts an answer and keeps what arrived.
         """
