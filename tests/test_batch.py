@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, field_validator
 
 import aimo_magic
 from aimo_magic import AsyncClient, Batch, BatchError, Client, NotFoundError
@@ -321,7 +321,16 @@ class Review(BaseModel):
 
 
 class Strict(BaseModel):
-    stars: int = Field(gt=100)
+    """A rule JSON Schema cannot carry, so the emulator's valid instance still fails it."""
+
+    stars: int
+
+    @field_validator("stars")
+    @classmethod
+    def stars_are_prime(cls, value: int) -> int:
+        if value < 2 or any(value % d == 0 for d in range(2, int(value**0.5) + 1)):
+            raise ValueError("stars must be a prime number")
+        return value
 
 
 def test_a_pydantic_model_is_sent_as_its_json_schema_and_validates_each_answer(
