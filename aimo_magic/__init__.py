@@ -1,7 +1,8 @@
 """aimo-magic: the AiMo Network from a Jupyter notebook.
 
 ``%load_ext aimo_magic`` registers the magics; ``aimo_magic.Client`` works from plain
-Python. Names are resolved lazily so that loading the extension stays fast.
+Python, and ``aimo_magic.batch`` asks one prompt template of every row of a dataset.
+Names are resolved lazily so that loading the extension stays fast.
 """
 
 from __future__ import annotations
@@ -12,14 +13,20 @@ from typing import TYPE_CHECKING, Any
 from aimo_magic._version import __version__
 
 if TYPE_CHECKING:
+    from aimo_magic.batching import Batch, BatchError, batch
     from aimo_magic.core import (
         AimoError,
+        AnswerCache,
         APIConnectionError,
         APITimeoutError,
         AsyncClient,
         AuthenticationError,
+        CacheUnavailableError,
         ChatResult,
         Client,
+        ComparedAnswer,
+        CompareInterrupted,
+        ImageError,
         IncompleteStreamError,
         InvalidRequestError,
         MissingKeyError,
@@ -29,17 +36,24 @@ if TYPE_CHECKING:
         RateLimitError,
         ServerError,
         Usage,
+        compare,
+        image,
     )
     from aimo_magic.widgets.selector import ModelSelector
 
 _CORE_NAMES = {
     "AimoError",
+    "AnswerCache",
     "APIConnectionError",
     "APITimeoutError",
     "AsyncClient",
     "AuthenticationError",
+    "CacheUnavailableError",
     "ChatResult",
     "Client",
+    "ComparedAnswer",
+    "CompareInterrupted",
+    "ImageError",
     "IncompleteStreamError",
     "InvalidRequestError",
     "MissingKeyError",
@@ -49,14 +63,22 @@ _CORE_NAMES = {
     "RateLimitError",
     "ServerError",
     "Usage",
+    "compare",
+    "image",
 }
 
-__all__ = sorted([*_CORE_NAMES, "ModelSelector", "__version__", "load_ipython_extension"])
+_BATCH_NAMES = {"Batch", "BatchError", "batch"}
+
+__all__ = sorted(
+    [*_CORE_NAMES, *_BATCH_NAMES, "ModelSelector", "__version__", "load_ipython_extension"]
+)
 
 
 def __getattr__(name: str) -> Any:
     if name in _CORE_NAMES:
         return getattr(importlib.import_module("aimo_magic.core"), name)
+    if name in _BATCH_NAMES:
+        return getattr(importlib.import_module("aimo_magic.batching"), name)
     if name == "ModelSelector":
         return importlib.import_module("aimo_magic.widgets.selector").ModelSelector
     raise AttributeError(f"module 'aimo_magic' has no attribute {name!r}")

@@ -16,6 +16,7 @@ from aimo_magic.core.config import ENV_API_KEY, ENV_BASE_URL, ENV_MODEL
 
 if TYPE_CHECKING:
     from aimo_magic.conversation import ConversationStore
+    from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
     from aimo_magic.core.client import Client
     from aimo_magic.core.types import Model, ProviderOffer, Usage
 
@@ -24,6 +25,20 @@ NO_KEY_HINT = (
     "before starting Jupyter; to try things offline, start the emulator with "
     "`import aimo_magic.emulator as e; e.start().configure()` or `aimo-magic emulator`."
 )
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    """What the catalogue says about a model id.
+
+    ``model`` is None when the id was not checked: checking is off, or the server's
+    model list could not be had. ``note`` is the line to show about that, given
+    once per session.
+    """
+
+    model: Model | None = None
+    offer: ProviderOffer | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,29 +63,70 @@ def colab_secret(name: str) -> str | None:
     return str(value) if value else None
 
 
+USAGE_FIELDS = (
+    "calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "unpriced",
+    "cache_hits",
+    "saved",
+)
+
+
 @dataclass
 class UsageLedger:
-    """Tokens and estimated cost per model for this session."""
+    """Tokens and estimated cost per model for this session, and what cache hits saved.
+
+    ``cost`` sums the answers whose cost is known; ``unpriced`` counts the others
+    (no listed price, or no usage reported), so an unknown cost is never read as 0.
+    A hit charges nothing: it counts in ``cache_hits``, and the cost its tokens would
+    have had at the serving provider's prices in ``saved``.
+    """
 
     per_model: dict[str, dict[str, float]] = field(default_factory=dict)
 
-    def record(self, model: str, usage: Usage | None, cost: float | None) -> None:
-        row = self.per_model.setdefault(
-            model, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0}
-        )
-        row["calls"] += 1
+    def _row(self, model: str) -> dict[str, float]:
+        return self.per_model.setdefault(model, dict.fromkeys(USAGE_FIELDS, 0))
+
+    def record(
+        self, model: str, usage: Usage | None, cost: float | None, *, calls: int = 1
+    ) -> None:
+        """Add ``calls`` answers (a batch adds its rows at once) and their summed usage."""
+        row = self._row(model)
+        row["calls"] += calls
         if usage is not None:
             row["prompt_tokens"] += usage.prompt_tokens
             row["completion_tokens"] += usage.completion_tokens
-        if cost is not None:
+        if cost is None:
+            row["unpriced"] += 1
+        else:
             row["cost"] += cost
 
+    def record_hit(self, model: str, saved: float | None, *, hits: int = 1) -> None:
+        row = self._row(model)
+        row["cache_hits"] += hits
+        if saved is not None:
+            row["saved"] += saved
+
+    @property
+    def cache_hits(self) -> int:
+        return int(sum(row["cache_hits"] for row in self.per_model.values()))
+
     def totals(self) -> dict[str, float]:
-        total = {"calls": 0.0, "prompt_tokens": 0.0, "completion_tokens": 0.0, "cost": 0.0}
+        total = dict.fromkeys(USAGE_FIELDS, 0.0)
         for row in self.per_model.values():
             for key in total:
                 total[key] += row[key]
         return total
+
+
+@dataclass(frozen=True)
+class CacheOptions:
+    """Where the answer cache lives and how big it may grow; a change reopens it."""
+
+    directory: str | None
+    max_mb: float
 
 
 class AimoSession:
@@ -85,8 +141,16 @@ class AimoSession:
         self._default_model: str | None = None
         self._model_listeners: list[Callable[[str | None], None]] = []
         self._catalogue: list[Model] | None = None
+        self._catalogue_unavailable = False  # for this client: cells stop asking
+        self._said_unchecked = False
         self._client: Client | None = None
         self._client_signature: tuple[Any, ...] | None = None
+        self._answer_cache: AnswerCache | None = None
+        self._cache_options: CacheOptions | None = None
+        self.cache_problem: CacheUnavailableError | None = None
+        # Set by the magics: their current client and cache settings, for code that
+        # finds this session from Python (``aimo_magic.batch`` in a notebook).
+        self.settings_source: Callable[[], tuple[ClientOptions, CacheOptions]] | None = None
 
     def __repr__(self) -> str:
         key = "set" if self.explicit_key else "not set"
@@ -136,21 +200,65 @@ class AimoSession:
             if self._client is not None:
                 self._client.close()
                 self._catalogue = None
+                self._catalogue_unavailable = False
             self._client = Client(
                 key,
                 base_url=options.base_url or None,
                 timeout=options.timeout,
                 max_retries=options.max_retries,
+                on_cache_error=self.cache_unusable,
             )
             self._client_signature = signature
         if self._catalogue is not None:
             self._client.catalogue = self._catalogue
+        self._client.cache = self._answer_cache
         return self._client
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+        self.close_cache()
+
+    # The answer cache ------------------------------------------------------
+    def answer_cache(self, options: CacheOptions) -> AnswerCache | None:
+        """The session's answer cache, opened on first use (so loading the extension
+        pays nothing for SQLite); None while it is unusable at these options.
+
+        The client handed out afterwards uses it, for the calls that ask for it.
+        """
+        from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
+
+        if self._cache_options != options:
+            self.close_cache()
+            self.cache_problem = None
+            self._cache_options = options
+        if self._answer_cache is None and self.cache_problem is None:
+            try:
+                self._answer_cache = AnswerCache(options.directory, max_mb=options.max_mb)
+            except CacheUnavailableError as exc:
+                self.cache_unusable(exc)
+        return self._answer_cache
+
+    def cache_unusable(self, exc: CacheUnavailableError) -> None:
+        """One warning line; caching stays off until the cache settings change."""
+        if self.cache_problem is not None:
+            return
+        self.cache_problem = exc
+        self.close_cache()
+        print(
+            f"⚠ The answer cache at {exc.path} cannot be used ({exc.reason}). Caching is off "
+            "for this session and cells keep working; delete that file or set "
+            "AimoMagics.cache_dir to fix it.",
+            file=sys.stderr,
+        )
+
+    def close_cache(self) -> None:
+        if self._answer_cache is not None:
+            self._answer_cache.close()
+            self._answer_cache = None
+        if self._client is not None:
+            self._client.cache = None
 
     # The catalogue ---------------------------------------------------------
     def catalogue(self, options: ClientOptions, *, refresh: bool = False) -> list[Model]:
@@ -158,6 +266,7 @@ class AimoSession:
         client = self.client(options, require_key=False)
         if self._catalogue is None or refresh:
             self._catalogue = client.models()
+            self._catalogue_unavailable = False
         return self._catalogue
 
     @property
@@ -178,21 +287,51 @@ class AimoSession:
         return self.aliases.get(chosen, chosen)
 
     def check_model(
-        self, model_id: str, options: ClientOptions
-    ) -> tuple[Model, ProviderOffer | None]:
-        """The catalogue entry for an id, or a not-found error naming the closest ids."""
-        from aimo_magic.core.catalogue import find_model, suggest
-        from aimo_magic.core.errors import NotFoundError
+        self, model_id: str, options: ClientOptions, *, enabled: bool = True
+    ) -> ModelCheck:
+        """The catalogue entry for an id, or a not-found error naming the closest ids.
 
-        models = self.catalogue(options)
+        Servers that do not list their models (no ``/v1/models``, a failing or empty
+        list) are not a reason to refuse: the request is sent unchecked and the
+        server has the last word; the first time, ``note`` says so. An id missing
+        from a list that was had is refused, since it is most likely a typo.
+        """
+        from aimo_magic.core.catalogue import find_model, suggest
+        from aimo_magic.core.errors import AimoError, NotFoundError
+
+        if not enabled:
+            return ModelCheck()
+        models: list[Model] = []
+        if not self._catalogue_unavailable or self._catalogue is not None:
+            try:
+                models = self.catalogue(options)
+            except AimoError as exc:
+                return ModelCheck(note=self._unchecked(f"the model list failed: {exc}"))
+        if not models:
+            return ModelCheck(note=self._unchecked("the server lists no models"))
         found = find_model(models, model_id)
         if found is not None:
-            return found
+            return ModelCheck(*found)
         close = suggest(models, model_id)
         hint = f"Did you mean {', '.join(close)}?" if close else ""
         raise NotFoundError(
             f"Unknown model {model_id!r}",
-            hint=f"{hint} See `%aimo models` for the catalogue.".strip(),
+            hint=f"{hint} See `%aimo models` for the catalogue; if the server serves "
+            "models it does not list, `%config AimoMagics.check_models = False`.".strip(),
+        )
+
+    def _unchecked(self, why: str) -> str | None:
+        """The line saying models could not be checked, the first time only."""
+        from aimo_magic.core.secrets import redact
+
+        self._catalogue_unavailable = True
+        if self._said_unchecked:
+            return None
+        self._said_unchecked = True
+        first_line = redact(why).splitlines()[0] if why else ""
+        return (
+            f"Models could not be checked ({first_line}); sending anyway, the server "
+            "decides. `%aimo models --refresh` tries the list again."
         )
 
     # The default model -----------------------------------------------------
@@ -212,3 +351,26 @@ class AimoSession:
         """Subscribe to default-model changes; returns the unsubscribe function."""
         self._model_listeners.append(listener)
         return lambda: self._model_listeners.remove(listener)
+
+
+_BY_SHELL: dict[int, AimoSession] = {}
+
+
+def attach_session(shell: Any, session: AimoSession) -> None:
+    """Make ``session`` the one Python code in ``shell`` finds (the extension's own)."""
+    _BY_SHELL[id(shell)] = session
+
+
+def detach_session(shell: Any) -> None:
+    _BY_SHELL.pop(id(shell), None)
+
+
+def current_session() -> AimoSession | None:
+    """The loaded extension's session in the running IPython, if any.
+
+    Never imports IPython: outside IPython (a script, a dask worker) there is none.
+    """
+    if not _BY_SHELL or "IPython" not in sys.modules:
+        return None
+    shell = sys.modules["IPython"].get_ipython()
+    return _BY_SHELL.get(id(shell)) if shell is not None else None

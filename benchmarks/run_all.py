@@ -22,6 +22,8 @@ SCRIPTS = {
     "stream": "bench_stream.py",
     "display": "bench_display.py",
     "memory": "bench_memory.py",
+    "cache": "bench_cache.py",
+    "batch": "bench_batch.py",
     "concurrency": "bench_concurrency.py",
 }
 

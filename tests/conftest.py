@@ -29,3 +29,21 @@ def in_process_emulator() -> Iterator[InProcessEmulator]:
     """
     with start_in_process() as handle:
         yield handle
+
+
+@pytest.fixture
+def emu(emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
+    """The shared emulator with an empty fault queue and request log, and no faults left."""
+    emulator.clear_faults()
+    emulator.clear_requests()
+    yield emulator
+    emulator.clear_faults()
+
+
+@pytest.fixture
+def hostile_server() -> Iterator[str]:
+    """A loopback server listing one model whose every name is hostile HTML."""
+    from hostile_catalogue import serve_hostile_catalogue
+
+    with serve_hostile_catalogue() as base_url:
+        yield base_url

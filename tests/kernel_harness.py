@@ -10,6 +10,8 @@ import os
 import queue
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,3 +159,15 @@ class Kernel:
     def close(self) -> None:
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=True)
+
+
+@contextmanager
+def aimo_kernel(base_url: str, key: str, setup: str) -> Iterator[Kernel]:
+    """A kernel pointed at an emulator that has run ``setup`` (which must succeed)."""
+    running = Kernel(env={"AIMO_BASE_URL": base_url, "AIMO_API_KEY": key})
+    try:
+        done = running.execute(setup)
+        assert done.status == "ok", done.error or done.stderr
+        yield running
+    finally:
+        running.close()

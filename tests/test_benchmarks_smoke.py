@@ -25,6 +25,16 @@ TARGETS = {
         "longest gap, first answer in a fresh kernel (cold)",
     ],
     "bench_memory.py": ["added RSS", "after 40 / at the start"],
+    "bench_cache.py": [
+        "cache hit: execute to final display (median)",
+        "AsyncClient, 20 hits: longest event-loop stall",
+    ],
+    "bench_batch.py": [
+        "aimo / bare httpx2 (wall)",
+        "aimo / bare httpx2 (CPU per row)",
+        "aimo / openai SDK (wall)",
+        "aimo peak growth per row / bare loop's",
+    ],
 }
 
 
@@ -38,7 +48,7 @@ def run_quick(script: str, json_path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-KERNEL_SCRIPTS = {"bench_display.py", "bench_memory.py"}
+KERNEL_SCRIPTS = {"bench_cache.py", "bench_display.py", "bench_memory.py"}
 
 
 @pytest.mark.parametrize(

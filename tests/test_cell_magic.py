@@ -3,37 +3,27 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
 import pytest
-from kernel_harness import CellRun, Kernel
+from kernel_harness import CellRun, Kernel, aimo_kernel
 
 from aimo_magic.emulator import EmulatorHandle
+from aimo_magic.emulator.tokens import split_tokens
 
 pytestmark = pytest.mark.kernel
 
 KEY = "aimo-sk-v2-test-cell-magic-0000"
 MODEL = "DeepSeek-V3-1"
+STALL_AFTER = 20  # chunks: the role chunk, then 19 tokens arrive before the pause
 
 
 @pytest.fixture(scope="module")
 def kernel(emulator: EmulatorHandle) -> Iterator[Kernel]:
-    running = Kernel(env={"AIMO_BASE_URL": emulator.base_url, "AIMO_API_KEY": KEY})
-    try:
-        setup = running.execute(f"%load_ext aimo_magic\n%aimo use {MODEL}")
-        assert setup.status == "ok", setup.error or setup.stderr
+    with aimo_kernel(emulator.base_url, KEY, f"%load_ext aimo_magic\n%aimo use {MODEL}") as running:
         yield running
-    finally:
-        running.close()
-
-
-@pytest.fixture
-def emu(emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
-    emulator.clear_faults()
-    emulator.clear_requests()
-    yield emulator
-    emulator.clear_faults()
 
 
 def echo(run: CellRun) -> dict:
@@ -210,6 +200,29 @@ def test_bad_input_is_one_line_and_sends_nothing(
     assert kernel.execute("%aimo chats").stdout == before
 
 
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        (
+            "--temprature 0.3",
+            "unrecognized arguments: --temprature; did you mean --temperature?",
+        ),
+        ("--no-histroy", "did you mean --no-history?"),
+        ("--max_tokens=5", "did you mean --max-tokens?"),
+    ],
+)
+def test_a_mistyped_option_is_one_line_in_our_style_with_a_suggestion(
+    kernel: Kernel, emu: EmulatorHandle, line: str, words: str
+) -> None:
+    run = kernel.execute(f"%%aimo {line}\nhello")
+    message = one_line_error(run)
+    assert words in message, message
+    assert message.startswith("%%aimo: ")
+    assert run.error is not None and run.error["ename"] == "CellFailed"
+    assert "UsageError" not in run.stderr
+    assert emu.requests == []
+
+
 def test_empty_prompt_and_key_on_line_are_refused(kernel: Kernel, emu: EmulatorHandle) -> None:
     assert "no prompt" in one_line_error(kernel.execute("%%aimo\n   \n"))
     refused = one_line_error(kernel.execute("%%aimo --param key=aimo-sk-v2-oops\nhi"))
@@ -237,6 +250,47 @@ def test_interpolation_keeps_code_and_json_literal(kernel: Kernel, emu: Emulator
     assert "IndexError" in failing and "--no-interpolate" in failing
 
 
+def test_pasted_code_is_sent_as_written(kernel: Kernel, emu: EmulatorHandle) -> None:
+    kernel.execute("name = 'Alice'\nd = {'a': 1}\ndf = list(range(200))")
+    code = (
+        "def greet(name):\n"
+        '    return f"Hello {name}!"\n\n'
+        "print(f\"{d['a']} rows={len(df)}\")\n"
+        'print("{} of {name}".format(1, name=name))'
+    )
+    facts = echo(kernel.execute(f"%%aimo --no-history\nWhy, {{name}}?\n{code}\n::echo"))
+    assert facts["messages"][-1]["content"] == f"Why, Alice?\n{code}\n::echo"
+
+
+def test_the_output_says_what_each_placeholder_became(kernel: Kernel, emu: EmulatorHandle) -> None:
+    kernel.execute("%aimo reset --all")
+    setup = kernel.execute(
+        "import numpy as np, pandas as pd\n"
+        "big = pd.DataFrame(np.zeros((200_000, 5)), columns=list('abcde'))\n"
+        "who = 'Ada'"
+    )
+    assert setup.status == "ok", setup.error
+    run = kernel.execute("%%aimo\nHi {who}, look: {big} ::echo", cell_id="fill-1")
+    assert run.status == "ok", run.error
+    first, *rest = run.final_outputs()
+    assert first["metadata"]["aimo"]["output"] == "preface", "above the answer"
+    plain = first["data"]["text/plain"]
+    assert plain.splitlines()[0] == "{who} → str (3 chars)"
+    assert "{big} → DataFrame 200,000×5, sent as 10 rows (" in plain
+    assert "⚠ {big} was shortened by pandas: the model sees 10 of 200,000 rows" in plain
+    assert "<div" in first["data"]["text/html"] and "200,000" in first["data"]["text/html"]
+    sent = json.loads(answer_text(run))["messages"][-1]["content"]
+    assert sent.startswith("Hi Ada, look: ") and "→" not in sent and "shortened" not in sent
+    history = kernel.execute("%aimo history").stdout
+    assert "→" not in history and "shortened" not in history
+    assert any(o["metadata"]["aimo"].get("output") == "answer" for o in rest)
+
+    plain_prompt = kernel.execute("%%aimo --no-history\n::words 2")
+    assert all(
+        o["metadata"]["aimo"].get("output") != "preface" for o in plain_prompt.final_outputs()
+    )
+
+
 def test_formats(kernel: Kernel, emu: EmulatorHandle) -> None:
     as_json = kernel.execute("%%aimo --no-history -f json\nGive me data ::echo")
     assert as_json.status == "ok", as_json.error
@@ -260,6 +314,34 @@ def test_formats(kernel: Kernel, emu: EmulatorHandle) -> None:
     html = kernel.execute("%%aimo --no-history -f html\n::hostile")
     assert html.status == "ok", html.error
     assert_inert(html.html())
+
+
+def test_json_out_stores_the_parsed_object(kernel: Kernel, emu: EmulatorHandle) -> None:
+    run = kernel.execute("%%aimo --no-history -f json -o facts\nGive me data ::echo")
+    assert run.status == "ok", run.error
+    check = kernel.execute("print(type(facts).__name__, sorted(facts)[:2])")
+    assert check.stdout.startswith("dict ["), check.stdout
+
+
+def test_code_insert_takes_the_block_in_the_kernels_language(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    """The emulator's rich answers hold bash, python, javascript and sql blocks."""
+    for topic in ("rivers", "tides", "maps", "bread", "knots", "owls"):
+        answer = kernel.execute(f"%%aimo --no-history -f text\nTell me about {topic}").plain()
+        first = re.search(r"^```(\w+)", answer, re.MULTILINE)
+        if first and first.group(1) != "python":
+            break
+    else:
+        pytest.fail("no emulator answer starts with a non-Python block")
+    python_block = re.search(r"^```python\n(.*?)\n```", answer, re.MULTILINE | re.DOTALL)
+    assert python_block is not None
+    run = kernel.execute(f"%%aimo --no-history -f code --insert\nTell me about {topic}")
+    assert run.status == "ok", run.error
+    payloads = run.reply["content"].get("payload", [])
+    (inserted,) = [p["text"] for p in payloads if p.get("source") == "set_next_input"]
+    assert inserted == python_block.group(1)
+    assert run.final_outputs()[0]["data"]["text/plain"] == inserted, "shown = inserted"
 
 
 def test_out_variable_and_no_stream(kernel: Kernel, emu: EmulatorHandle) -> None:
@@ -329,6 +411,19 @@ def test_retries_running_out_keep_the_partial_text(kernel: Kernel, emu: Emulator
     assert "Tell me about rivers" in run.plain()
 
 
+def test_a_finished_stream_without_done_is_one_paid_request_noted_under_debug(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    before = len(emu.requests)
+    quiet = kernel.execute("%%aimo --no-history\nTides ::fault eof_no_done")
+    assert quiet.status == "ok", quiet.error
+    assert "accepted as complete" not in quiet.plain()
+    loud = kernel.execute("%%aimo --no-history --debug\nTides again ::fault eof_no_done")
+    assert loud.status == "ok", loud.error
+    assert "accepted as complete" in loud.plain()
+    assert len(emu.requests) - before == 2  # neither answer was asked for twice
+
+
 def test_debug_shows_the_full_traceback(kernel: Kernel, emu: EmulatorHandle) -> None:
     run = kernel.execute("%%aimo --no-history --debug\nx ::fault status=400;message=bad thing")
     assert run.status == "error"
@@ -375,6 +470,42 @@ def test_no_key_says_how_to_provide_one(emulator: EmulatorHandle) -> None:
         bare.close()
 
 
+# Held-back text ----------------------------------------------------------------------
+def answer_states(run: CellRun) -> list[str]:
+    """Every text the answer's output showed, in the order the frontend was sent them."""
+    states = []
+    for message in run.of_type("display_data", "update_display_data"):
+        content = message["content"]
+        if content["metadata"].get("aimo", {}).get("output") == "answer":
+            states.append(content["data"]["text/plain"])
+    return states
+
+
+def test_a_pause_mid_answer_shows_the_held_text_before_the_answer_resumes(
+    kernel: Kernel,
+) -> None:
+    """The first tokens come at once, then the stream stalls: the tokens the render rate
+    held back must be shown, from the timer thread and in this cell, before it resumes.
+    Counted in what the frontend is sent, in order, not in wall time."""
+    run = kernel.execute(
+        f"%%aimo --no-history\n::words 80 ::pace 0 ::fault stall_after={STALL_AFTER};stall_s=3"
+    )
+    assert run.status == "ok", run.error or run.stderr
+    states = answer_states(run)
+    final = states[-1]
+    assert len(final.split()) == 80, "always a final render of the whole answer"
+    before_pause = "".join(split_tokens(final)[: STALL_AFTER - 1])
+    assert before_pause in states, (
+        f"what arrived before the pause was never shown on its own: {[s[-20:] for s in states]}"
+    )
+    shown_at = states.index(before_pause)
+    assert all(before_pause.startswith(s) for s in states[:shown_at])
+    assert shown_at < len(states) - 1, "the answer resumed after the pause"
+
+    later = kernel.execute("import time; time.sleep(0.5)")
+    assert later.of_type("display_data", "update_display_data") == []
+
+
 def test_a_headless_nbclient_run_saves_the_final_render(
     emulator: EmulatorHandle, tmp_path, monkeypatch
 ) -> None:
@@ -411,6 +542,8 @@ def test_terminal_ipython_streams_plain_text(emulator: EmulatorHandle) -> None:
     code = (
         "get_ipython().run_line_magic('load_ext', 'aimo_magic')\n"
         f"get_ipython().run_cell_magic('aimo', '{MODEL}', '::words 12')\n"
+        "who = 'Ada'\n"
+        f"get_ipython().run_cell_magic('aimo', '{MODEL}', 'Hi {{who}} ::words 3')\n"
     )
     env = {"AIMO_BASE_URL": emulator.base_url, "AIMO_API_KEY": KEY, "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
@@ -422,6 +555,8 @@ def test_terminal_ipython_streams_plain_text(emulator: EmulatorHandle) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "<" not in done.stdout, "no HTML in a terminal"
-    first_line = done.stdout.strip().splitlines()[0]
-    assert len(first_line.split()) == 12
+    lines = done.stdout.strip().splitlines()
+    assert len(lines[0].split()) == 12
     assert "tokens" in done.stdout
+    filled = lines.index("{who} → str (3 chars)")
+    assert len(lines[filled + 1].split()) == 3, "the note is a plain line above the answer"

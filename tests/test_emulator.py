@@ -99,7 +99,15 @@ def test_models_listing_has_the_aimo_shape_without_a_key(emulator: EmulatorHandl
     assert {"openai/gpt-4o", "google/gemini-2.5-pro", "anthropic/claude-sonnet-4"} <= set(names)
     assert {"DeepSeek-V3-1", "DeepSeek-R1-Distill-Qwen-32B"} <= set(names)
     for model in models:
-        assert set(model) == {"name", "display_name", "providers", "context_length", "architecture"}
+        assert set(model) == {
+            "id",
+            "name",
+            "display_name",
+            "providers",
+            "context_length",
+            "architecture",
+        }
+        assert model["id"] == model["name"]
         assert model["architecture"]["output_modalities"] == ["text"]
         for provider in model["providers"]:
             assert BASE58.match(provider["id"]), provider["id"]

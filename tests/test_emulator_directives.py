@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
+from image_samples import data_url, encoded
 from test_emulator import KEY, chat, open_client, stream_events, streamed_text
 
 from aimo_magic.emulator import DIRECTIVES, EmulatorHandle
@@ -187,7 +188,7 @@ def test_pace_and_latency_slow_the_stream_down(client: httpx2.Client) -> None:
 
 
 def test_image_parts_count_and_are_shortened_in_echo(client: httpx2.Client) -> None:
-    image = "data:image/png;base64," + "A" * 5000
+    image = data_url(120, 80)
     parts = [
         {"type": "text", "text": "what is this ::echo"},
         {"type": "image_url", "image_url": {"url": image}},
@@ -198,4 +199,10 @@ def test_image_parts_count_and_are_shortened_in_echo(client: httpx2.Client) -> N
     assert usage["prompt_tokens"] == text_only.json()["usage"]["prompt_tokens"] + 85
     facts = json.loads(with_image.json()["choices"][0]["message"]["content"])
     url = facts["messages"][0]["content"][1]["image_url"]["url"]
-    assert url.startswith("data:image/png;base64,AAA") and len(url) < 100
+    assert url.startswith("data:image/png;base64,iVBOR") and len(url) < 100
+    assert facts["images"] == {
+        "count": 1,
+        "items": [
+            {"mime": "image/png", "width": 120, "height": 80, "bytes": len(encoded(120, 80))}
+        ],
+    }

@@ -70,3 +70,11 @@ def test_sdk_sees_aimo_errors(emulator: EmulatorHandle) -> None:
 def test_sdk_lists_models_in_the_openai_shape(emulator: EmulatorHandle) -> None:
     page = sdk(emulator).models.list(extra_query={"shape": "openai"})
     assert "openai/gpt-4o" in [m.id for m in page.data]
+
+
+def test_sdk_lists_model_ids_in_the_aimo_shape(emulator: EmulatorHandle) -> None:
+    page = sdk(emulator).models.list()
+    ids = [m.id for m in page.data]
+    assert None not in ids
+    assert {"openai/gpt-4o", "DeepSeek-V3-1"} <= set(ids)
+    assert all(m.id == (m.model_extra or {}).get("name") for m in page.data)

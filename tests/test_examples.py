@@ -31,6 +31,7 @@ NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 KEY_PREFIX = "aimo-sk-"
 TEST_KEY = "aimo-sk-v2-test-0000"
 AIMO_VARIABLES = ("AIMO_API_KEY", "AIMO_BASE_URL", "AIMO_MODEL", demo.PACE_ENV)
+WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def code_cells(nb: Any) -> list[Any]:
@@ -95,10 +96,35 @@ def active_parts(html: str) -> list[str]:
     return parser.found
 
 
+def comparison(cell: Any) -> Any:
+    """The one output of a ``--compare`` cell: the grid of panes."""
+    (grid,) = aimo_outputs(cell, "compare")
+    return grid
+
+
+def check_every_comparison_is_rendered(cell: Any) -> None:
+    """A --compare cell: one grid, every pane complete with its footer, the ranking under."""
+    grid = comparison(cell)
+    html = grid.data["text/html"]
+    assert active_parts(html) == []
+    panes = grid.metadata["aimo"]["panes"]
+    assert len(panes) >= 2 and all(p["status"] == "complete" for p in panes)
+    assert html.count("tokens") == len(panes) and "Cheapest:" in html and "Fastest:" in html
+    answers = grid.metadata["aimo"]["answers"]
+    assert all(a["usage"]["completion_tokens"] > 0 for a in answers.values())
+
+
 def check_every_answer_is_rendered(nb: Any) -> None:
     """Each %%aimo cell: an answer as sanitised HTML beside its text, then a footer."""
-    cells = [cell for cell in code_cells(nb) if cell.source.startswith("%%aimo")]
+    cells = [
+        cell
+        for cell in code_cells(nb)
+        if cell.source.startswith("%%aimo") and "--each" not in cell.source.splitlines()[0]
+    ]
     assert cells
+    for cell in [c for c in cells if "--compare" in c.source.splitlines()[0]]:
+        check_every_comparison_is_rendered(cell)
+        cells.remove(cell)
     for cell in cells:
         assert answer_text(cell).strip(), cell.source
         assert active_parts(answer_html(cell)) == []
@@ -135,6 +161,8 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         for name in AIMO_VARIABLES:
             patch.delenv(name, raising=False)
         patch.setenv(demo.PACE_ENV, "0")
+        # Batches store their answers: in a fresh folder, never the user's cache.
+        patch.setenv("AIMO_CACHE_DIR", str(out / "cache"))
         for path in NOTEBOOKS:
             target = out / path.name
             assert run_demo(path, output=target, timeout=180) == 0, f"{path.name} failed"
@@ -218,11 +246,17 @@ def test_analysis_interpolates_data_keeps_answers_and_formats_json_and_code(
     assert isinstance(answer.data["application/json"], dict)
     assert record(as_json)["params"] == {"response_format": {"type": "json_object"}}
     assert record(as_json)["thread"] is None, "--no-history keeps it out of the thread"
-    keys = plain(cell_with(nb, "json.loads(plan_json)"))
+    keys = plain(cell_with(nb, "sorted(plan)"))
     assert keys.startswith("[") and all(key in keys for key in answer.data["application/json"])
     code = cell_with(nb, "%%aimo -f code")
     assert "```" not in answer_text(code) and "def " in answer_text(code)
     assert 'class="highlight' in answer_html(code) or "<pre" in answer_html(code)
+    chart = cell_with(nb, "{ax}")
+    (sent,) = aimo_outputs(chart, "images")
+    assert sent.data["text/plain"].startswith("Sent with the prompt: [image ")
+    assert "image/png" in sent.data and "text/html" not in sent.data
+    assert answer_text(chart).startswith("I received an image (image/png, ")
+    assert "1 image" in aimo_outputs(chart, "footer")[0].data["text/plain"]
 
 
 def test_teaching_explains_the_error_renders_hostile_output_inertly_and_restores_a_lesson(
@@ -234,6 +268,15 @@ def test_teaching_explains_the_error_renders_hostile_output_inertly_and_restores
     explain = cell_with(nb, "%aimo explain")
     assert "Explaining: RecursionError" in stdout(explain)
     assert record(explain)["thread"] == "explain"
+    side_by_side = comparison(cell_with(nb, "--compare openai/gpt-4o,DeepSeek-V3-1"))
+    assert [p["title"] for p in side_by_side.metadata["aimo"]["panes"]] == [
+        "openai/gpt-4o",
+        "DeepSeek-V3-1",
+    ]
+    assert side_by_side.metadata["aimo"]["thread"] is None, "not recorded without --keep"
+    providers = comparison(cell_with(nb, "--compare openai/gpt-4o@*"))
+    titles = [p["title"] for p in providers.metadata["aimo"]["panes"]]
+    assert titles == ["openai/gpt-4o @ nebula-gpu", "openai/gpt-4o @ solstice-labs"]
     hostile = answer_html(cell_with(nb, "::hostile"))
     assert "Totally normal answer" in hostile
     assert active_parts(hostile) == [], "hostile HTML was shown as text, never as markup"
@@ -242,6 +285,26 @@ def test_teaching_explains_the_error_renders_hostile_output_inertly_and_restores
     follow_up = cell_with(nb, "one exercise to practise")
     assert record(follow_up)["thread"] == "tutor"
     assert record(follow_up)["usage"]["prompt_tokens"] > 100, "the restored lesson was sent"
+
+
+def test_batch_asks_every_row_shapes_the_answers_and_lists_failures(
+    executed: dict[str, Any],
+) -> None:
+    nb = executed["batch"]
+    assert "8 rows to DeepSeek-V3-1" in plain(cell_with(nb, "job.estimate()"))
+    run = cell_with(nb, "labels = job.run()")
+    assert any(WIDGET in o.get("data", {}) for o in run.outputs), "the progress bar"
+    assert "8 of 8 rows answered" in stdout(run)
+    assert "row/s]ticket\n101 " in plain(run), "a Series on the tickets' index"
+    assert "category    string\nurgency      Int64" in plain(cell_with(nb, "triage_schema"))
+    each = cell_with(nb, "%%aimo --each tickets")
+    assert "<table" in "".join(o.get("data", {}).get("text/html", "") for o in each.outputs)
+    assert stdout(each).startswith("8 of 8 rows answered")
+    assert "friendly one-line reply" in plain(cell_with(nb, "replies.loc"))
+    flaky = cell_with(nb, "flaky = aimo_magic.Batch")
+    assert "1 failed (1 × ServerError" in stdout(flaky)
+    assert "RowError(index=1, error='ServerError'" in plain(cell_with(nb, "flaky.errors"))
+    assert "27" in plain(cell_with(nb, "%aimo usage")), "8 + 8 + 8 rows, 1 cell, 2 of 3 rows"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

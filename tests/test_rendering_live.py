@@ -8,6 +8,8 @@ import json
 import random
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +32,7 @@ class RecordedOutput:
     def update(self, bundle: dict[str, Any], metadata: dict[str, Any]) -> None:
         self.history.append((dict(bundle), metadata))
         self.sink.events.append(self)
+        self.sink.threads.append(threading.current_thread().name)
         self.sink.times.append(self.sink.clock.now if self.sink.clock else 0.0)
 
     @property
@@ -51,6 +54,7 @@ class RecordingSink:
         self.outputs: list[RecordedOutput] = []
         self.events: list[RecordedOutput] = []  # one entry per open or update, in order
         self.times: list[float] = []  # the clock's reading at each event
+        self.threads: list[str] = []  # the thread that sent each event
 
     def open(self, bundle: dict[str, Any], metadata: dict[str, Any]) -> RecordedOutput:
         output = RecordedOutput(sink=self)
@@ -123,11 +127,51 @@ def long_markdown(size: int, seed: int = 7) -> str:
     return "".join(parts)
 
 
+class Timers:
+    """A hand-driven scheduler: timers fire only when a test says the time has come."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.due: list[tuple[float, Callable[[], None]]] = []
+        self.cancelled = 0
+
+    def __call__(self, delay: float, callback: Callable[[], None]) -> Callable[[], None]:
+        entry = (self.clock.now + delay, callback)
+        self.due.append(entry)
+
+        def cancel() -> None:
+            if entry in self.due:
+                self.due.remove(entry)
+                self.cancelled += 1
+
+        return cancel
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on, firing the timers that come due on the way."""
+        end = self.clock.now + seconds
+        while self.due and min(when for when, _ in self.due) <= end:
+            entry = min(self.due, key=lambda e: e[0])
+            self.due.remove(entry)
+            self.clock.now = max(self.clock.now, entry[0])  # a late timer fires now
+            entry[1]()
+        self.clock.now = end
+
+
 def make(fmt: str = "markdown", **kwargs: Any) -> tuple[LiveAnswer, RecordingSink, Clock]:
+    live, sink, clock, _ = make_timed(fmt, **kwargs)
+    return live, sink, clock
+
+
+def make_timed(
+    fmt: str = "markdown", **kwargs: Any
+) -> tuple[LiveAnswer, RecordingSink, Clock, Timers]:
     clock = Clock()
     sink = RecordingSink(clock)
-    live = LiveAnswer(fmt, sink=sink, clock=clock, metadata={"model": "m/x"}, **kwargs)
-    return live, sink, clock
+    timers = Timers(clock)
+    live = LiveAnswer(
+        fmt, sink=sink, clock=clock, scheduler=timers, metadata={"model": "m/x"}, **kwargs
+    )
+    return live, sink, clock, timers
 
 
 def test_updates_arrive_while_streaming_and_the_final_render_is_complete() -> None:
@@ -235,6 +279,101 @@ def test_flush_shows_text_the_rate_limit_held_back() -> None:
     events = len(sink.events)
     live.flush()  # nothing new: no update
     assert len(sink.events) == events
+
+
+@pytest.mark.parametrize(
+    ("fmt", "pieces"),
+    [
+        ("markdown", ["first ", "second ", "third"]),
+        ("text", ["first ", "second ", "third"]),
+        ("json", ['{"a": ', "1, ", '"b": 2}']),
+    ],
+)
+def test_text_held_back_is_shown_when_the_model_pauses(fmt: str, pieces: list[str]) -> None:
+    live, sink, clock, timers = make_timed(fmt, min_interval=0.1)
+    live.append(pieces[0])
+    clock.now += 0.01
+    live.append(pieces[1])
+    live.append(pieces[2])
+    assert sink.shown_plain() == pieces[0]
+    timers.advance(0.05)
+    assert sink.shown_plain() == pieces[0], "not before the interval is over"
+    timers.advance(0.05)
+    assert pieces[2].rstrip("}") in sink.shown_plain()  # json is shown pretty once it parses
+    assert sink.times[-1] == pytest.approx(0.1)
+    assert timers.due == []
+    events = len(sink.events)
+    timers.advance(10)  # a long pause with nothing held: no more updates
+    assert len(sink.events) == events
+    live.finish("complete")
+    assert timers.due == []
+
+
+def test_the_timer_keeps_to_the_rate_when_text_was_shown_since() -> None:
+    live, sink, clock, timers = make_timed(min_interval=0.1)
+    live.append("a ")  # shown at 0
+    clock.now = 0.05
+    live.append("b ")  # held: a timer for 0.1
+    clock.now = 0.12
+    live.append("c ")  # shown at 0.12 by the stream itself
+    clock.now = 0.15
+    live.append("d ")  # held, and the 0.1 timer is still pending
+    timers.advance(0.0)  # the 0.1 timer, late: the rate allows an update only at 0.22
+    assert sink.times == [0.0, 0.12]
+    timers.advance(0.1)
+    assert sink.times == [0.0, 0.12, pytest.approx(0.22)]
+    assert sink.shown_plain() == "a b c d "
+
+
+def test_no_timer_outlives_the_answer() -> None:
+    live, sink, _, timers = make_timed(min_interval=0.1)
+    live.append("a ")
+    live.append("b ")
+    assert len(timers.due) == 1
+    live.reset("retrying")
+    assert timers.due == [] and timers.cancelled == 1
+    live.append("c ")
+    live.append("d ")
+    live.finish("complete")
+    assert timers.due == [] and timers.cancelled == 2
+    assert sink.shown_plain() == "c d "
+
+
+def test_a_timer_firing_after_the_end_changes_nothing() -> None:
+    clock = Clock()
+    sink = RecordingSink(clock)
+    fired: list[Callable[[], None]] = []
+    live = LiveAnswer(
+        sink=sink,
+        clock=clock,
+        min_interval=0.1,
+        scheduler=lambda _d, cb: (fired.append(cb), lambda: None)[1],
+    )
+    live.append("a ")
+    live.append("b ")
+    live.finish("complete")
+    events = len(sink.events)
+    fired[0]()  # a timer thread that had already started when finish cancelled it
+    assert len(sink.events) == events and sink.shown_plain() == "a b "
+
+
+def test_appends_and_timer_flushes_from_two_threads_never_mix_up_the_text() -> None:
+    """Real timer threads flush while the stream appends: the text stays whole and in order."""
+    import time
+
+    sink = RecordingSink()
+    live = LiveAnswer(sink=sink, min_interval=0.002, freeze_at=200, split_at=400)
+    text = long_markdown(6_000, seed=3)
+    for start in range(0, len(text), 7):
+        live.append(text[start : start + 7])
+        if start % 210 == 0:
+            time.sleep(0.05)  # a pause: the timer thread shows what is held
+    live.finish("complete")
+    assert "aimo-render-flush" in sink.threads, "the timer thread never showed anything"
+    assert "".join(o.bundle["text/plain"] for o in sink.answers()) == text
+    for output in sink.answers():
+        states = [bundle["text/plain"] for bundle, _ in output.history]
+        assert all(b.startswith(a) or a.startswith(b) for a, b in itertools.pairwise(states))
 
 
 def test_reset_clears_every_output_and_starts_over() -> None:

@@ -17,7 +17,7 @@ from aimo_magic.emulator.samples import HOSTILE_MARKDOWN
 from aimo_magic.rendering import sanitize
 from aimo_magic.rendering.bundles import code_bundle, html_bundle, markdown_bundle, render_bundle
 from aimo_magic.rendering.markdown import render_markdown
-from aimo_magic.rendering.sanitize import STYLE_PROPERTIES
+from aimo_magic.rendering.sanitize import STYLE_PROPERTIES, clean_rendered, clean_untrusted
 
 ALL_BACKENDS = sanitize.BACKENDS
 RENDERING_BACKENDS = ("nh3", "justhtml")  # the ones that keep formatting
@@ -84,6 +84,8 @@ HOSTILE = [
     "![img](javascript:alert(1))",
     "![img](data:image/png;base64,iVBORw0KGgo=)",
     "<javascript:alert(1)>",
+    "<input type=text autofocus onfocus=alert(1) formaction=javascript:alert(1)>",
+    "- [x] <input type=checkbox onclick=alert(1)> boxed",
     "<vbscript:msgbox(1)>",
     "[ref][x]\n\n[x]: javascript:alert(1)",
     '[title](http://ok.example "t\\" onclick=\\"alert(1)")',
@@ -101,8 +103,10 @@ HOSTILE = [
 
 _FORBIDDEN_TAGS = {
     "script", "iframe", "style", "object", "embed", "form", "button", "meta", "base",
-    "link", "svg", "math", "body", "frame", "frameset", "input", "textarea", "noscript",
+    "link", "svg", "math", "body", "frame", "frameset", "textarea", "noscript",
 }  # fmt: skip
+# A task list's box is the only input allowed: a disabled checkbox, nothing else on it.
+_CHECKBOX_ATTRIBUTES = {"type", "disabled", "checked"}
 _SAFE_SCHEMES = ("http:", "https:", "mailto:")
 
 
@@ -129,6 +133,10 @@ def assert_safe(markup: str) -> None:
     parser.close()
     for tag, attrs in parser.tags:
         assert tag not in _FORBIDDEN_TAGS, markup
+        if tag == "input":
+            named = dict(attrs)
+            assert named.get("type") == "checkbox" and "disabled" in named, markup
+            assert set(named) <= _CHECKBOX_ATTRIBUTES, markup
         for name, value in attrs:
             assert not name.startswith("on"), markup
             if name in ("href", "src", "action", "formaction", "data", "srcdoc"):
@@ -262,6 +270,53 @@ def test_markdown_features_render(renderer: str) -> None:
     assert keyword is not None, markup
     assert styles(keyword.group(1)).get("font-weight") == "bold"
     assert re.fullmatch(r"#[0-9A-Fa-f]{6}", styles(keyword.group(1)).get("color", ""))
+    # The frontend's opaque ``code`` background would stripe each line of the panel.
+    assert {"background-color": "transparent"} in [
+        styles(code.get("style", "")) for code in attributes(markup, "code")
+    ]
+
+
+def test_task_lists_render_as_disabled_checkboxes(renderer: str) -> None:
+    source = "Plan:\n\n- [x] read the question\n- [ ] try an example\n- plain item\n"
+    for markup in (
+        render_markdown(source),
+        markdown_bundle(source, streaming=True)["text/html"],
+        markdown_bundle(source)["text/html"],
+    ):
+        assert "[x]" not in markup and "[ ]" not in markup
+        boxes = attributes(markup, "input")
+        assert len(boxes) == 2, markup
+        assert all(b.get("type") == "checkbox" and "disabled" in b for b in boxes)
+        assert "checked" in boxes[0] and "checked" not in boxes[1]
+        assert "read the question</li>" in markup and "<li>plain item</li>" in markup
+        assert_safe(markup)
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        '<input type="text" value="x" name="q" autofocus onfocus="alert(1)">',
+        '<input type="image" src="https://evil.example/a.png" formaction="javascript:x">',
+        '<input type="checkbox" checked="evil" class="x jp-Button">',
+        "<input>",
+    ],
+)
+def test_the_sanitiser_keeps_an_input_only_as_a_disabled_checkbox(renderer: str, box: str) -> None:
+    (kept,) = attributes(clean_rendered(box), "input")
+    assert kept.get("type") == "checkbox" and "disabled" in kept
+    assert set(kept) <= {"type", "disabled", "checked"}
+    # ``checked`` is a boolean attribute: whatever its value, it only ticks the box.
+    assert "<input" not in clean_untrusted(box), "model-written HTML gets no inputs"
+
+
+def test_styles_on_code_keep_only_harmless_properties(renderer: str) -> None:
+    cleaned = clean_rendered(
+        '<code style="position:fixed;top:0;background-color:transparent;'
+        'background-image:url(https://x.example/a)">x</code>'
+    )
+    assert [styles(code.get("style", "")) for code in attributes(cleaned, "code")] == [
+        {"background-color": "transparent"}
+    ]
 
 
 def test_math_reaches_the_frontend_verbatim(renderer: str) -> None:

@@ -35,7 +35,7 @@ def test_a_long_open_fence_is_closed_and_reopened() -> None:
     assert text[found.consumed :] == "y = "
     rest = found.carry + text[found.consumed :]
     html = render_markdown(rest)
-    assert html.startswith("<pre") and html.endswith("<code>y = \n</code></pre>\n")
+    assert html.startswith("<pre") and html.endswith(">y = \n</code></pre>\n")
 
 
 def test_a_long_table_repeats_its_header() -> None:

@@ -6,17 +6,16 @@ keystroke in the browser does to the kernel-side model, so the handlers run for 
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
+from html import escape
 from html.parser import HTMLParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from hostile_catalogue import HOSTILE_KEY, HOSTILE_NAME
 
 from aimo_magic.core.types import Model, Pricing, ProviderOffer
 from aimo_magic.emulator import EmulatorHandle, provider_id, start
@@ -284,26 +283,8 @@ def test_a_session_and_foreign_magics_are_refused(magics: AimoMagics) -> None:
 
 
 # Untrusted names -------------------------------------------------------------------
-HOSTILE_NAME = "<img src=x onerror=alert(1)>"
-HOSTILE_KEY = "Evi1Key1111111111111111111111111111111111111"
-HOSTILE_CATALOGUE = {
-    "data": [
-        {
-            "name": HOSTILE_NAME,
-            "display_name": "<script>alert(2)</script>\nEvil",
-            "providers": [
-                {
-                    "id": HOSTILE_KEY,
-                    "name": "<b onmouseover=alert(3)>prov</b>",
-                    "pricing": {"prompt": 1, "completion": 2},
-                }
-            ],
-            "context_length": 4096,
-            "architecture": {"input_modalities": ["<svg onload=alert(4)>"]},
-        }
-    ]
-}
 SAFE_TAGS = {"b", "code", "br", "span"}
+SNAPSHOT_TAGS = SAFE_TAGS | {"div", "p", "ul", "li"}
 
 
 class _Tags(HTMLParser):
@@ -315,37 +296,12 @@ class _Tags(HTMLParser):
         self.tags.append((tag, [name for name, _ in attrs]))
 
 
-def assert_only_our_markup(html: str) -> None:
+def assert_only_our_markup(html: str, allowed: set[str] = SAFE_TAGS) -> None:
     parser = _Tags()
     parser.feed(html)
     for tag, attributes in parser.tags:
-        assert tag in SAFE_TAGS, (tag, html)
+        assert tag in allowed, (tag, html)
         assert all(not name.startswith("on") for name in attributes), (tag, html)
-
-
-@pytest.fixture
-def hostile_server() -> Iterator[str]:
-    body = json.dumps(HOSTILE_CATALOGUE).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_hostile_names_from_the_server_are_escaped_everywhere(
@@ -363,12 +319,36 @@ def test_hostile_names_from_the_server_are_escaped_everywhere(
     htmls = [selector.status.value, selector.details.value, selector.default_label.value]
     assert "&lt;img src=x onerror=alert(1)&gt;" in selector.details.value
     assert "via &lt;b onmouseover=alert(3)&gt;prov&lt;/b&gt;" in selector.default_label.value
+    snapshot = selector._repr_mimebundle_()["text/html"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in snapshot
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in snapshot
+    assert_only_our_markup(snapshot, SNAPSHOT_TAGS)
     selector.search.value = "<script>nothing"
     htmls.append(selector.status.value)
     assert "&lt;script&gt;" in selector.status.value
     for html in htmls:
         assert_only_our_markup(html)
     magics.session.close()
+
+
+def test_the_widget_output_carries_an_html_picture_of_the_panel(
+    magics: AimoMagics, opened: Callable[..., ModelSelector]
+) -> None:
+    unloaded = opened(magics=magics, load=False)
+    assert labels.LOADING in unloaded._repr_mimebundle_()["text/html"]
+    selector = opened(magics=magics, search="llama")
+    bundle = selector._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == selector.model_id
+    picture = bundle["text/html"]
+    assert picture == selector.snapshot_html()
+    for label, _ in selector.models.options:
+        assert escape(label) in picture
+    assert selector.status.value in picture and selector.details.value in picture
+    for label, _ in selector.providers.options:
+        assert escape(label) in picture
+    assert "(as reported, per token)" in picture
+    assert selector.default_label.value in picture
+    assert_only_our_markup(picture, SNAPSHOT_TAGS)
 
 
 def test_rendering_functions_escape_a_hostile_model() -> None:

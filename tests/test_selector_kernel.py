@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -66,8 +69,14 @@ def test_aimo_select_shows_a_widget_and_its_choice_drives_the_next_cell(
     [output] = widget_outputs(shown)
     assert output["data"][WIDGET_VIEW]["model_id"]
     # The panel reaches the frontend before its list is filled: the wait shows inside it.
-    result = next(i for i, m in enumerate(shown.messages) if m["msg_type"] == "execute_result")
-    assert result < first_filled_list(shown)
+    displays = shown.of_type("display_data")
+    assert displays and WIDGET_VIEW in displays[0]["content"]["data"]
+    assert shown.messages.index(displays[0]) < first_filled_list(shown)
+    # Its saved picture follows once the list is there, before the frontend hears of the
+    # list, so a re-render for it never happens under the user's hands.
+    [update] = shown.of_type("update_display_data")
+    assert shown.messages.index(update) < first_filled_list(shown)
+    assert LLAMA in output["data"]["text/html"]
 
     chosen = ok(
         kernel,
@@ -92,3 +101,44 @@ def test_aimo_select_shows_a_widget_and_its_choice_drives_the_next_cell(
 
     label = ok(kernel, "print(watcher.default_label.value)")
     assert f"{LLAMA} via helios-compute" in label.stdout
+
+
+def test_a_saved_selector_keeps_a_picture_of_its_list_for_viewers_without_widgets(
+    hostile_server: str, emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    """nbconvert and GitHub's viewer have no widget state: they show the ``text/html``."""
+    import nbformat
+    from hostile_catalogue import HOSTILE_NAME
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("%load_ext aimo_magic"),
+        nbformat.v4.new_code_cell("%aimo select"),
+        nbformat.v4.new_code_cell(
+            f"%config AimoMagics.base_url = {emulator.base_url!r}\n%aimo select llama"
+        ),
+    ]
+    kernel_env = {k: v for k, v in os.environ.items() if not k.startswith("AIMO_")}
+    kernel_env.update(AIMO_BASE_URL=hostile_server, AIMO_API_KEY=KEY)
+    client = NotebookClient(notebook, timeout=120, kernel_name="python3")
+    client.execute(env=kernel_env)
+    path = tmp_path / "selector.ipynb"
+    nbformat.write(notebook, path)
+    saved = nbformat.read(path, as_version=4)
+    [hostile] = saved.cells[1].outputs
+    assert WIDGET_VIEW in hostile.data
+    picture = hostile.data["text/html"]
+    assert html.escape(HOSTILE_NAME) in picture and HOSTILE_NAME not in picture
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in picture and "<script" not in picture
+    assert "1 models." in picture
+    [llamas] = saved.cells[2].outputs
+    listed = llamas.data["text/html"]
+    assert LLAMA in listed and "helios-compute" in listed and "as reported, per token" in listed
+    assert "Loading" not in listed
+
+    saved.metadata.pop("widgets", None)  # as a viewer without widget state sees it
+    page, _ = HTMLExporter().from_notebook_node(saved)
+    assert html.escape(HOSTILE_NAME) in page and HOSTILE_NAME not in page
+    assert LLAMA in page and "helios-compute" in page

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from aimo_magic.conversation.thread import Thread, ThreadNameError, Turn, validate_thread_name
+from aimo_magic.core.secrets import KEY_MARKER, looks_like_key
 from aimo_magic.core.types import Usage
 
 FORMAT_NAME = "aimo-magic-conversations"
 FORMAT_VERSION = 1
-KEY_MARKER = "aimo-sk-"
 
 _DAMAGED = "the file is damaged or was not written by aimo-magic; restore it or save again"
 
@@ -34,7 +34,7 @@ class ConversationSecretError(ValueError):
 
 def _looks_secret(value: object) -> bool:
     if isinstance(value, str):
-        return KEY_MARKER in value.lower()
+        return looks_like_key(value)
     if isinstance(value, dict):
         return any(_looks_secret(k) or _looks_secret(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):

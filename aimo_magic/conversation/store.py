@@ -65,7 +65,9 @@ class ConversationStore:
         return found.clear() if found is not None else 0
 
     def remove(self, name: str) -> bool:
-        """Drop a thread entirely, system prompt included; False if there was none."""
+        """Drop a thread entirely, system prompt included; False if there was none.
+
+        A comparison that keeps no answer uses it to leave no thread behind."""
         validate_thread_name(name)
         return self._threads.pop(name, None) is not None
 

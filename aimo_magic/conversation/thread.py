@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from aimo_magic.conversation.budget import Estimator, estimate_tokens, keep_recent
+from aimo_magic.core.images import is_image_part, part_url
 from aimo_magic.core.types import Usage
 
 # OpenAI chat content: plain text or a list of parts such as text and image_url.
 Content = Union[str, list[dict[str, Any]]]  # noqa: UP007 - a runtime alias must work on 3.10
 
 MAX_NAME_LENGTH = 64
+# What the model reads where an earlier turn's image is not sent again.
+IMAGE_LEFT_OUT = "[an image was here; it is not sent again]"
 
 
 class ThreadNameError(ValueError):
@@ -46,6 +49,12 @@ def check_content(content: object, what: str) -> Content:
     if isinstance(content, list) and all(
         isinstance(part, dict) and isinstance(part.get("type"), str) for part in content
     ):
+        for part in content:
+            if part["type"] == "image_url" and part_url(part) is None:
+                raise ValueError(
+                    f"{what} has an image part without a URL; build image parts with "
+                    "aimo_magic.image(...)"
+                )
         return content
     raise ValueError(
         f"{what} must be a string or a list of content parts like "
@@ -54,7 +63,7 @@ def check_content(content: object, what: str) -> Content:
 
 
 def content_text(content: Content) -> str:
-    """Readable text of some content, with each image shown as ``[image]``."""
+    """Readable text of some content, with each image shown as ``[image WxH]``."""
     if isinstance(content, str):
         return content
     pieces: list[str] = []
@@ -62,11 +71,23 @@ def content_text(content: Content) -> str:
         kind = part.get("type")
         if kind == "text":
             pieces.append(str(part.get("text", "")))
-        elif kind in ("image_url", "input_image", "image"):
-            pieces.append("[image]")
+        elif is_image_part(part):
+            from aimo_magic.core.images import part_label
+
+            pieces.append(part_label(part))
         else:
             pieces.append(f"[{kind}]")
     return "\n".join(pieces)
+
+
+def without_images(content: Content) -> Content:
+    """``content`` with each image replaced by a short note, for history sent without them."""
+    if isinstance(content, str) or not any(is_image_part(part) for part in content):
+        return content
+    return [
+        {"type": "text", "text": IMAGE_LEFT_OUT} if is_image_part(part) else part
+        for part in content
+    ]
 
 
 @dataclass(frozen=True)
@@ -94,10 +115,15 @@ class Turn:
         if not isinstance(self.assistant, str):
             raise ValueError("assistant text must be a string; pass '' for an empty answer")
 
-    def messages(self) -> list[dict[str, Any]]:
-        """This turn as the user and assistant chat messages the API expects."""
+    def messages(self, *, images: bool = True) -> list[dict[str, Any]]:
+        """This turn as the user and assistant chat messages the API expects.
+
+        ``images=False`` puts a short note where each image was, so an older turn can
+        be resent without paying for its pictures again.
+        """
+        user = self.user if images else without_images(self.user)
         return [
-            {"role": "user", "content": copy.deepcopy(self.user)},
+            {"role": "user", "content": copy.deepcopy(user)},
             {"role": "assistant", "content": self.assistant},
         ]
 
@@ -154,6 +180,7 @@ class Thread:
         cell_id: str | None = None,
         max_turns: int | None = None,
         max_tokens: int | None = None,
+        image_turns: int | None = None,
         estimate: Estimator = estimate_tokens,
     ) -> list[dict[str, Any]]:
         """The messages to send for a new ``prompt``.
@@ -163,7 +190,13 @@ class Thread:
         before it are sent, so a re-run sees the context its first run saw. The
         history is cut to the budget by dropping the oldest whole turns; the system
         prompt and the new prompt are always sent, even when they alone exceed it.
+        ``image_turns`` keeps images only in the newest that many earlier turns (None:
+        all; 0: none), so old pictures stop costing tokens; the prompt keeps its own.
         """
+        if image_turns is not None and image_turns < 0:
+            raise ValueError(
+                f"image_turns must be 0 or more, not {image_turns}; use None to keep every image"
+            )
         prompt = check_content(prompt, "prompt")
         chosen = self.system if system is None else system
         head: list[dict[str, Any]] = [{"role": "system", "content": chosen}] if chosen else []
@@ -175,7 +208,10 @@ class Thread:
             # Build messages only for turns that can be sent: constant cost per call
             # however long the thread grows.
             earlier = earlier[len(earlier) - max_turns :] if max_turns else []
-        history = [turn.messages() for turn in earlier]
+        first_with_images = 0 if image_turns is None else max(len(earlier) - image_turns, 0)
+        history = [
+            turn.messages(images=index >= first_with_images) for index, turn in enumerate(earlier)
+        ]
         fixed = sum(estimate(message) for message in head + tail)
         kept = keep_recent(
             history,
@@ -186,11 +222,3 @@ class Thread:
         )
         recent = history[len(history) - kept :] if kept else []
         return head + [message for pair in recent for message in pair] + tail
-
-    def history_text(self) -> list[tuple[str, str]]:
-        """(role, text) pairs for showing the thread, system prompt first."""
-        rows: list[tuple[str, str]] = [("system", self.system)] if self.system else []
-        for turn in self.turns:
-            rows.append(("user", content_text(turn.user)))
-            rows.append(("assistant", turn.assistant))
-        return rows

@@ -38,6 +38,7 @@ class AsyncClient(BaseClient):
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        self._close_cache()
 
     async def _send(
         self,
@@ -72,12 +73,25 @@ class AsyncClient(BaseClient):
         return self.catalogue
 
     async def chat(
-        self, messages: str | Messages, *, model: str | None = None, **params: Any
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        cache: bool | None = None,
+        **params: Any,
     ) -> ChatResult:
+        # SQLite may wait for another process's write lock: off the event loop.
         chosen, body = self._chat_request(messages, model, params)
+        use = self._cache_use(chosen, body, cache)
+        hit = await asyncio.to_thread(use.lookup) if use else None
+        if hit is not None:
+            return hit
         request_id, started = self._new_request_id(), time.perf_counter()
         payload = await self._send("POST", "chat/completions", json=body, request_id=request_id)
-        return self._chat_result(payload, chosen, started, request_id)
+        result = self._chat_result(payload, chosen, started, request_id)
+        if use:
+            await asyncio.to_thread(use.remember, result)
+        return result
 
     def stream(
         self,
@@ -85,11 +99,12 @@ class AsyncClient(BaseClient):
         *,
         model: str | None = None,
         on_retry: RetryHook | None = None,
+        cache: bool | None = None,
         **params: Any,
     ) -> AsyncChatStream:
         """``async with client.stream(...) as s: async for delta in s: ...``"""
         chosen = self._model_for(model)
-        return AsyncChatStream(self, messages, chosen, params, on_retry or self.on_retry)
+        return AsyncChatStream(self, messages, chosen, params, on_retry or self.on_retry, cache)
 
 
 class AsyncChatStream(StreamState):
@@ -102,8 +117,9 @@ class AsyncChatStream(StreamState):
         model: str,
         params: dict[str, Any],
         on_retry: RetryHook | None,
+        cache: bool | None = None,
     ) -> None:
-        super().__init__(client, messages, model, params, on_retry)
+        super().__init__(client, messages, model, params, on_retry, cache)
         self._http = client._http
         self._iterator: AsyncGenerator[str, None] | None = None
 
@@ -134,6 +150,10 @@ class AsyncChatStream(StreamState):
         return self.result
 
     async def _run(self) -> AsyncGenerator[str, None]:
+        hit = await asyncio.to_thread(self._cache.lookup) if self._cache else None
+        if hit is not None:
+            yield self._replay(hit)
+            return
         url = self._client._url("chat/completions")
         while True:
             accumulator, headers = self._begin_attempt()
@@ -173,5 +193,7 @@ class AsyncChatStream(StreamState):
                 error = exc
             else:
                 self._finish()
+                if self._cache:
+                    await asyncio.to_thread(self._cache.remember, self.result)
                 return
             await asyncio.sleep(self._plan_retry(error, retry_headers))

@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 
@@ -27,6 +27,10 @@ from aimo_magic.core.retry import RetryPolicy, is_retryable
 from aimo_magic.core.secrets import install_log_redaction, mask, redact, register_key
 from aimo_magic.core.types import ChatResult, Model, Timings
 
+if TYPE_CHECKING:
+    from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
+    from aimo_magic.core.cache_use import CacheChoice, CacheUse
+
 
 @dataclass(frozen=True)
 class RetryEvent:
@@ -40,6 +44,7 @@ class RetryEvent:
 
 
 RetryHook = Callable[[RetryEvent], Any]
+CacheErrorHook = Callable[["CacheUnavailableError"], Any]
 
 IN_BROWSER = sys.platform == "emscripten"
 """Pyodide: requests go through the browser's fetch(), under its cross-origin rules."""
@@ -69,6 +74,8 @@ class BaseClient:
         model: str | None = None,
         on_retry: RetryHook | None = None,
         transport: httpx2.BaseTransport | httpx2.AsyncBaseTransport | None = None,
+        cache: CacheChoice = None,
+        on_cache_error: CacheErrorHook | None = None,
     ) -> None:
         """``transport`` (an httpx2 transport of the twin's kind) replaces the network;
         without it, a transport mounted for the base URL (``core.transports``) is used."""
@@ -92,6 +99,13 @@ class BaseClient:
         self.catalogue: list[Model] | None = None
         self.stream_options_supported = True
         self._transport = transport
+        self.on_cache_error = on_cache_error
+        self.cache: AnswerCache | None = None
+        if cache is not None and cache is not False:
+            from aimo_magic.core.cache_use import open_cache
+
+            self.cache = open_cache(cache, self)
+        self._owns_cache = self.cache is not None and self.cache is not cache
 
     def __repr__(self) -> str:
         return (
@@ -150,6 +164,21 @@ class BaseClient:
     ) -> tuple[str, dict[str, Any]]:
         chosen = self._model_for(model)
         return chosen, chat_body(messages, chosen, params, stream=False)
+
+    def _cache_use(self, model: str, body: dict[str, Any], cache: bool | None) -> CacheUse | None:
+        """The answer cache's part in one request, or None when the cache is off for it
+        (no store, or ``cache=False`` for this call). The one cache hook of both twins."""
+        if self.cache is None or cache is False:
+            return None
+        from aimo_magic.core.cache_use import CacheUse
+
+        return CacheUse(self, self.cache, model, body)
+
+    def _close_cache(self) -> None:
+        """Close a store this client opened itself (one it was given stays open)."""
+        if self._owns_cache and self.cache is not None:
+            self.cache.close()
+        self.cache = None
 
     def _chat_result(self, payload: Any, model: str, started: float, request_id: str) -> ChatResult:
         timings = Timings(first_token=None, total=time.perf_counter() - started)

@@ -34,6 +34,23 @@ def _modalities(architecture: Any, key: str) -> tuple[str, ...]:
     return ("text",)
 
 
+def _listed(architecture: Any, key: str) -> bool:
+    return isinstance(architecture, Mapping) and isinstance(architecture.get(key), list)
+
+
+def image_models(models: Iterable[Model], limit: int = 3) -> list[str]:
+    """A few models that take images, cheapest listed image price first, for suggestions."""
+
+    def price(model: Model) -> float:
+        prices = [(o.pricing.prompt or 0.0) for o in model.providers if o.pricing is not None] or [
+            float("inf")
+        ]
+        return min(prices)
+
+    takers = [m for m in models if m.takes_images]
+    return [m.name for m in sorted(takers, key=price)[:limit]]
+
+
 def parse_model(entry: Mapping[str, Any]) -> Model | None:
     """One listing entry, AiMo-shaped (``name`` + ``providers``) or OpenAI-shaped (``id``)."""
     name = entry.get("name") or entry.get("id")
@@ -62,6 +79,7 @@ def parse_model(entry: Mapping[str, Any]) -> Model | None:
         output_modalities=_modalities(architecture, "output_modalities"),
         providers=tuple(offers),
         owned_by=entry.get("owned_by") if isinstance(entry.get("owned_by"), str) else None,
+        modalities_listed=_listed(architecture, "input_modalities"),
     )
 
 

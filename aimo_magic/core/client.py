@@ -41,6 +41,7 @@ class Client(BaseClient):
 
     def close(self) -> None:
         self._http.close()
+        self._close_cache()
 
     def _send(
         self,
@@ -77,13 +78,29 @@ class Client(BaseClient):
         return self.catalogue
 
     def chat(
-        self, messages: str | Messages, *, model: str | None = None, **params: Any
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        cache: bool | None = None,
+        **params: Any,
     ) -> ChatResult:
-        """One answer, not streamed; any OpenAI parameter passes through in ``params``."""
+        """One answer, not streamed; any OpenAI parameter passes through in ``params``.
+
+        With a cache (``Client(cache=True)``), a stored answer comes back at once with
+        ``cached_at`` set; ``cache=False`` asks the server whatever is stored.
+        """
         chosen, body = self._chat_request(messages, model, params)
+        use = self._cache_use(chosen, body, cache)
+        hit = use.lookup() if use else None
+        if hit is not None:
+            return hit
         request_id, started = self._new_request_id(), time.perf_counter()
         payload = self._send("POST", "chat/completions", json=body, request_id=request_id)
-        return self._chat_result(payload, chosen, started, request_id)
+        result = self._chat_result(payload, chosen, started, request_id)
+        if use:
+            use.remember(result)
+        return result
 
     def stream(
         self,
@@ -91,11 +108,15 @@ class Client(BaseClient):
         *,
         model: str | None = None,
         on_retry: RetryHook | None = None,
+        cache: bool | None = None,
         **params: Any,
     ) -> ChatStream:
-        """A context manager yielding text deltas; ``.result`` holds the answer once done."""
+        """A context manager yielding text deltas; ``.result`` holds the answer once done.
+
+        A cached answer is replayed as one delta (``.result.cached_at`` set).
+        """
         chosen = self._model_for(model)
-        return ChatStream(self, messages, chosen, params, on_retry or self.on_retry)
+        return ChatStream(self, messages, chosen, params, on_retry or self.on_retry, cache)
 
 
 class ChatStream(StreamState):
@@ -108,8 +129,9 @@ class ChatStream(StreamState):
         model: str,
         params: dict[str, Any],
         on_retry: RetryHook | None,
+        cache: bool | None = None,
     ) -> None:
-        super().__init__(client, messages, model, params, on_retry)
+        super().__init__(client, messages, model, params, on_retry, cache)
         self._http = client._http
         self._iterator: Generator[str, None, None] | None = None
 
@@ -141,6 +163,10 @@ class ChatStream(StreamState):
         return self.result
 
     def _run(self) -> Generator[str, None, None]:
+        hit = self._cache.lookup() if self._cache else None
+        if hit is not None:
+            yield self._replay(hit)
+            return
         url = self._client._url("chat/completions")
         while True:
             accumulator, headers = self._begin_attempt()
@@ -178,5 +204,7 @@ class ChatStream(StreamState):
                 error = exc
             else:
                 self._finish()
+                if self._cache:
+                    self._cache.remember(self.result)
                 return
             time.sleep(self._plan_retry(error, retry_headers))

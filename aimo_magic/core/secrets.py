@@ -11,6 +11,7 @@ import logging
 import re
 import weakref
 
+KEY_MARKER = "aimo-sk-"
 _KEY_PATTERN = re.compile(r"aimo-sk-[A-Za-z0-9_\-\.]+")
 _known_keys: weakref.WeakSet[_KeyHolder] = weakref.WeakSet()
 
@@ -22,6 +23,15 @@ class _KeyHolder:
 
     def __init__(self, value: str) -> None:
         self.value = value
+
+
+def looks_like_key(text: str) -> bool:
+    """Whether text holds something that looks like an AiMo key, in any case.
+
+    The one guard every front end uses before text could reach a notebook, a saved
+    file or a model: a key pasted in capitals or inside a word is still refused.
+    """
+    return KEY_MARKER in text.lower()
 
 
 def mask(key: str | None) -> str:

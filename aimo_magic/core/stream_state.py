@@ -54,6 +54,7 @@ class StreamState:
         model: str,
         params: Mapping[str, Any],
         on_retry: RetryHook | None,
+        cache: bool | None = None,
     ) -> None:
         self._client = client
         self._model = model
@@ -68,12 +69,19 @@ class StreamState:
         self.request_id = client._new_request_id()
         self.result: ChatResult | None = None
         self.retries = 0
+        self._cache = client._cache_use(model, self._body, cache)
         self._notes: list[str] = []
 
     @property
     def text(self) -> str:
         """The text received so far in the current attempt."""
         return self._accumulator.text
+
+    def _replay(self, hit: ChatResult) -> str:
+        """A cached answer becomes the result, and its whole text the one delta."""
+        self.result = hit
+        self._first_token = hit.timings.first_token
+        return hit.text
 
     def _begin_attempt(self) -> tuple[ChunkAccumulator, dict[str, str]]:
         self._accumulator = ChunkAccumulator(self._client.settings.api_key, self._client.server)

@@ -43,6 +43,8 @@ class Timings:
 class ChatResult:
     """One finished answer, the same whether it was streamed or not.
 
+    ``cached_at`` is when a cached answer was first stored (seconds since the epoch),
+    None for an answer that came live from the server.
     ``notes`` tells of quirks in how an accepted answer arrived (for ``--debug``), for
     example a stream that closed without ``[DONE]`` after its finish_reason.
     """
@@ -55,6 +57,7 @@ class ChatResult:
     timings: Timings
     request_id: str | None = None
     raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    cached_at: float | None = None
     notes: tuple[str, ...] = ()
 
 
@@ -93,6 +96,15 @@ class Model:
     output_modalities: tuple[str, ...] = ("text",)
     providers: tuple[ProviderOffer, ...] = ()
     owned_by: str | None = None
+    modalities_listed: bool = True
+    """False when the listing did not say which inputs the model takes (OpenAI's shape)."""
+
+    @property
+    def takes_images(self) -> bool | None:
+        """Whether the model accepts image input; None when the catalogue does not say."""
+        if not self.modalities_listed:
+            return None
+        return "image" in self.input_modalities
 
     @property
     def ids(self) -> tuple[str, ...]:

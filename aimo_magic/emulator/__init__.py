@@ -32,10 +32,17 @@ Answers are chosen by directives in the last user message (``DIRECTIVES``):
 - ``::fault SPEC`` applies a fault (also the header ``X-Emulator-Fault: SPEC``); the specs
   are listed in ``aimo_magic.emulator.faults``.
 
-A ``response_format`` of ``json_object`` or ``json_schema`` always gets valid JSON, and
-``max_tokens`` cuts the answer with ``finish_reason: "length"``. Streams carry one token
-per chunk and end the AiMo way (``finish_reason`` and ``usage`` at the top level of the
-last chunk) unless ``stream_options.include_usage`` asks for OpenAI's layout.
+Image parts (``image_url`` with a data URL) are decoded and measured: models listed with
+``image`` in ``input_modalities`` accept them, ``::echo`` reports their number, MIME types
+and pixel sizes, and the default answer mentions them; a text-only model answers 400, as
+does image data that does not decode (``emulator/images.py``).
+
+A ``response_format`` of ``json_object`` or ``json_schema`` always gets valid JSON; ``tools``
+get a tool call (``finish_reason: "tool_calls"``, arguments valid against the tool's schema)
+by the rule in ``aimo_magic.emulator.tools``; ``max_tokens`` cuts the answer with
+``finish_reason: "length"``. Streams carry one token per chunk and end the AiMo way
+(``finish_reason`` and ``usage`` at the top level of the last chunk) unless
+``stream_options.include_usage`` asks for OpenAI's layout.
 """
 
 from __future__ import annotations

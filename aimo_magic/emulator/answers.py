@@ -9,6 +9,8 @@ from typing import Any
 
 from aimo_magic.emulator import samples
 from aimo_magic.emulator.directives import Directives
+from aimo_magic.emulator.images import ImageFacts, images_summary, mention
+from aimo_magic.emulator.schema import schema_instance
 
 UNICODE_TAIL = "\n\nUnicode check: line\u2028separator, paragraph\u2029separator, emoji 🎉🚀👩‍💻."
 
@@ -25,6 +27,7 @@ class RequestView:
     request_id: str | None = None
     authorization_present: bool = False
     user_agent: str | None = None
+    images: tuple[ImageFacts, ...] = ()
 
 
 def _shorten(value: Any) -> Any:
@@ -51,6 +54,7 @@ def echo_facts(view: RequestView) -> dict[str, Any]:
         ],
         "system_prompt": system[0] if len(system) == 1 else (system or None),
         "parameters": _shorten(view.params),
+        "images": images_summary(view.images),
         "headers": {
             "x-request-id": view.request_id,
             "authorization_present": view.authorization_present,
@@ -68,33 +72,12 @@ def _variant(prompt: str, count: int) -> int:
     return int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4], "big") % count
 
 
-def _instance(schema: Any, depth: int = 0) -> Any:
-    """A small value that satisfies a simple JSON schema (objects, arrays, scalars, enums)."""
-    if not isinstance(schema, dict) or depth > 6:
-        return "value"
-    if "const" in schema:
-        return schema["const"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    for combiner in ("anyOf", "oneOf", "allOf"):
-        if schema.get(combiner):
-            return _instance(schema[combiner][0], depth + 1)
-    kind = schema.get("type", "object" if "properties" in schema else "string")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object":
-        return {k: _instance(v, depth + 1) for k, v in schema.get("properties", {}).items()}
-    if kind == "array":
-        return [_instance(schema.get("items", {}), depth + 1)]
-    return {"integer": 42, "number": 3.5, "boolean": True, "null": None}.get(kind, "example")
-
-
 def _json_answer(directives: Directives, view: RequestView, response_format: Any) -> str:
     if directives.kind == "echo":
         return json.dumps(echo_facts(view), ensure_ascii=False, indent=2)
     json_schema = response_format.get("json_schema") if response_format else None
     if isinstance(json_schema, dict) and isinstance(json_schema.get("schema"), dict):
-        return json.dumps(_instance(json_schema["schema"]), ensure_ascii=False, indent=2)
+        return json.dumps(schema_instance(json_schema["schema"]), ensure_ascii=False, indent=2)
     words = directives.prompt.split()
     data = {
         "topic": _topic(directives.prompt),
@@ -127,4 +110,4 @@ def compose_answer(directives: Directives, view: RequestView) -> str:
         return samples.long_markdown(topic, directives.size)
     if directives.kind == "words":
         return samples.plain_words(directives.size)
-    return samples.rich_markdown(topic, _variant(directives.prompt, 3))
+    return mention(view.images) + samples.rich_markdown(topic, _variant(directives.prompt, 3))

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aimo_magic.emulator.chat import chat_completions
 from aimo_magic.emulator.faults import FaultSpecError, parse_fault_spec
+from aimo_magic.emulator.inflight import InFlightMiddleware
 from aimo_magic.emulator.responses import error_response, fault_status_response, truncated
 from aimo_magic.emulator.settings import EmulatorSettings
 from aimo_magic.emulator.state import EmulatorState
@@ -145,5 +146,6 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
     app = Starlette(routes=routes)
     app.state.emulator = state
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(InFlightMiddleware, counter=state.in_flight)
     hide_expected_tracebacks()
     return app

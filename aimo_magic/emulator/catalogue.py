@@ -63,7 +63,9 @@ class CatalogueModel:
 
     def to_aimo(self) -> dict[str, Any]:
         modalities = ["text", "image"] if self.image_input else ["text"]
+        # ``id`` beside ``name``, as newer routers send it, so OpenAI clients see the ids.
         return {
+            "id": self.name,
             "name": self.name,
             "display_name": self.display_name,
             "providers": [

@@ -1,7 +1,8 @@
 """``POST /v1/chat/completions``: checks in AiMo's order, then the answer, whole or streamed.
 
-Order of checks: key (401), body (400), directives and faults (400 if malformed), the
-fault's own status, ``stream_options`` rejection, model and provider (404), balance (402).
+Order of checks: key (401), body and image data (400), directives, faults and tools (400
+if malformed), the fault's own status, ``stream_options`` rejection, model and provider
+(404), images sent to a text-only model (400), balance (402).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from aimo_magic.emulator.answers import UNICODE_TAIL, RequestView, compose_answe
 from aimo_magic.emulator.catalogue import ModelLookupError
 from aimo_magic.emulator.directives import DirectiveError, Directives, parse_directives
 from aimo_magic.emulator.faults import FaultSpec, FaultSpecError, parse_fault_spec
+from aimo_magic.emulator.images import inspect_images, refusal_for_text_only
 from aimo_magic.emulator.responses import (
     error_response,
     fault_status_response,
@@ -25,10 +27,11 @@ from aimo_magic.emulator.responses import (
     truncated,
 )
 from aimo_magic.emulator.settings import BROKE_KEY
-from aimo_magic.emulator.sse import Completion, UsageLayout, dumps
+from aimo_magic.emulator.sse import Completion, ToolCall, UsageLayout, dumps
 from aimo_magic.emulator.state import EmulatorState
 from aimo_magic.emulator.stream import Pace, stream_bytes
 from aimo_magic.emulator.tokens import count_prompt_tokens, split_tokens
+from aimo_magic.emulator.tools import arguments, chosen_tool
 from aimo_magic.emulator.validation import (
     BadRequest,
     check_key,
@@ -62,15 +65,24 @@ def _record(state: EmulatorState, request: Request, raw: bytes) -> None:
         headers["authorization"] = "[redacted]"
     body = raw.decode("utf-8", "replace")
     state.record(
-        {"method": request.method, "path": request.url.path, "headers": headers, "body": body}
+        {
+            "method": request.method,
+            "path": request.url.path,
+            "headers": headers,
+            "body": body,
+            "received": time.monotonic(),
+        }
     )
 
 
-def _completion(text: str, body: dict[str, Any], served: str) -> Completion:
-    """The answer cut to ``max_tokens``, with usage that adds up."""
+def _completion(
+    text: str, body: dict[str, Any], served: str, tool_call: ToolCall | None = None
+) -> Completion:
+    """The answer (or a tool call's arguments) cut to ``max_tokens``, with usage that adds
+    up."""
     tokens = split_tokens(text)
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
-    finish = "stop"
+    finish = "stop" if tool_call is None else "tool_calls"
     if limit is not None and len(tokens) > limit:
         tokens, finish = tokens[:limit], "length"
     prompt_tokens = count_prompt_tokens(body["messages"])
@@ -80,7 +92,13 @@ def _completion(text: str, body: dict[str, Any], served: str) -> Completion:
         "total_tokens": prompt_tokens + len(tokens),
     }
     return Completion(
-        f"chatcmpl-emu-{uuid.uuid4().hex[:24]}", int(time.time()), served, tokens, finish, usage
+        f"chatcmpl-emu-{uuid.uuid4().hex[:24]}",
+        int(time.time()),
+        served,
+        tokens,
+        finish,
+        usage,
+        tool_call,
     )
 
 
@@ -103,9 +121,11 @@ async def chat_completions(request: Request) -> Response:
     try:
         body = parse_body(raw)
         directives = parse_directives(last_user_text(body["messages"]))
+        images = inspect_images(body["messages"])
         sources = (state.next_fault(), request.headers.get("x-emulator-fault"), directives.fault)
         fault = parse_fault_spec(";".join(s for s in sources if s))
         pace = _pace(request, state, directives, fault)
+        tool = chosen_tool(body)
     except (BadRequest, DirectiveError) as exc:
         return error_response(400, str(exc), "invalid_request_error")
     except FaultSpecError as exc:
@@ -118,6 +138,8 @@ async def chat_completions(request: Request) -> Response:
         model, offer = state.catalogue.resolve(body["model"])
     except ModelLookupError as exc:
         return error_response(404, str(exc), exc.error_type)
+    if images and not model.image_input:
+        return error_response(400, refusal_for_text_only(model.name), "invalid_request_error")
     if (authorization or "").partition(" ")[2].strip() == BROKE_KEY:
         return error_response(402)
     served = f"{offer.provider_id}:{model.name}"
@@ -130,9 +152,14 @@ async def chat_completions(request: Request) -> Response:
         request_id=request.headers.get("x-request-id"),
         authorization_present=authorization is not None,
         user_agent=request.headers.get("user-agent"),
+        images=images,
     )
-    text = compose_answer(directives, view) + (UNICODE_TAIL if fault.unicode else "")
-    completion = _completion(text, body, served)
+    if tool is not None:
+        call = ToolCall(f"call_{uuid.uuid4().hex[:24]}", tool["name"])
+        completion = _completion(arguments(tool), body, served, call)
+    else:
+        text = compose_answer(directives, view) + (UNICODE_TAIL if fault.unicode else "")
+        completion = _completion(text, body, served)
     if body.get("stream"):
         return StreamingResponse(
             stream_bytes(completion, _layout(body, fault), fault, pace),

@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 from aimo_magic.emulator.handle import BaseHandle
-from aimo_magic.emulator.settings import EmulatorSettings, is_loopback
+from aimo_magic.emulator.settings import EmulatorSettings, ModelsShape, is_loopback
 
 if TYPE_CHECKING:
     import uvicorn
@@ -72,6 +72,19 @@ class EmulatorHandle(BaseHandle):
         return self
 
     @property
+    def max_in_flight(self) -> int:
+        """The most chat requests served at once since the start or ``reset_in_flight``."""
+        return self._state.in_flight.most
+
+    def reset_in_flight(self) -> None:
+        self._state.in_flight.reset()
+
+    @property
+    def in_flight(self) -> int:
+        """Chat requests being served right now."""
+        return self._state.in_flight.current
+
+    @property
     def running(self) -> bool:
         return self._thread.is_alive()
 
@@ -112,14 +125,22 @@ def start(
     tokens_per_second: float | None = None,
     catalogue_size: int | None = None,
     host: str = "127.0.0.1",
+    models_shape: ModelsShape = "aimo",
 ) -> EmulatorHandle:
-    """Serve an emulator on loopback from a daemon thread; returns once it answers."""
+    """Serve an emulator on loopback from a daemon thread; returns once it answers.
+
+    ``models_shape="openai"`` lists models without prices or modalities, as
+    OpenAI-compatible servers do.
+    """
     import uvicorn
 
     from aimo_magic.emulator.app import create_app
 
     settings = EmulatorSettings(
-        latency_ms=latency_ms, tokens_per_second=tokens_per_second, catalogue_size=catalogue_size
+        latency_ms=latency_ms,
+        tokens_per_second=tokens_per_second,
+        catalogue_size=catalogue_size,
+        models_shape=models_shape,
     )
     app = create_app(settings)
     sock = bind_loopback(host, port)

@@ -18,8 +18,17 @@ def dumps(data: Any) -> str:
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """The head of a tool call; its ``arguments`` are the completion's tokens."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Completion:
-    """One answer, ready to be sent whole or as chunks."""
+    """One answer, ready to be sent whole or as chunks: text, or one tool call whose
+    arguments stream as the tokens do."""
 
     id: str
     created: int
@@ -27,10 +36,43 @@ class Completion:
     tokens: list[str]
     finish_reason: str
     usage: dict[str, int]
+    tool_call: ToolCall | None = None
 
     @property
     def text(self) -> str:
         return "".join(self.tokens)
+
+    def _assistant(self) -> dict[str, Any]:
+        if self.tool_call is None:
+            return {"role": "assistant", "content": self.text}
+        call = self._call_head()
+        call["function"]["arguments"] = self.text
+        return {"role": "assistant", "content": None, "tool_calls": [call]}
+
+    def _call_head(self) -> dict[str, Any]:
+        assert self.tool_call is not None
+        return {
+            "id": self.tool_call.id,
+            "type": "function",
+            "function": {"name": self.tool_call.name, "arguments": ""},
+        }
+
+    def _deltas(self) -> list[dict[str, Any]]:
+        """The role delta, then one delta per token: content, or arguments in pieces after
+        a first delta naming the call (OpenAI's form)."""
+        if self.tool_call is None:
+            return [{"role": "assistant", "content": ""}] + [
+                {"content": token} for token in self.tokens
+            ]
+        head = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"index": 0, **self._call_head()}],
+        }
+        return [head] + [
+            {"tool_calls": [{"index": 0, "function": {"arguments": token}}]}
+            for token in self.tokens
+        ]
 
     def message(self) -> dict[str, Any]:
         return {
@@ -41,7 +83,7 @@ class Completion:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": self.text},
+                    "message": self._assistant(),
                     "finish_reason": self.finish_reason,
                     "logprobs": None,
                 }
@@ -62,8 +104,7 @@ class Completion:
             return {**base, "choices": [choice], **extra}
 
         finish = None if fault.no_finish else self.finish_reason
-        chunks = [chunk({"role": "assistant", "content": ""})]
-        chunks += [chunk({"content": token}) for token in self.tokens]
+        chunks = [chunk(delta) for delta in self._deltas()]
         if layout == "openai":
             last = chunk({})
             last["choices"][0]["finish_reason"] = finish

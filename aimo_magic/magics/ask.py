@@ -1,297 +1,99 @@
-"""One ``%%aimo`` cell: check the input, send it, stream the answer, record the turn.
+"""Asking a model from a cell, in four steps every kind of cell shares.
 
-Everything that can be refused is refused before anything is sent, and history
-changes only once an answer is complete (or deliberately kept as partial).
+1. read the line into ``CellOptions`` (``magics/cell_options.py``; a subcommand
+   such as ``%aimo explain`` builds its options directly);
+2. build one frozen ``AskRequest`` from options and prompt (``magics/request.py``);
+   everything that can be refused is refused here, before anything is sent;
+3. run it and show the answer (``magics/exchange.py``);
+4. keep the result: thread, ``-o`` variable, ``--insert`` (``magics/record.py``).
+
+``--compare`` runs the same steps once per model (``magics/compare.py`` builds the
+requests, ``magics/compare_exchange.py`` runs and shows them side by side);
+``--each`` builds one request per row of data and runs them as a batch
+(``magics/each.py``).
+
+History changes only once an answer is complete (or deliberately kept as
+partial). This module and the four it uses import nothing from the magics class
+or the subcommands: they get an ``AskContext`` instead.
 """
 
 from __future__ import annotations
 
-import shlex
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from IPython.core.error import UsageError
-
-from aimo_magic.core.errors import AimoError, IncompleteStreamError
-from aimo_magic.magics.failures import AnswerInterrupted, CellFailed
-from aimo_magic.magics.interpolate import InterpolationError, interpolate
-from aimo_magic.magics.params import ParamError, parse_params
+from aimo_magic.magics.failures import AnswerInterrupted, fail, user_errors
 
 if TYPE_CHECKING:
-    from argparse import Namespace
+    from argparse import ArgumentParser
 
-    from aimo_magic.conversation import Thread
-    from aimo_magic.core.base import RetryEvent
-    from aimo_magic.core.types import ChatResult, Model, ProviderOffer
-    from aimo_magic.magics.magics import AimoMagics
-    from aimo_magic.rendering.footer import FooterInfo
-    from aimo_magic.rendering.live import LiveAnswer
-
-KEY_ON_LINE = (
-    "Refused: an API key on the magic line would be saved in the notebook. "
-    "Run `%aimo login` (hidden prompt) or set AIMO_API_KEY instead."
-)
-CONTEXT_SHARE = 0.75
+    from aimo_magic.conversation import Content
+    from aimo_magic.core.types import ChatResult
+    from aimo_magic.magics.ask_context import AskContext
+    from aimo_magic.magics.cell_options import CellOptions
+    from aimo_magic.magics.request import AskRequest
 
 
-def fail(magics: AimoMagics, message: str) -> CellFailed | UsageError:
-    """The exception that ends a cell with one line, whichever way errors are shown."""
-    return CellFailed(message) if magics.short_errors else UsageError(message)
+def run_cell(ctx: AskContext, parser: ArgumentParser, line: str, cell: str) -> None:
+    """``%%aimo LINE`` over ``cell``: the cell is the prompt, placeholders filled."""
+    from aimo_magic.magics.cell_options import parse_cell_line
 
-
-@dataclass
-class Request:
-    """Everything decided before sending: nothing here has touched history yet."""
-
-    args: Namespace
-    prompt: str
-    model_id: str
-    model: Model
-    offer: ProviderOffer | None
-    thread: Thread | None
-    messages: list[dict[str, Any]]
-    params: dict[str, Any]
-    fmt: str
-    cell_id: str | None
-
-
-def parse_line(magics: AimoMagics, line: str) -> Namespace:
-    if "aimo-sk-" in line:
-        raise fail(magics, KEY_ON_LINE)
-    try:
-        argv = shlex.split(line)
-    except ValueError as exc:
-        raise fail(magics, f"Could not read the magic line ({exc}); check its quotes.") from None
-    # IPython's own parse_argstring keeps the quotes; a shell would not.
-    return magics.aimo.parser.parse_args(argv)
-
-
-def request_params(args: Namespace, fmt: str) -> dict[str, Any]:
-    params = parse_params(args.param)
-    if args.temperature is not None:
-        params["temperature"] = args.temperature
-    if args.max_tokens is not None:
-        params["max_tokens"] = args.max_tokens
-    if fmt == "json" and "response_format" not in params:
-        params["response_format"] = {"type": "json_object"}
-    return params
-
-
-def history_budget(magics: AimoMagics, model: Model, params: dict[str, Any]) -> int | None:
-    """Tokens of history to send: the setting, else a share of the model's context."""
-    if magics.history_tokens > 0:
-        return magics.history_tokens
-    if not model.context_length:
-        return None
-    reserve = int(params.get("max_tokens") or 0)
-    return max(int(model.context_length * CONTEXT_SHARE) - reserve, 256)
-
-
-def prepare(magics: AimoMagics, line: str, cell: str) -> Request:
-    """Validate everything and build the request; raises before anything is sent."""
-    args = parse_line(magics, line)
-    session = magics.session
-    fmt = args.format or magics.default_format
-    if args.insert and fmt != "code":
-        raise fail(magics, "--insert goes with -f code (it puts the answer's code in a new cell).")
-    if args.no_history and args.new:
-        raise fail(magics, "--new and --no-history contradict each other; use one of them.")
-    prompt = cell.strip()
-    if "aimo-sk-" in prompt:
+    options = parse_cell_line(ctx.settings, parser, line)
+    comparing = options.compare is not None or options.keep is not None
+    each = options.each is not None or options.concurrency is not None
+    if comparing and each:
         raise fail(
-            magics,
-            "Refused: the prompt contains something that looks like an AiMo API key; it would "
-            "be sent to the model and saved in the notebook. Remove it and run the cell again.",
+            ctx.settings,
+            "--each and --compare do not go together: compare models on one prompt first, "
+            "then run --each with the one you pick.",
         )
-    if not prompt:
-        raise fail(magics, "The cell has no prompt: write your question below the %%aimo line.")
-    params = request_params(args, fmt)
-    if not args.no_interpolate:
-        prompt = interpolate(prompt, magics.shell.user_ns if magics.shell else {})
-    model_id = session.resolve_model(args.model)
-    model, offer = session.check_model(model_id, magics.client_options())
-    thread = None
-    if not args.no_history:
-        from aimo_magic.conversation import validate_thread_name
+    if comparing:
+        from aimo_magic.magics.compare_exchange import compare_cell
 
-        validate_thread_name(args.chat)
-        thread = session.conversations.thread(args.chat)
-    cell_id = session.current_cell_id
-    if thread is None or args.new:
-        # --new starts the thread afresh, but only once the answer is in (see record).
-        messages = ([{"role": "system", "content": args.system}] if args.system else []) + [
-            {"role": "user", "content": prompt}
-        ]
-    else:
-        messages = thread.messages_for(
-            prompt,
-            system=args.system,
-            cell_id=cell_id,
-            max_turns=magics.history_turns,
-            max_tokens=history_budget(magics, model, params),
-        )
-    return Request(args, prompt, model_id, model, offer, thread, messages, params, fmt, cell_id)
+        compare_cell(ctx, options, cell, namespace=ctx.namespace)
+        return
+    if each:
+        from aimo_magic.magics.each import run_each
+
+        run_each(ctx, options, cell)
+        return
+    ask(ctx, options, cell, namespace=ctx.namespace)
 
 
-def ask(magics: AimoMagics, line: str, cell: str) -> None:
-    """The cell magic: any failure ends in one line unless ``--debug`` asks for more."""
-    debug = "--debug" in line.split()
+def ask(
+    ctx: AskContext,
+    options: CellOptions,
+    prompt: Content,
+    *,
+    namespace: Mapping[str, Any] | None = None,
+) -> ChatResult:
+    """Build the request (failing in one line), run it, keep its result."""
+    request = prepare(ctx, options, prompt, namespace=namespace)
+    return answer(ctx, request)
+
+
+def prepare(
+    ctx: AskContext,
+    options: CellOptions,
+    prompt: Content,
+    *,
+    namespace: Mapping[str, Any] | None = None,
+) -> AskRequest:
+    """``build_request`` with its refusals as one-line failures (tracebacks under --debug)."""
+    from aimo_magic.magics.request import build_request
+
     try:
-        request = prepare(magics, line, cell)
-    except (AimoError, ParamError, InterpolationError, ValueError) as exc:
-        if debug:
-            raise
-        raise fail(magics, str(exc)) from None
-    except KeyboardInterrupt:
+        with user_errors(ctx.settings, debug=options.debug):
+            return build_request(ctx, options, prompt, namespace=namespace)
+    except KeyboardInterrupt:  # e.g. while the catalogue was being fetched
         raise AnswerInterrupted("stopped before anything was sent.") from None
-    Exchange(magics, request).run()
 
 
-class Exchange:
-    """Sending one request and showing its answer as it arrives."""
+def answer(ctx: AskContext, request: AskRequest) -> ChatResult:
+    """Send one request in its own display, then keep the answer as the cell does."""
+    from aimo_magic.magics.exchange import Exchange
+    from aimo_magic.magics.record import keep_result
 
-    def __init__(self, magics: AimoMagics, request: Request) -> None:
-        from aimo_magic.rendering.live import LiveAnswer
-
-        self.magics = magics
-        self.request = request
-        self.live: LiveAnswer = LiveAnswer(
-            fmt=request.fmt,
-            min_interval=1.0 / max(magics.render_rate, 0.5),
-            metadata=self.provenance(None),
-        )
-
-    def provenance(self, result: ChatResult | None) -> dict[str, Any]:
-        request = self.request
-        record: dict[str, Any] = {
-            "model": result.model if result else request.model_id,
-            "requested_model": request.model_id,
-            "params": request.params,
-            "thread": request.args.chat if request.thread is not None else None,
-        }
-        if result is not None:
-            record["provider"] = result.provider
-            record["usage"] = result.usage.as_dict() if result.usage else None
-            record["finish_reason"] = result.finish_reason
-        return {"aimo": record}
-
-    def on_retry(self, event: RetryEvent) -> None:
-        self.live.reset(
-            f"⟳ {event.reason}: retrying (attempt {event.attempt} of {event.max_retries})…"
-        )
-
-    def run(self) -> None:
-        from aimo_magic.rendering.warmup import wait_until_warm, warm_up_in_background
-
-        magics, request = self.magics, self.request
-        debug = request.args.debug
-        warm_up_in_background()
-        try:
-            client = magics.session.client(magics.client_options())
-            if request.args.no_stream or not magics.stream:
-                result = client.chat(request.messages, model=request.model_id, **request.params)
-                wait_until_warm()
-                self.live.append(result.text)
-            else:
-                with client.stream(
-                    request.messages,
-                    model=request.model_id,
-                    on_retry=self.on_retry,
-                    **request.params,
-                ) as stream:
-                    deltas = iter(stream)
-                    first = next(deltas, "")
-                    wait_until_warm()
-                    self.live.append(first)
-                    for delta in deltas:
-                        self.live.append(delta)
-                    assert stream.result is not None
-                    result = stream.result
-        except KeyboardInterrupt:
-            wait_until_warm()
-            self.interrupted()
-            raise AnswerInterrupted(
-                "the answer was stopped; what arrived stays above, marked as interrupted."
-            ) from None
-        except AimoError as exc:
-            wait_until_warm()
-            partial = exc.partial_text if isinstance(exc, IncompleteStreamError) else ""
-            if partial and not self.live.text:
-                self.live.append(partial)
-            self.live.finish(status="error")
-            if debug:
-                raise
-            raise fail(magics, str(exc)) from None
-        self.completed(result)
-
-    def footer_info(self, result: ChatResult) -> tuple[FooterInfo, float | None]:
-        """The footer, and the cost estimate from the provider that actually answered."""
-        from aimo_magic.core.catalogue import find_model
-        from aimo_magic.core.pricing import estimate_cost
-        from aimo_magic.rendering.footer import FooterInfo
-
-        found = find_model(self.magics.session.cached_catalogue or (), result.model)
-        model, offer = found if found else (self.request.model, self.request.offer)
-        cost = estimate_cost(result.usage, offer.pricing if offer else None)
-        return FooterInfo(
-            model=model.name,
-            provider=result.provider or (offer.name if offer else None),
-            usage=result.usage,
-            cost=cost,
-            cost_unit="listed price units" if cost is not None else None,
-            first_token_s=result.timings.first_token,
-            total_s=result.timings.total,
-            notes=[],
-        ), cost
-
-    def completed(self, result: ChatResult) -> None:
-        magics, request = self.magics, self.request
-        footer, cost = self.footer_info(result)
-        try:
-            self.live.finish(
-                status="complete",
-                footer=footer if magics.footer else None,
-                metadata=self.provenance(result),
-            )
-        except ValueError as exc:
-            if request.args.debug:
-                raise
-            raise fail(magics, str(exc)) from None
-        magics.session.usage.record(result.model, result.usage, cost)
-        self.record(result.text, result, partial=False)
-        if request.args.out and magics.shell is not None:
-            magics.shell.user_ns[request.args.out] = result.text
-        if request.args.insert and magics.shell is not None:
-            from aimo_magic.rendering.bundles import extract_code
-
-            magics.shell.set_next_input(extract_code(result.text)[1], replace=False)
-
-    def interrupted(self) -> None:
-        text = self.live.text
-        self.live.finish(status="interrupted", metadata=self.provenance(None))
-        if text:
-            self.record(text, None, partial=True)
-
-    def record(self, text: str, result: ChatResult | None, *, partial: bool) -> None:
-        from aimo_magic.conversation import Turn
-
-        request = self.request
-        if request.thread is None:
-            return
-        if request.args.new:
-            request.thread = self.magics.session.conversations.new(request.args.chat)
-            request.args.new = False
-        if request.args.system:
-            request.thread.system = request.args.system
-        request.thread.record(
-            Turn(
-                user=request.prompt,
-                assistant=text,
-                model=result.model if result else request.model_id,
-                cell_id=request.cell_id,
-                provider=result.provider if result else None,
-                params=request.params,
-                usage=result.usage if result else None,
-                partial=partial,
-            )
-        )
+    result = Exchange(ctx, request).run()
+    keep_result(ctx, request, result)
+    return result

@@ -24,7 +24,15 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
     "unalias": ("alias",),
     "use": ("model",),
 }
-CELL_VALUE_KINDS = {"-c": "thread", "--chat": "thread", "-f": "format", "--format": "format"}
+CELL_VALUE_KINDS = {
+    "-c": "thread",
+    "--chat": "thread",
+    "-f": "format",
+    "--format": "format",
+    "--compare": "model list",
+    "--keep": "model",
+}
+WILDCARD = "@*"
 MATCHER_ID = "aimo_magic.completion"
 
 _INSTALLED: dict[int, Any] = {}
@@ -47,7 +55,7 @@ def _models(magics: AimoMagics) -> list[str]:
 
 def _values(magics: AimoMagics, kind: str | None) -> list[str]:
     from aimo_magic.magics.cmd import COMMANDS
-    from aimo_magic.magics.magics import FORMATS
+    from aimo_magic.rendering.bundles import FORMATS
 
     sources: dict[str, Callable[[], Iterable[str]]] = {
         "command": lambda: sorted(COMMANDS),
@@ -58,6 +66,14 @@ def _values(magics: AimoMagics, kind: str | None) -> list[str]:
     }
     source = sources.get(kind or "")
     return list(source()) if source else []
+
+
+def _model_list(magics: AimoMagics, fragment: str) -> list[str]:
+    """``--compare a,b,c``: the list so far with one more model (or ``NAME@*``) after it."""
+    done, _, _ = fragment.rpartition(",")
+    prefix = f"{done}," if done else ""
+    names = [m.name + WILDCARD for m in magics.session.cached_catalogue or () if m.providers]
+    return [prefix + model for model in [*_models(magics), *names]]
 
 
 def _filter(options: Iterable[str], fragment: str) -> list[str]:
@@ -138,7 +154,8 @@ def completions_for(
     fragment = words[-1] if ends_word else ""
     before = words[1:-1] if ends_word else words[1:]
     kind, options = (_cell_kind if cell else _line_kind)(magics, before, fragment)
-    found = _filter([*options, *_values(magics, kind)], fragment)
+    values = _model_list(magics, fragment) if kind == "model list" else _values(magics, kind)
+    found = _filter([*options, *values], fragment)
     return (fragment, found) if found else None
 
 

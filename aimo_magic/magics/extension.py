@@ -6,6 +6,7 @@ from typing import Any
 
 from aimo_magic.magics import completion, failures
 from aimo_magic.magics.magics import AimoMagics
+from aimo_magic.session import attach_session, detach_session
 
 _LOADED: dict[int, tuple[AimoMagics, Any]] = {}
 
@@ -21,9 +22,11 @@ def load(shell: Any) -> AimoMagics:
         magics.session.current_cell_id = getattr(info, "cell_id", None) or None
 
     shell.events.register("pre_run_cell", remember_cell_id)
+    magics.figures.install(shell)
     magics.short_errors = failures.install(shell)
     completion.install(shell, magics)
     _LOADED[id(shell)] = (magics, remember_cell_id)
+    attach_session(shell, magics.session)
     return magics
 
 
@@ -32,13 +35,23 @@ def unload(shell: Any) -> None:
     if entry is None:
         return
     magics, hook = entry
+    detach_session(shell)
     shell.events.unregister("pre_run_cell", hook)
+    magics.figures.uninstall(shell)
     failures.uninstall(shell)
     completion.uninstall(shell)
-    magics.session.close()
+    magics.close()
     registry = shell.magics_manager.magics
     for kind in ("line", "cell"):
         registry[kind].pop("aimo", None)
+    # Magics() put itself in shell.configurables and register_magics in the
+    # registry; left there, `%config AimoMagics` would show (and set) this
+    # unloaded object instead of the one a later %load_ext makes.
+    configurables = getattr(shell, "configurables", None)
+    if isinstance(configurables, list):
+        configurables[:] = [c for c in configurables if c is not magics]
+    if shell.magics_manager.registry.get(type(magics).__name__) is magics:
+        del shell.magics_manager.registry[type(magics).__name__]
 
 
 def magics_for(shell: Any) -> AimoMagics | None:

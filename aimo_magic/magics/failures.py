@@ -7,7 +7,16 @@ only the presentation is short. ``--debug`` raises the original exception instea
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from IPython.core.error import UsageError
+
+KEY_ON_LINE = (
+    "Refused: an API key on the magic line would be saved in the notebook. "
+    "Run `%aimo login` (hidden prompt) or set AIMO_API_KEY instead."
+)
 
 
 class CellFailed(Exception):
@@ -18,9 +27,61 @@ class AnswerInterrupted(KeyboardInterrupt):
     """The user stopped an answer; the partial text stays visible above."""
 
 
+class ShowsErrors(Protocol):
+    """Whatever knows how this shell shows errors: the magics, or a cell's settings."""
+
+    @property
+    def short_errors(self) -> bool: ...
+
+
 SHORT_ERRORS: tuple[type[BaseException], ...] = (CellFailed, AnswerInterrupted)
 
 _RED, _RESET = "\x1b[31m", "\x1b[0m"
+
+
+def fail(host: ShowsErrors, message: str) -> CellFailed | UsageError:
+    """The exception that ends a cell with one line, whichever way errors are shown.
+
+    Without our short-error handler (another extension holds IPython's one slot),
+    IPython's UsageError is the nearest thing: it too prints only its message.
+    """
+    return CellFailed(message) if host.short_errors else UsageError(message)
+
+
+def line_words(host: ShowsErrors, line: str, shown: str) -> list[str]:
+    """The words of a magic line, split as a shell would (IPython keeps the quotes).
+
+    A key on the line is refused before anything else, since the line is saved in
+    the notebook; ``shown`` names the line in the message about unbalanced quotes.
+    """
+    import shlex
+
+    from aimo_magic.core.secrets import looks_like_key
+
+    if looks_like_key(line):
+        raise fail(host, KEY_ON_LINE)
+    try:
+        return shlex.split(line)
+    except ValueError as exc:
+        raise fail(host, f"Could not read {shown} ({exc}); check its quotes.") from None
+
+
+@contextmanager
+def user_errors(host: ShowsErrors, *, debug: bool = False) -> Iterator[None]:
+    """Turn the errors a user can act on into the one-line failure of a magic.
+
+    AimoError covers the network and catalogue, ValueError bad options, prompts,
+    conversation files, thread names and settings, OSError the file system.
+    ``debug`` lets the original exception through, traceback and all.
+    """
+    from aimo_magic.core.errors import AimoError
+
+    try:
+        yield
+    except (AimoError, ValueError, OSError) as exc:
+        if debug:
+            raise
+        raise fail(host, str(exc)) from None
 
 
 def short_traceback(

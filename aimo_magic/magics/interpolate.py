@@ -2,7 +2,8 @@
 
 Prompts often contain code and JSON, so only a placeholder that is a Python
 expression naming variables that exist is replaced; everything else in braces stays
-as written. ``{{name}}`` keeps ``{name}`` literally.
+as written. ``{{name}}`` keeps ``{name}`` literally. Pasted code is left exactly as
+written, f-strings and ``str.format`` templates included (see ``pasted_code``).
 """
 
 from __future__ import annotations
@@ -10,12 +11,16 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from aimo_magic.magics.fill_report import Fill, describe
 
 _ESCAPED = re.compile(r"\{\{([^{}]*)\}\}")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _OPEN, _CLOSE = "\x00aimo-open\x00", "\x00aimo-close\x00"
+# (expression, value) -> the text standing for the value, or None for str(value).
+Render = Callable[[str, Any], "str | None"]
 
 
 class InterpolationError(ValueError):
@@ -42,10 +47,43 @@ def _evaluable(expression: str, namespace: Mapping[str, Any]) -> ast.Expression 
     return tree
 
 
-def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
-    """Replace each evaluable ``{expr}`` with the text of its value, once per expression."""
-    protected = _ESCAPED.sub(lambda m: f"{_OPEN}{m.group(1)}{_CLOSE}", text)
+def interpolate(text: str, namespace: Mapping[str, Any], render: Render | None = None) -> str:
+    """Replace each evaluable ``{expr}`` with the text of its value, once per expression.
+
+    The string literals of pasted code are copied as they are, ``{{`` included.
+    ``render(expression, value)`` may give the text for a value itself (an image's
+    marker, say); None leaves it to ``str``.
+    """
+    return interpolate_with_fills(text, namespace, render)[0]
+
+
+def interpolate_with_fills(
+    text: str, namespace: Mapping[str, Any], render: Render | None = None
+) -> tuple[str, list[Fill]]:
+    """The filled text, and what each filled placeholder became, in order of appearance."""
+    from aimo_magic.magics.pasted_code import code_spans
+
     values: dict[str, str] = {}
+    fills: list[Fill] = []
+    pieces: list[str] = []
+    position = 0
+    for start, end in code_spans(text):
+        pieces.append(_fill(text[position:start], namespace, values, fills, render))
+        pieces.append(text[start:end])
+        position = end
+    pieces.append(_fill(text[position:], namespace, values, fills, render))
+    return "".join(pieces), fills
+
+
+def _fill(
+    text: str,
+    namespace: Mapping[str, Any],
+    values: dict[str, str],
+    fills: list[Fill],
+    render: Render | None,
+) -> str:
+    """Prose: ``{{...}}`` unescaped, each evaluable placeholder replaced by its value."""
+    protected = _ESCAPED.sub(lambda m: f"{_OPEN}{m.group(1)}{_CLOSE}", text)
 
     def replace(match: re.Match[str]) -> str:
         expression = match.group(1)
@@ -62,7 +100,11 @@ def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
                 "Fix the expression, write {{...}} to keep the braces, "
                 "or use --no-interpolate."
             ) from None
-        values[expression] = value if isinstance(value, str) else str(value)
+        shown = render(expression, value) if render is not None else None
+        if shown is None:
+            shown = value if isinstance(value, str) else str(value)
+        values[expression] = shown
+        fills.append(describe(expression.strip(), value, shown))
         return values[expression]
 
     result = _PLACEHOLDER.sub(replace, protected)

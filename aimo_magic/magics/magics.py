@@ -6,15 +6,18 @@ Settings live on the class so ``%config AimoMagics.model = "..."`` and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Enum, Float, Integer, Unicode, observe
+from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, observe, validate
 
-from aimo_magic.session import AimoSession, ClientOptions
+from aimo_magic.magics.cell_options import cell_arguments
+from aimo_magic.magics.figures import FigureMemory
+from aimo_magic.rendering.bundles import FORMATS
+from aimo_magic.session import AimoSession, CacheOptions, ClientOptions
 
-FORMATS = ("markdown", "text", "code", "json", "html", "math")
+if TYPE_CHECKING:
+    from aimo_magic.magics.ask_context import AskContext
 
 
 @magics_class
@@ -42,18 +45,44 @@ class AimoMagics(Magics):
     history_tokens = Integer(
         0, help="Most estimated tokens of history sent; 0 derives it from the model's context."
     ).tag(config=True)
+    image_turns = Integer(
+        None,
+        allow_none=True,
+        min=0,
+        help="Send images again only from the newest N earlier turns (None: from every turn).",
+    ).tag(config=True)
     render_rate = Float(10.0, help="Display updates per second while streaming.").tag(config=True)
     footer = Bool(True, help="Show model, tokens, cost and timings under answers.").tag(config=True)
     default_format = Enum(FORMATS, "markdown", help="Format when -f is not given.").tag(config=True)
     stream = Bool(True, help="Stream answers (else wait for the whole answer).").tag(config=True)
+    cache = Bool(
+        False,
+        help="Answer %%aimo cells from the answer cache when the same request was answered "
+        "before (per cell: --cache / --no-cache; `%aimo cache on|off`).",
+    ).tag(config=True)
+    cache_dir = Unicode(
+        "",
+        help="Folder of the answer cache (else AIMO_CACHE_DIR, else the platform's user "
+        "cache folder).",
+    ).tag(config=True)
+    cache_max_mb = Float(
+        200.0, help="Largest size of the answer cache in MB; least recently used answers go."
+    ).tag(config=True)
+    check_models = Bool(
+        True,
+        help="Check model ids against the server's model list before sending; "
+        "turn off for servers that serve models they do not list.",
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # The session must exist before traitlets applies configured values,
         # because their observers write into it.
         self.session = AimoSession()
+        self.figures = FigureMemory()
         self.short_errors = False
         super().__init__(shell=shell, **kwargs)
         self._unsubscribe = self.session.on_default_model(self._default_model_changed)
+        self.session.settings_source = lambda: (self.client_options(), self.cache_options())
         if self.model:
             self.session.set_default_model(self.model)
         if self.api_key:
@@ -61,6 +90,11 @@ class AimoMagics(Magics):
 
     def __repr__(self) -> str:
         return f"<AimoMagics model={self.session.default_model!r}>"
+
+    def close(self) -> None:
+        """Stop listening to the session and close its client (the extension is unloaded)."""
+        self._unsubscribe()
+        self.session.close()
 
     @observe("model")
     def _model_set(self, change: dict[str, Any]) -> None:
@@ -83,35 +117,46 @@ class AimoMagics(Magics):
             base_url=self.base_url or None, timeout=self.timeout, max_retries=self.max_retries
         )
 
-    @magic_arguments()
-    @argument("model", nargs="?", help="Model id, provider_pubkey:model_name id, or alias.")
-    @argument("-s", "--system", help="System prompt (kept for the thread).")
-    @argument("-t", "--temperature", type=float, help="Sampling temperature.")
-    @argument("--max-tokens", type=int, help="Longest answer, in tokens.")
-    @argument(
-        "-p",
-        "--param",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="Any API parameter; VALUE is read as JSON, a bare word as a string. Repeatable.",
-    )
-    @argument("-f", "--format", choices=FORMATS, help="How to show the answer.")
-    @argument("--insert", action="store_true", help="With -f code: put the code in a new cell.")
-    @argument("-c", "--chat", default="default", metavar="NAME", help="Conversation thread.")
-    @argument("--new", action="store_true", help="Start the thread afresh.")
-    @argument("--no-history", action="store_true", help="Send no history and record nothing.")
-    @argument("--no-stream", action="store_true", help="Wait for the whole answer.")
-    @argument("--no-interpolate", action="store_true", help="Leave {placeholders} as written.")
-    @argument("-o", "--out", metavar="VAR", help="Also store the answer's text in VAR.")
-    @argument("--debug", action="store_true", help="Show full tracebacks on errors.")
+    def cache_options(self) -> CacheOptions:
+        return CacheOptions(directory=self.cache_dir or None, max_mb=self.cache_max_mb)
+
+    @validate("cache_max_mb")
+    def _check_cache_max_mb(self, proposal: dict[str, Any]) -> float:
+        value = float(proposal["value"])
+        if value <= 0:
+            raise TraitError(f"cache_max_mb must be positive, got {value:g}.")
+        return value
+
+    def ask_context(self) -> AskContext:
+        """The session and a snapshot of the settings, for building and running requests."""
+        from aimo_magic.magics.ask_context import AskContext, AskSettings
+
+        settings = AskSettings(
+            client=self.client_options(),
+            default_format=self.default_format,
+            stream=self.stream,
+            render_rate=self.render_rate,
+            footer=self.footer,
+            history_turns=self.history_turns,
+            history_tokens=self.history_tokens,
+            image_turns=self.image_turns,
+            short_errors=self.short_errors,
+            cache=self.cache,
+            cache_options=self.cache_options(),
+            check_models=self.check_models,
+        )
+        return AskContext(self.session, settings, self.shell, figures=self.figures)
+
+    @cell_arguments
     @line_cell_magic
     def aimo(self, line: str, cell: str | None = None) -> Any:
         """Ask a model: the cell is the prompt; the answer streams in as markdown.
 
         ``%%aimo [MODEL] [options]`` sends the cell, with the thread's history, and
         records the exchange so the next cell continues the conversation. Write
-        ``{name}`` to insert a variable's value (``{{name}}`` keeps the braces).
+        ``{name}`` to insert a variable's value (``{{name}}`` keeps the braces); an
+        image value (a matplotlib Figure or Axes, a PIL image, IPython's Image, PNG or
+        JPEG bytes; ``{plt.gcf()}`` for the last figure drawn) is sent as an image.
 
         ``%aimo SUBCOMMAND`` manages the session: ``%aimo help`` lists them.
 
@@ -120,14 +165,29 @@ class AimoMagics(Magics):
             %%aimo openai/gpt-4o -t 0.2
             What stands out in these figures? {df.describe()}
 
+            %%aimo openai/gpt-4o
+            What does this chart show? {fig}
+
             %%aimo -f code --insert -c plots
             Write matplotlib code for a histogram of df.price.
 
             %%aimo --no-history -f json -o facts
             List three facts about Lisbon as JSON.
 
+            %%aimo --each tickets -o labels --max-tokens 5
+            Classify this ticket as billing, bug or other: {text}
+
+            %%aimo --compare openai/gpt-4o,DeepSeek-V3-1 --keep DeepSeek-V3-1
+            Explain recursion in two sentences.
+
+        ``--compare`` asks several models at once and shows the answers side by
+        side (``NAME@*`` is every provider of NAME); it is recorded in the thread
+        only with ``--keep MODEL``, and ``-o`` then stores a dict of answers.
+
         Formats: markdown (default), text, code (fences stripped), json (parsed;
-        asks the model for JSON), html (sanitised), math (LaTeX). Errors end the
+        asks the model for JSON), html (sanitised), math (LaTeX). ``--each VAR``
+        asks the cell of every row of VAR ({column} names a row's field), concurrently,
+        with live progress; the rows never enter the conversation. Errors end the
         cell with one line; add --debug for the full traceback. Ctrl-C or the
         stop button interrupts an answer and keeps what arrived.
         """
@@ -135,6 +195,6 @@ class AimoMagics(Magics):
             from aimo_magic.magics.cmd import dispatch
 
             return dispatch(self, line)
-        from aimo_magic.magics.ask import ask
+        from aimo_magic.magics.ask import run_cell
 
-        return ask(self, line, cell)
+        return run_cell(self.ask_context(), self.aimo.parser, line, cell)

@@ -11,12 +11,15 @@ cost per second stays flat.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from aimo_magic.rendering.bundles import Bundle, FormatError, render_bundle, text_bundle
 from aimo_magic.rendering.footer import Trailer, render_notice
 from aimo_magic.rendering.sinks import DisplayHandle, DisplaySink
+from aimo_magic.rendering.timer import Cancel, Scheduler
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
@@ -48,7 +51,13 @@ class CarriageReturns:
 
 
 class DisplayView:
-    """The answer as display outputs that are updated in place."""
+    """The answer as display outputs that are updated in place.
+
+    Text that arrives sooner than ``min_interval`` after the last update is held back;
+    ``scheduler`` (if given) flushes it once the interval is over, so a model that pauses
+    still has what it sent on screen within ``min_interval``. That flush runs on another
+    thread, so every entry point holds one lock.
+    """
 
     def __init__(
         self,
@@ -60,9 +69,16 @@ class DisplayView:
         clock: Callable[[], float],
         freeze_at: int,
         split_at: int,
+        code_language: str | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
+        self._lock = threading.RLock()
+        self._scheduler = scheduler
+        self._cancel_timer: Cancel | None = None
+        self._finished = False
         self._sink = sink
         self._fmt = fmt
+        self._code_language = code_language
         self._metadata = metadata
         self._min_interval = min_interval
         self._clock = clock
@@ -117,21 +133,66 @@ class DisplayView:
 
     # -- publishing -------------------------------------------------------------------
 
+    def preface(
+        self,
+        bundle: Bundle,
+        output: str = "preface",
+        extra_metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        """An output of its own, opened before the answer's so it shows above it;
+        retries and resets never touch it."""
+        self._sink.open(bundle, {**self._metadata(output, None), **(extra_metadata or {})})
+
+    def _wait(self, now: float) -> float:
+        """Seconds until the rate allows the next update (0 or less: now)."""
+        if self._last_publish is None:
+            return 0.0
+        return self._last_publish + self._interval() - now
+
     def append(self, delta: str) -> None:
-        self._pending.append(delta)
-        now = self._clock()
-        if self._last_publish is None or now - self._last_publish >= self._interval():
-            self.flush(now)
+        with self._lock:
+            self._pending.append(delta)
+            now = self._clock()
+            wait = self._wait(now)
+            if wait <= 0:
+                self.flush(now)
+            else:
+                self._schedule(wait)
 
     def flush(self, now: float | None = None) -> None:
-        if not self._pending:
-            return
-        self._last_publish = self._clock() if now is None else now
-        self._sync()
-        if self._fmt == "markdown":
-            self._publish_markdown(final=False)
-        else:
-            self._show(self._whole_bundle(final=False))
+        with self._lock:
+            if not self._pending:
+                return
+            self._last_publish = self._clock() if now is None else now
+            self._sync()
+            if self._fmt == "markdown":
+                self._publish_markdown(final=False)
+            else:
+                self._show(self._whole_bundle(final=False))
+
+    # -- the timer for held-back text -------------------------------------------------
+
+    def _schedule(self, wait: float) -> None:
+        if self._scheduler is not None and self._cancel_timer is None:
+            self._cancel_timer = self._scheduler(wait, self._on_timer)
+
+    def _cancel(self) -> None:
+        cancel, self._cancel_timer = self._cancel_timer, None
+        if cancel is not None:
+            cancel()
+
+    def _on_timer(self) -> None:
+        """On the timer thread: show what is held back, or wait on if an update came since."""
+        with self._lock:
+            self._cancel_timer = None
+            if self._finished or not self._pending:
+                return
+            wait = self._wait(self._clock())
+            if wait > 0:
+                self._schedule(wait)
+                return
+            with suppress(Exception):  # nowhere to report it; the final render shows all
+                self.flush()
 
     def _freeze(self, cut: Cut, tail: str, html: str) -> None:
         bundle = {
@@ -189,7 +250,12 @@ class DisplayView:
         if not final and self._fmt in ("code", "math"):
             return text_bundle(self._source)
         try:
-            return render_bundle(self._source, self._fmt, final=final and complete)
+            return render_bundle(
+                self._source,
+                self._fmt,
+                final=final and complete,
+                code_language=self._code_language,
+            )
         except FormatError as exc:
             self.format_error = exc
             return text_bundle(self._source)
@@ -197,6 +263,11 @@ class DisplayView:
     # -- lifecycle --------------------------------------------------------------------
 
     def reset(self, notice: str) -> None:
+        with self._lock:
+            self._cancel()
+            self._reset(notice)
+
+    def _reset(self, notice: str) -> None:
         notice_bundle = render_notice(notice)
         metadata = self._metadata("notice", 0)
         if not self._handles:
@@ -210,6 +281,12 @@ class DisplayView:
         self._start()
 
     def finish(self, trailer: Trailer, *, complete: bool) -> None:
+        with self._lock:
+            self._finished = True
+            self._cancel()
+            self._finish(trailer, complete=complete)
+
+    def _finish(self, trailer: Trailer, *, complete: bool) -> None:
         self._sync()
         if self._fmt == "markdown":
             self._publish_markdown(final=True)

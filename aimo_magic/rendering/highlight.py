@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 # A faint panel that reads on light and dark themes, so consecutive blocks stay apart.
 CODE_BLOCK_STYLE = "background-color: rgba(127, 127, 127, 0.1); padding: 0.5em 0.75em"
+# JupyterLab and Notebook 7 give every ``code`` the page's opaque background: inline inside
+# the panel it would paint a stripe behind each line, so it is made see-through.
+CODE_STYLE = "background-color: transparent"
 
 
 def _style_class() -> Any:
@@ -119,4 +122,4 @@ def code_block(
     else:
         key = (code, language)
         inner = cache.get(key) or cache.setdefault(key, highlight_inner(code, language))
-    return f'<pre style="{CODE_BLOCK_STYLE}"><code>{inner}</code></pre>\n'
+    return f'<pre style="{CODE_BLOCK_STYLE}"><code style="{CODE_STYLE}">{inner}</code></pre>\n'

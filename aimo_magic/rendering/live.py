@@ -8,15 +8,16 @@ text is streamed as it comes instead (``terminal_view``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 from aimo_magic.rendering.bundles import Bundle, FormatError, normalize_format
 from aimo_magic.rendering.display_view import DisplayView
-from aimo_magic.rendering.footer import FooterInfo, render_trailer, status_text
+from aimo_magic.rendering.footer import FooterInfo, render_preface, render_trailer, status_text
 from aimo_magic.rendering.sinks import DisplaySink, TerminalSink, default_sink
 from aimo_magic.rendering.terminal_view import TerminalView
+from aimo_magic.rendering.timer import Scheduler, thread_timer
 
 METADATA_KEY = "aimo"
 
@@ -39,7 +40,11 @@ class LiveAnswer:
     ``sink=None`` picks IPython display handles inside a Jupyter kernel and raw
     text on stdout elsewhere. ``metadata`` goes into every output's metadata
     under ``"aimo"``; the ``metadata`` given to ``finish`` is merged in for the
-    final render and the footer. ``clock`` exists so tests need no real time.
+    final render and the footer. Text held back by ``min_interval`` is shown when
+    the interval is over even if nothing more arrives (``scheduler``, a timer thread by
+    default; None waits for the next text). ``clock`` and ``scheduler`` exist so tests
+    need no real time. ``code_language`` is the block ``fmt="code"`` shows when there
+    are several.
     """
 
     def __init__(
@@ -52,6 +57,8 @@ class LiveAnswer:
         clock: Callable[[], float] = time.monotonic,
         freeze_at: int = 2048,
         split_at: int = 4096,
+        code_language: str | None = None,
+        scheduler: Scheduler | None = thread_timer,
     ) -> None:
         self.fmt = normalize_format(fmt)
         self.metadata: dict[str, Any] = dict(metadata or {})
@@ -70,6 +77,8 @@ class LiveAnswer:
                 clock=clock,
                 freeze_at=freeze_at,
                 split_at=split_at,
+                code_language=code_language,
+                scheduler=scheduler,
             )
 
     def _output_metadata(self, output: str, part: int | None) -> dict[str, Any]:
@@ -100,6 +109,27 @@ class LiveAnswer:
         if self.status is not None:
             raise RuntimeError(f"LiveAnswer.{action}() after finish(): start a new LiveAnswer.")
 
+    def preface(self, lines: Sequence[str], warnings: Sequence[str] = ()) -> None:
+        """Show small notes above the answer; call before the first ``append``.
+
+        In a notebook they are an output of their own (metadata ``output: preface``);
+        in a terminal, plain lines.
+        """
+        self._check_open("preface")
+        if lines or warnings:
+            self._view.preface(render_preface(lines, warnings))
+
+    def show_images(self, parts: Sequence[Mapping[str, Any]]) -> None:
+        """Above the answer, a thumbnail of each image sent, so the notebook records what
+        the model saw; call it before the first ``append``. Nothing for no images."""
+        self._check_open("show_images")
+        if not parts:
+            return
+        from aimo_magic.rendering.thumbnails import images_bundle
+
+        bundle, extra = images_bundle(parts)
+        self._view.preface(bundle, "images", extra)
+
     def append(self, delta: str) -> None:
         """Add streamed text; the display is refreshed at most every ``min_interval``."""
         self._check_open("append")
@@ -108,7 +138,7 @@ class LiveAnswer:
             self._view.append(delta)
 
     def flush(self) -> None:
-        """Show text held back by the rate limit now, e.g. when the stream has stalled."""
+        """Show text held back by the rate limit now, without waiting for the timer."""
         self._check_open("flush")
         self._view.flush()
 

@@ -90,9 +90,11 @@ def _render_code_block(self: Any, tokens: Sequence[Token], idx: int, options: An
 def _configure(md: MarkdownIt) -> MarkdownIt:
     from mdit_py_plugins.amsmath import amsmath_plugin
     from mdit_py_plugins.dollarmath import dollarmath_plugin
+    from mdit_py_plugins.tasklists import tasklists_plugin
     from mdit_py_plugins.texmath import texmath_plugin
 
     md.enable(["table", "strikethrough"])
+    tasklists_plugin(md)  # ``- [x] done`` as a disabled, ticked checkbox
     # allow_digits=False keeps prices ("$5 and $10") from becoming math.
     dollarmath_plugin(md, allow_digits=False, double_inline=True)
     texmath_plugin(md, delimiters="brackets")
@@ -102,7 +104,8 @@ def _configure(md: MarkdownIt) -> MarkdownIt:
 
 @lru_cache(maxsize=1)
 def markdown_parser() -> MarkdownIt:
-    """The shared renderer: CommonMark, raw HTML off, tables, strikethrough, math."""
+    """The shared renderer: CommonMark, raw HTML off, tables, strikethrough, task lists,
+    math."""
     from markdown_it import MarkdownIt
 
     md = _configure(MarkdownIt("commonmark", {"html": False, "linkify": False}))

@@ -17,6 +17,7 @@ from aimo_magic.magics.cmd._catalogue import format_price
 ROUTE_LABEL = "Let AiMo route (cheapest healthy provider)"
 PRICE_UNIT = "as reported, per token"
 LOADING = "Loading the model catalogue…"
+PROVIDER_HEADING = f"<b>Provider</b> (prices {PRICE_UNIT})"
 
 
 def one_line(text: str) -> str:

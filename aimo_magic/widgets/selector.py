@@ -8,7 +8,7 @@ failure is shown inside the panel: a traceback from a click handler would be inv
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -16,8 +16,11 @@ import ipywidgets as widgets
 from aimo_magic.widgets import labels
 from aimo_magic.widgets.binding import bind
 from aimo_magic.widgets.search import MAX_SHOWN, SearchIndex
+from aimo_magic.widgets.snapshot import PanelPicture, snapshot_html
 
 if TYPE_CHECKING:
+    from IPython.display import DisplayHandle
+
     from aimo_magic.core.types import Model
     from aimo_magic.magics.magics import AimoMagics
     from aimo_magic.session import AimoSession, ClientOptions
@@ -57,6 +60,7 @@ class ModelSelector(widgets.VBox):
     ) -> None:
         # Set first: ipywidgets calls close() even on a panel whose __init__ failed.
         self._unsubscribe: Callable[[], None] | None = None
+        self._displays: list[DisplayHandle] = []
         self._binding = bind(session, magics, options)
         self._index: SearchIndex | None = None
         self._quiet_depth = 0
@@ -88,7 +92,7 @@ class ModelSelector(widgets.VBox):
                 self.status,
                 self.models,
                 self.details,
-                widgets.HTML(f"<b>Provider</b> (prices {labels.PRICE_UNIT})"),
+                widgets.HTML(labels.PROVIDER_HEADING),
                 self.providers,
                 widgets.HBox([self.use_button, self.default_label]),
             ],
@@ -129,20 +133,29 @@ class ModelSelector(widgets.VBox):
         return self._index is not None
 
     def load(self, *, refresh: bool = False) -> None:
-        """Fetch (or reuse) the catalogue; a failure is shown and the old list kept."""
+        """Fetch (or reuse) the catalogue; a failure is shown and the old list kept.
+
+        The saved picture of the panel is refreshed before the frontend hears of the new
+        list, so a frontend that re-renders the panel for it does so while it still says
+        "Loading", never under the user's hands."""
         self.status.value = labels.LOADING
         self.refresh_button.disabled = True
+        failure: str | None = None
         try:
             catalogue = self.session.catalogue(self._binding.options(), refresh=refresh)
         except Exception as exc:
-            self._show_failure(failure_message(exc))
-            return
+            failure = failure_message(exc)
         finally:
             self.refresh_button.disabled = False
-        self.refresh_button.description = "Refresh"
-        self._index = SearchIndex(catalogue)
-        self._show_default()
-        self._render_models(prefer_default=True)
+        with self._held():
+            if failure is not None:
+                self._show_failure(failure)
+            else:
+                self.refresh_button.description = "Refresh"
+                self._index = SearchIndex(catalogue)
+                self._show_default()
+                self._render_models(prefer_default=True)
+            self._update_snapshots()
 
     def ensure_loaded(self) -> None:
         if self._index is None:
@@ -159,8 +172,39 @@ class ModelSelector(widgets.VBox):
         except Exception as exc:
             self.status.value = labels.error_html(f"Could not set the default: {exc}")
 
+    def snapshot_html(self) -> str:
+        """The panel as HTML, for frontends without its widget state."""
+        models = [label for label, _ in self.models.options]
+        providers = [label for label, _ in self.providers.options]
+        return snapshot_html(
+            PanelPicture(
+                status_html=self.status.value,
+                models=models,
+                selected_model=self.models.index,
+                details_html=self.details.value,
+                providers=providers,
+                selected_provider=self.providers.index,
+                default_html=self.default_label.value,
+            )
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widget, with a ``text/html`` picture of it for when it cannot be shown."""
+        data: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
+        data["text/html"] = self.snapshot_html()
+        return data
+
+    def _ipython_display_(self) -> None:
+        """Shown with a display id, so the picture can follow when the list arrives."""
+        from IPython.display import display
+
+        handle = display(self._repr_mimebundle_(), raw=True, display_id=True)
+        if handle is not None:
+            self._displays.append(handle)
+
     def close(self) -> None:
         """Stop following the session's default, then close the panel and its parts."""
+        self._displays.clear()
         unsubscribe, self._unsubscribe = self._unsubscribe, None
         if unsubscribe is not None:
             with suppress(ValueError):  # already removed
@@ -178,6 +222,20 @@ class ModelSelector(widgets.VBox):
             yield
         finally:
             self._quiet_depth -= 1
+
+    @contextmanager
+    def _held(self) -> Iterator[None]:
+        """Hold every part's sync: the frontend gets the new state when this ends."""
+        with ExitStack() as stack:
+            for part in (self, *self._descendants()):
+                stack.enter_context(part.hold_sync())
+            yield
+
+    def _update_snapshots(self) -> None:
+        if self._displays:
+            bundle = self._repr_mimebundle_()
+            for handle in self._displays:
+                handle.update(bundle, raw=True)
 
     def _descendants(self) -> Iterator[widgets.Widget]:
         stack = list(self.children)

@@ -18,9 +18,10 @@ if TYPE_CHECKING:
 
 API_KEY = "aimo-sk-v2-test-browser-0000"
 CATALOGUE_SIZE = 40
-TOKENS_PER_SECOND = 300.0
-"""The emulator's pace unless a prompt says ``::pace R``: a rich answer takes about 1.7 s."""
 """Models the browser tests' emulator lists: enough that the selector's list scrolls."""
+TOKENS_PER_SECOND = 100.0
+"""The emulator's pace unless a prompt says ``::pace R``: a rich answer (about 500 tokens)
+streams for about 5 s, some 50 display updates, so a busy machine still shows it growing."""
 TIMEOUT_MS = 30_000
 _DONE_PROMPT = re.compile(r"\[\d+\]")
 
@@ -44,7 +45,9 @@ FIND_ACTIVE_CONTENT = """root => {
     return found;
 }"""
 
-# Distinct texts of an element, sampled every 100 ms until stopped.
+# Every distinct text an element shows until stopped, read after each change to it: a
+# MutationObserver misses no state the page rendered, however busy the machine (sampling
+# on a timer can sleep through several).
 RECORD_TEXTS = """el => {
     const seen = [];
     const sample = () => {
@@ -52,8 +55,9 @@ RECORD_TEXTS = """el => {
         if (seen.length === 0 || seen[seen.length - 1] !== text) seen.push(text);
     };
     sample();
-    const timer = setInterval(sample, 100);
-    return {stop() { clearInterval(timer); sample(); return seen; }};
+    const observer = new MutationObserver(sample);
+    observer.observe(el, {childList: true, subtree: true, characterData: true});
+    return {stop() { observer.disconnect(); sample(); return seen; }};
 }"""
 
 
@@ -170,7 +174,7 @@ class NotebookPage:
         return output.inner_text()
 
     def record_texts(self, index: int) -> JSHandle:
-        """Start sampling a cell's output text in the page; ``stop_recording`` ends it."""
+        """Start recording a cell's output text in the page; ``stop_recording`` ends it."""
         return self.output(index).evaluate_handle(RECORD_TEXTS)
 
     @staticmethod

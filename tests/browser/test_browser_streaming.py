@@ -11,7 +11,7 @@ from .jupyter_pages import NotebookPage
 pytestmark = pytest.mark.browser
 
 MODEL = "DeepSeek-V3-1"
-# About 500 tokens at the emulator's 300 per second: nearly two seconds of streaming.
+# About 500 tokens at the browser emulator's 100 per second: some five seconds of streaming.
 PROMPT = "Tell me about rivers"
 
 

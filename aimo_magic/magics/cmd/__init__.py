@@ -7,7 +7,6 @@ A module defines ``run(magics, argv)``; its docstring's first line is the summar
 from __future__ import annotations
 
 import importlib
-import shlex
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
 # name -> module under aimo_magic.magics.cmd; each module defines run(magics, argv).
 COMMANDS: dict[str, str] = {
     "alias": "alias",
+    "cache": "cache",
     "chats": "chats",
     "config": "config",
     "explain": "explain",
@@ -51,14 +51,9 @@ def command_module(name: str) -> ModuleType | None:
 
 
 def dispatch(magics: AimoMagics, line: str) -> Any:
-    from aimo_magic.magics.ask import KEY_ON_LINE, fail
+    from aimo_magic.magics.failures import fail, line_words
 
-    if "aimo-sk-" in line.lower():
-        raise fail(magics, KEY_ON_LINE)
-    try:
-        argv = shlex.split(line)
-    except ValueError as exc:
-        raise fail(magics, f"Could not read `%aimo {line}` ({exc}); check its quotes.") from None
+    argv = line_words(magics, line, f"`%aimo {line}`")
     if not argv:
         argv = ["help"]
     name, rest = argv[0], argv[1:]

@@ -7,8 +7,7 @@ this parser raises instead, and ``--help`` anywhere prints the usage and stops.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -39,12 +38,9 @@ class CommandParser(argparse.ArgumentParser):
 
     def option_strings(self) -> list[str]:
         """Every visible option, for tab completion."""
-        return [
-            option
-            for action in self._actions
-            if action.help != argparse.SUPPRESS
-            for option in action.option_strings
-        ]
+        from aimo_magic.magics.parse_errors import option_strings
+
+        return option_strings(self)
 
     def error(self, message: str) -> NoReturn:
         raise _Refused(message)
@@ -55,7 +51,8 @@ class CommandParser(argparse.ArgumentParser):
 
 def parse(magics: AimoMagics, parser: CommandParser, argv: Sequence[str]) -> Any:
     """The parsed arguments, or None once the usage has been printed for ``--help``."""
-    from aimo_magic.magics.ask import fail
+    from aimo_magic.magics.failures import fail
+    from aimo_magic.magics.parse_errors import parse_error_line
 
     if "-h" in argv or "--help" in argv:
         print(parser.format_help().rstrip())
@@ -63,7 +60,8 @@ def parse(magics: AimoMagics, parser: CommandParser, argv: Sequence[str]) -> Any
     try:
         return parser.parse_args(list(argv))
     except _Refused as exc:
-        raise fail(magics, f"{parser.prog}: {exc}. Usage: {parser.usage_line()}") from None
+        message = parse_error_line(parser.prog, parser, str(exc))
+        raise fail(magics, f"{message} Usage: {parser.usage_line()}") from None
 
 
 def command(
@@ -80,19 +78,3 @@ def command(
         return run
 
     return wrap
-
-
-@contextmanager
-def user_errors(magics: AimoMagics) -> Iterator[None]:
-    """Turn the errors a user can act on into the one-line failure of a magic.
-
-    AimoError covers the network and catalogue, ValueError the conversation files,
-    thread names and settings, OSError the file system.
-    """
-    from aimo_magic.core.errors import AimoError
-    from aimo_magic.magics.ask import fail
-
-    try:
-        yield
-    except (AimoError, ValueError, OSError) as exc:
-        raise fail(magics, str(exc)) from None

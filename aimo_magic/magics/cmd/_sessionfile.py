@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.conversation.persist import KEY_MARKER
+from aimo_magic.core.secrets import KEY_MARKER, looks_like_key
 
 if TYPE_CHECKING:
     from aimo_magic.magics.magics import AimoMagics
@@ -26,7 +26,7 @@ def session_dict(magics: AimoMagics) -> dict[str, Any]:
     data[ALIASES_KEY] = dict(sorted(magics.session.aliases.items()))
     data[MODEL_KEY] = magics.model or None
     extras = json.dumps([data[ALIASES_KEY], data[MODEL_KEY]])
-    if KEY_MARKER in extras.lower():
+    if looks_like_key(extras):
         raise ValueError(
             f"Refusing to save: an alias or the default model looks like an API key "
             f"({KEY_MARKER}...); `%aimo unalias` it or `%aimo use` another model first."
@@ -68,6 +68,6 @@ def read_extras(path: str | os.PathLike[str]) -> tuple[dict[str, str], str | Non
         check_alias_name(name)
     if model is not None and (not isinstance(model, str) or not model.strip()):
         raise ValueError(f'{where}"{MODEL_KEY}" must be a model id or null; fix or remove it.')
-    if KEY_MARKER in json.dumps([aliases, model]).lower():
+    if looks_like_key(json.dumps([aliases, model])):
         raise ValueError(f"{where}holds something that looks like an API key; not loaded.")
     return aliases, model

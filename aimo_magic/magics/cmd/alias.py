@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.magics.cmd._args import CommandParser, command, user_errors
+from aimo_magic.magics.cmd._args import CommandParser, command
+from aimo_magic.magics.failures import user_errors
 
 if TYPE_CHECKING:
     from aimo_magic.magics.magics import AimoMagics
@@ -52,7 +53,7 @@ def list_aliases(magics: AimoMagics) -> None:
 @command(parser)
 def run(magics: AimoMagics, args: Any) -> None:
     from aimo_magic.core.catalogue import find_model
-    from aimo_magic.magics.ask import fail
+    from aimo_magic.magics.failures import fail
 
     session = magics.session
     if args.name is None:
@@ -67,10 +68,13 @@ def run(magics: AimoMagics, args: Any) -> None:
     with user_errors(magics):
         check_alias_name(args.name)
         target = session.resolve_model(args.model)
-        model, _ = session.check_model(target, magics.client_options())
-        if find_model(session.catalogue(magics.client_options()), args.name) is not None:
+        check = session.check_model(target, magics.client_options(), enabled=magics.check_models)
+        if find_model(session.cached_catalogue or (), args.name) is not None:
             raise ValueError(f"{args.name!r} is already a model id; pick another alias name.")
     previous = session.aliases.get(args.name)
     session.aliases[args.name] = target
     replaced = f" (was {previous})" if previous and previous != target else ""
-    print(f"Alias {args.name} → {target} ({model.display_name}){replaced}.")
+    name = check.model.display_name if check.model else "not checked"
+    if check.note:
+        print(check.note)
+    print(f"Alias {args.name} → {target} ({name}){replaced}.")

@@ -8,7 +8,6 @@ with `%%aimo -c explain`.
 
 from __future__ import annotations
 
-import shlex
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,7 @@ def parser() -> CommandParser:
 def run(magics: AimoMagics, args: Any) -> None:
     from aimo_magic.core.secrets import redact
     from aimo_magic.magics.ask import ask
+    from aimo_magic.magics.cell_options import CellOptions
     from aimo_magic.magics.cmd._traceback import explain_prompt, last_error
     from aimo_magic.magics.failures import SHORT_ERRORS
 
@@ -43,6 +43,8 @@ def run(magics: AimoMagics, args: Any) -> None:
     if error is None:
         print("No error to explain yet: run the cell that fails, then `%aimo explain`.")
         return
-    model = f"{shlex.quote(args.model)} " if args.model else ""
     print(f"Explaining: {redact(error.summary)}")
-    ask(magics, f"{model}--chat {THREAD} --new --no-interpolate", redact(explain_prompt(error)))
+    # A fresh thread of its own, so the main conversation stays as it was; the
+    # traceback goes as written (no placeholders are filled in it).
+    options = CellOptions(model=args.model, chat=THREAD, new=True)
+    ask(magics.ask_context(), options, redact(explain_prompt(error)))

@@ -50,8 +50,8 @@ def overview() -> str:
 
 @command(parser)
 def run(magics: AimoMagics, args: Any) -> None:
-    from aimo_magic.magics.ask import fail
     from aimo_magic.magics.cmd import COMMANDS, command_module
+    from aimo_magic.magics.failures import fail
 
     if args.subcommand is None:
         print(overview())

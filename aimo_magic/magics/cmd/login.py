@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from aimo_magic.magics.magics import AimoMagics
 
 PROMPT = "AiMo API key (hidden; kept in this kernel only): "
-KEY_PREFIX = "aimo-sk-"
 
 
 def parser() -> CommandParser:
@@ -29,8 +28,8 @@ def parser() -> CommandParser:
 def run(magics: AimoMagics, args: Any) -> None:
     import getpass
 
-    from aimo_magic.core.secrets import mask
-    from aimo_magic.magics.ask import KEY_ON_LINE, fail
+    from aimo_magic.core.secrets import KEY_MARKER, mask
+    from aimo_magic.magics.failures import KEY_ON_LINE, fail
 
     if args.key:
         raise fail(magics, KEY_ON_LINE)
@@ -49,7 +48,7 @@ def run(magics: AimoMagics, args: Any) -> None:
     if any(ch.isspace() or not ch.isprintable() for ch in key):
         raise fail(magics, "That key contains spaces or control characters; nothing changed.")
     magics.session.explicit_key = key
-    warning = "" if key.startswith(KEY_PREFIX) else f" (AiMo keys usually start with {KEY_PREFIX})"
+    warning = "" if key.startswith(KEY_MARKER) else f" (AiMo keys usually start with {KEY_MARKER})"
     print(
         f"Key {mask(key)} set for this kernel only{warning}; it is not saved in the "
         "notebook. `%aimo logout` forgets it."

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.magics.cmd._args import CommandParser, command, user_errors
+from aimo_magic.magics.cmd._args import CommandParser, command
+from aimo_magic.magics.failures import user_errors
 
 if TYPE_CHECKING:
     from aimo_magic.magics.magics import AimoMagics
@@ -24,9 +25,9 @@ def parser() -> CommandParser:
 @command(parser)
 def run(magics: AimoMagics, args: Any) -> None:
     from aimo_magic.conversation import DEFAULT_THREAD
-    from aimo_magic.magics.ask import fail
     from aimo_magic.magics.cmd._table import count
     from aimo_magic.magics.cmd._threads import existing_thread
+    from aimo_magic.magics.failures import fail
 
     store = magics.session.conversations
     if args.all:

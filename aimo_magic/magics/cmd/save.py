@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.magics.cmd._args import CommandParser, command, user_errors
+from aimo_magic.magics.cmd._args import CommandParser, command
+from aimo_magic.magics.failures import user_errors
 
 if TYPE_CHECKING:
     from aimo_magic.magics.magics import AimoMagics

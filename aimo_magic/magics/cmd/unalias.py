@@ -22,7 +22,7 @@ def parser() -> CommandParser:
 
 @command(parser)
 def run(magics: AimoMagics, args: Any) -> None:
-    from aimo_magic.magics.ask import fail
+    from aimo_magic.magics.failures import fail
 
     aliases = magics.session.aliases
     if args.name not in aliases:

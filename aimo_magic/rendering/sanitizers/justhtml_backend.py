@@ -34,10 +34,13 @@ def version() -> str:
 def _cleaner(*, allow_style: bool) -> Callable[[str], str]:
     from justhtml import JustHTML, SanitizationPolicy, Sanitize, SetAttrs, UrlPolicy, UrlRule
 
+    attributes = policy.allowed_attributes(allow_style=allow_style)
+    if allow_style:  # values are forced below, so any value of these three is harmless
+        attributes[policy.CHECKBOX_TAG] = set(policy.CHECKBOX_VALUES)
     links = UrlRule(allowed_schemes=set(policy.URL_SCHEMES), handling="allow")
     rules = SanitizationPolicy(
-        allowed_tags=policy.TEXT_TAGS,
-        allowed_attributes=policy.allowed_attributes(allow_style=allow_style),
+        allowed_tags=policy.allowed_tags(rendered=allow_style),
+        allowed_attributes=attributes,
         # Every URL-valued attribute but a[href] is stripped, whatever its scheme.
         url_policy=UrlPolicy(default_handling="strip", allow_rules={("a", "href"): links}),
         drop_content_tags=set(policy.CONTENT_DROPPED_TAGS),
@@ -46,6 +49,8 @@ def _cleaner(*, allow_style: bool) -> Callable[[str], str]:
         disallowed_tag_handling="unwrap",
     )
     transforms: list[Any] = [Sanitize(policy=rules), SetAttrs("a", target="_blank")]
+    if allow_style:  # a task-list checkbox is always a disabled checkbox, whatever it said
+        transforms.append(SetAttrs(policy.CHECKBOX_TAG, type="checkbox", disabled="disabled"))
 
     def clean(html: str) -> str:
         document = JustHTML(html, fragment=True, policy=rules, transforms=transforms)

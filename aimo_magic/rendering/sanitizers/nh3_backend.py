@@ -23,13 +23,19 @@ def version() -> str:
 def _cleaner(*, allow_style: bool) -> Callable[[str], str]:
     import nh3
 
+    forced: dict[str, dict[str, str]] = {"a": {"target": "_blank"}}
+    if allow_style:
+        forced[policy.CHECKBOX_TAG] = dict(policy.CHECKBOX_FORCED)
     cleaner = nh3.Cleaner(
-        tags=set(policy.TEXT_TAGS),
+        tags=policy.allowed_tags(rendered=allow_style),
         clean_content_tags=set(policy.CONTENT_DROPPED_TAGS),
         attributes=policy.allowed_attributes(allow_style=allow_style),
+        tag_attribute_values=(
+            {policy.CHECKBOX_TAG: policy.CHECKBOX_VALUES} if allow_style else None
+        ),
         strip_comments=True,
         link_rel=policy.LINK_REL,
-        set_tag_attribute_values={"a": {"target": "_blank"}},
+        set_tag_attribute_values=forced,
         url_schemes=set(policy.URL_SCHEMES),
         filter_style_properties=set(policy.STYLE_PROPERTIES) if allow_style else None,
     )

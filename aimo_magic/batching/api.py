@@ -1,0 +1,422 @@
+"""``aimo_magic.batch`` and ``aimo_magic.Batch``: one template asked of every row.
+
+Everything that can be refused is refused in the constructor or before the first
+request (a placeholder naming no field, a bad option, no key, an unknown model,
+``max_cost`` without prices), so a mistake never costs 5,000 requests.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aimo_magic.batching.answers import AnswerFormat, union_columns
+from aimo_magic.batching.connect import Target, resolve
+from aimo_magic.batching.costs import PriceBook, answer_bound, total_prompt_tokens
+from aimo_magic.batching.engine import Engine
+from aimo_magic.batching.estimate import Estimate, estimate
+from aimo_magic.batching.outcome import (
+    STOP_FATAL,
+    STOP_INTERRUPTED,
+    BatchError,
+    BatchInterrupted,
+    RowError,
+    Tally,
+    summary_line,
+)
+from aimo_magic.batching.progress import Progress, wanted
+from aimo_magic.batching.rows import Rows, is_dask
+from aimo_magic.batching.runner import run_blocking
+from aimo_magic.batching.template import Template
+from aimo_magic.core.errors import AimoError
+from aimo_magic.core.types import Usage
+
+if TYPE_CHECKING:
+    from aimo_magic.batching.stored import StoredAnswers
+    from aimo_magic.core.async_client import AsyncClient
+    from aimo_magic.core.cache import AnswerCache
+    from aimo_magic.session import UsageLedger
+
+ON_ERROR = ("keep", "raise")
+
+
+def _check_options(concurrency: Any, on_error: Any, max_cost: Any) -> None:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be a whole number of 1 or more, not {concurrency!r}.")
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be 'keep' or 'raise', not {on_error!r}.")
+    if max_cost is not None and (
+        isinstance(max_cost, bool) or not isinstance(max_cost, (int, float)) or max_cost < 0
+    ):
+        raise ValueError(f"max_cost must be a number of 0 or more (or None), not {max_cost!r}.")
+
+
+class Batch:
+    """A prompt template asked of every row of ``data``, concurrently, resumably.
+
+    ``Batch(template, data, *, model=None, system=None, concurrency=16, format="text",
+    schema=None, on_error="keep", max_cost=None, cache=True, progress=None,
+    client=None, **params)``; ``params`` are API parameters (``temperature=0.2``,
+    ``max_tokens=200``...). ``.estimate()`` sends nothing; ``.run()`` returns the
+    values shaped like ``data``; afterwards ``.errors``, ``.usage``, ``.cost``,
+    ``.elapsed`` and ``.summary`` describe the run. Running it again sends only the
+    rows that have no value yet.
+    """
+
+    def __init__(
+        self,
+        template: str,
+        data: Any,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        concurrency: int = 16,
+        format: str = "text",
+        schema: Any = None,
+        on_error: str = "keep",
+        max_cost: float | None = None,
+        cache: Any = True,
+        progress: bool | None = None,
+        client: Any = None,
+        **params: Any,
+    ) -> None:
+        _check_options(concurrency, on_error, max_cost)
+        self.template = Template(template)
+        self.answer = AnswerFormat(format, schema)
+        self.model = model
+        self.system = system
+        self.concurrency = concurrency
+        self.on_error = on_error
+        self.max_cost = max_cost
+        self.cache = cache
+        self.progress = progress
+        self.params = self.answer.params(params)
+        self._client = client
+        self._data = data
+        self._dask = is_dask(data)
+        if self._dask:
+            from aimo_magic.batching.on_dask import check_dask
+
+            check_dask(data, self.template, self.answer, client=client, max_cost=max_cost)
+            self.rows: Rows | None = None
+            total = 0
+        else:
+            self.rows = Rows(data)
+            self.rows.bind(self.template)
+            total = len(self.rows)
+        self._values: list[Any] = [None] * total
+        self.tally = Tally(total)
+        self.values: Any = None
+        self.errors: list[RowError] = []
+        self.elapsed: float | None = None
+        self.summary = ""
+        self.stopped: str | None = None
+        self._owned_store: AnswerCache | None = None
+        self.announce = True
+        """Print the summary line after a run (a front end that shows it itself turns it off)."""
+
+    def __repr__(self) -> str:
+        size = "dask" if self._dask else f"{self.tally.total:,} rows"
+        return f"Batch({self.template.text!r}, {size}, model={self.model!r})"
+
+    # After a run --------------------------------------------------------------
+    @property
+    def usage(self) -> Usage:
+        t = self.tally
+        return Usage(t.prompt_tokens, t.completion_tokens, t.prompt_tokens + t.completion_tokens)
+
+    @property
+    def cost(self) -> float | None:
+        """Estimated spend at the listed prices (None when the catalogue lists none)."""
+        return self.tally.cost if self.tally.cost_known else None
+
+    # Estimate -----------------------------------------------------------------
+    def estimate(self) -> Estimate:
+        """Rows, prompt tokens and a cost range; reads the model list, sends no chat request."""
+        target, model = self._target()
+        prices = PriceBook(target.models(), model)
+        if self._dask:
+            from aimo_magic.batching.on_dask import count_prompt_tokens
+
+            count, tokens = count_prompt_tokens(self._data, self.template, self.system)
+        else:
+            rows = self.rows
+            assert rows is not None
+            count, tokens = len(rows), total_prompt_tokens(rows, self.system)
+        return estimate(model, count, tokens, prices, answer_bound(self.params))
+
+    def _target(self) -> tuple[Target, str]:
+        target = resolve(self._client)
+        model = target.model(self.model)
+        target.check_model(model)
+        return target, model
+
+    # Run ------------------------------------------------------------------------
+    def run(self) -> Any:
+        """Ask every row that has no value yet; returns the values shaped like the input.
+
+        For dask data this returns the lazy result: nothing is sent until it is computed.
+        """
+        if self._dask:
+            from aimo_magic.batching.on_dask import lazy_result
+
+            return lazy_result(self._data, self.answer, self._partition_job())
+        engine, target = self._prepare()
+        progress = Progress(self.tally, wanted(self.progress))
+        started = time.perf_counter()
+        try:
+            run_blocking(lambda: self._drive(engine, target), progress.update)
+        except KeyboardInterrupt:
+            engine.stop = engine.stop or STOP_INTERRUPTED
+            progress.close()
+            self._finish(engine, target, started)
+            raise BatchInterrupted(self.summary, self.values) from None
+        except BaseException:
+            progress.close()
+            raise
+        progress.close()
+        return self._conclude(engine, target, started)
+
+    async def arun(self) -> Any:
+        """``run()`` for async code: the engine runs on the caller's event loop."""
+        import asyncio
+
+        if self._dask:
+            return self.run()
+        engine, target = self._prepare()
+        progress = Progress(self.tally, wanted(self.progress))
+        started = time.perf_counter()
+        ticker = asyncio.create_task(_tick(progress))
+        try:
+            await self._drive(engine, target)
+        except asyncio.CancelledError:
+            engine.stop = engine.stop or STOP_INTERRUPTED
+            self._finish(engine, target, started)
+            raise
+        finally:
+            ticker.cancel()
+            progress.close()
+        return self._conclude(engine, target, started)
+
+    def _partition_job(self) -> PartitionJob:
+        """What each dask partition runs: this batch's options, never its client or key.
+
+        The model is resolved here (argument, session default, alias, AIMO_MODEL) when
+        it can be; otherwise each worker's AIMO_MODEL decides.
+        """
+        try:
+            model: str | None = resolve(None).model(self.model)
+        except AimoError:
+            model = None
+        params = dict(self.params)
+        if self.answer.schema is not None:
+            params.pop("response_format", None)  # each partition's Batch adds it again
+        return PartitionJob(
+            template=self.template.text,
+            model=model,
+            system=self.system,
+            concurrency=self.concurrency,
+            schema=self.answer.model_class or self.answer.schema,
+            json=self.answer.json,
+            on_error=self.on_error,
+            cache=cache_location(self.cache),
+            params=params,
+        )
+
+    def _prepare(self) -> tuple[Engine, Target]:
+        """Everything refused before sending: no key, unknown model, max_cost without prices."""
+        target, model = self._target()
+        target.require_key()
+        prices = PriceBook(target.models(), model)
+        if self.max_cost is not None and not prices.known:
+            raise ValueError(
+                f"max_cost needs prices, and the catalogue lists none for {model!r}; "
+                "drop max_cost or pick a model with listed prices (`%aimo models`)."
+            )
+        assert self.rows is not None
+        self.errors = []
+        tally = self.tally
+        tally.failed = 0
+        tally.by_model = {}
+        self.stopped = None
+        engine = Engine(
+            self.rows,
+            stored=self._stored(target, model),
+            model=model,
+            system=self.system,
+            answer=self.answer,
+            params=self.params,
+            concurrency=self.concurrency,
+            policy=_policy(target),
+            prices=prices,
+            max_cost=self.max_cost,
+            tally=tally,
+            values=self._values,
+            errors=self.errors,
+        )
+        return engine, target
+
+    def _stored(self, target: Target, model: str) -> StoredAnswers | None:
+        """The answer cache's part in this run (None with ``cache=False``)."""
+        from aimo_magic.batching.stored import StoredAnswers, report_unusable
+
+        store, owned = target.answer_store(self.cache)
+        self._owned_store = store if owned else None
+        if store is None:
+            return None
+        session = target.session
+        return StoredAnswers(
+            store,
+            base_url=target.settings.base_url,
+            model=model,
+            params=self.params,
+            api_key=target.settings.api_key,
+            on_unusable=lambda exc: report_unusable(exc, session),
+        )
+
+    async def _drive(self, engine: Engine, target: Target) -> None:
+        positions = [i for i, value in enumerate(self._values) if value is None]
+        client = self._async_client(target)
+        try:
+            await engine.run(client, positions)
+        finally:
+            await client.aclose()
+            if self._owned_store is not None:
+                self._owned_store.close()
+                self._owned_store = None
+
+    def _async_client(self, target: Target) -> AsyncClient:
+        from aimo_magic.core.async_client import AsyncClient
+
+        settings = target.settings
+        # Retries are the engine's (shared backoff for 429s), so the client makes one try.
+        client = AsyncClient(
+            settings.api_key,
+            base_url=settings.base_url,
+            timeout=settings.timeout,
+            max_retries=0,
+            max_retry_wait=settings.max_retry_wait,
+        )
+        client.catalogue = target.catalogue
+        return client
+
+    def _finish(self, engine: Engine, target: Target, started: float) -> None:
+        """Shape the values, write the summary, and give the usage to ``%aimo usage``."""
+        self.elapsed = time.perf_counter() - started
+        self.stopped = engine.stop
+        assert self.rows is not None
+        values = self._values
+        columns = self.answer.columns or (union_columns(values) if self.answer.json else None)
+        self.values = self.rows.shape(values, columns, self.answer.dtypes)
+        self.summary = summary_line(
+            self.tally, self.errors, engine.stop, engine.stop_detail, self.elapsed
+        )
+        if target.session is not None:
+            ledger, known = target.session.usage, self.tally.cost_known
+            for model, (
+                calls,
+                prompt,
+                completion,
+                cost,
+                hits,
+                saved,
+            ) in self.tally.by_model.items():
+                if calls:
+                    used = Usage(int(prompt), int(completion), int(prompt + completion))
+                    ledger.record(model, used, cost if known else None, calls=int(calls))
+                if hits:
+                    ledger.record_hit(model, saved if known else None, hits=int(hits))
+        self.tally.by_model = {}
+
+    def _conclude(self, engine: Engine, target: Target, started: float) -> Any:
+        self._finish(engine, target, started)
+        fatal = engine.stop == STOP_FATAL and engine.fatal is not None
+        raising = fatal or (self.errors and self.on_error == "raise")
+        complete = not self.errors and engine.stop is None
+        if self.announce and not raising and (not complete or wanted(self.progress)):
+            print(self.summary, file=sys.stdout, flush=True)
+        if fatal and engine.fatal is not None:
+            raise BatchError(
+                self.summary, values=self.values, errors=self.errors, cause=engine.fatal
+            ) from engine.fatal
+        if self.errors and self.on_error == "raise":
+            raise BatchError(self.summary, values=self.values, errors=self.errors)
+        return self.values
+
+
+@dataclass(frozen=True)
+class PartitionJob:
+    """One dask partition's batch: picklable, and holding nothing secret."""
+
+    template: str
+    model: str | None
+    system: str | None
+    concurrency: int
+    schema: Any
+    json: bool
+    on_error: str
+    cache: Any
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, part: Any) -> Any:
+        return Batch(
+            self.template,
+            part,
+            model=self.model,
+            system=self.system,
+            concurrency=self.concurrency,
+            format="json" if self.json else "text",
+            schema=self.schema,
+            on_error=self.on_error,
+            cache=self.cache,
+            progress=False,
+            **self.params,
+        ).run()
+
+
+def _record_usage(ledger: UsageLedger, tally: Tally) -> None:
+    """This run's answers and cache hits into the session's ``%aimo usage``."""
+    known = tally.cost_known
+    for model, (calls, prompt, completion, cost, hits, saved) in tally.by_model.items():
+        if calls:
+            used = Usage(int(prompt), int(completion), int(prompt + completion))
+            ledger.record(model, used, cost if known else None, calls=int(calls))
+        if hits:
+            ledger.record_hit(model, saved if known else None, hits=int(hits))
+
+
+def _policy(target: Target) -> Any:
+    from aimo_magic.core.retry import RetryPolicy
+
+    settings = target.settings
+    return RetryPolicy(max_retries=settings.max_retries, max_wait=settings.max_retry_wait)
+
+
+async def _tick(progress: Progress) -> None:
+    import asyncio
+
+    while True:
+        await asyncio.sleep(0.2)
+        progress.update()
+
+
+def batch(template: str, data: Any, **options: Any) -> Any:
+    """Ask ``template`` of every row of ``data``; the values come back shaped like ``data``.
+
+    The same arguments as :class:`Batch`; this is ``Batch(template, data, ...).run()``.
+    A list gives a list, a pandas Series or DataFrame a Series on the same index (a
+    DataFrame of fields with ``format="json"`` or a ``schema``), a dask collection a
+    lazy one.
+    """
+    return Batch(template, data, **options).run()
+
+
+def cache_location(cache: Any) -> Any:
+    """What of ``cache`` may travel to dask workers: a flag or a path, never an object."""
+    if isinstance(cache, (bool, str, Path)) or cache is None:
+        return cache
+    path = getattr(cache, "path", None)
+    return str(path) if path is not None else bool(cache)

@@ -1,0 +1,129 @@
+"""A batch's use of the answer cache: rows looked up in chunks, answers stored in groups.
+
+Going through the client's per-request cache would cost two thread hops and one
+SQLite transaction per row. Here rows are looked up a chunk at a time in a worker
+thread, before they are sent (so a row already answered is never queued, and never
+counts against ``max_cost``), and live answers are written a group at a time, in one
+transaction (``AnswerCache.put_many``). The keys are the client's (``cache_key`` of the
+base URL, the model as requested, the messages and the parameters), so a batch and a
+``%%aimo`` cell asking the same thing share an answer. Whatever is pending is written
+when the batch ends, is interrupted or is stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
+    from aimo_magic.core.types import ChatResult
+
+GROUP = 64
+"""Answers written per transaction at most; fewer when ``FLUSH_S`` has passed."""
+FLUSH_S = 1.0
+Messages = Callable[[int], "list[dict[str, Any]]"]
+
+
+def report_unusable(exc: CacheUnavailableError, session: Any = None) -> None:
+    """One line about a cache that cannot be used: the session's warning, else a CacheWarning."""
+    if session is not None:
+        session.cache_unusable(exc)
+        return
+    from aimo_magic.core.cache_use import CacheWarning
+
+    warnings.warn(str(exc), CacheWarning, stacklevel=3)
+
+
+class StoredAnswers:
+    """Lookups and stores for one batch run; turns itself off if the file fails."""
+
+    def __init__(
+        self,
+        store: AnswerCache,
+        *,
+        base_url: str,
+        model: str,
+        params: Mapping[str, Any],
+        api_key: str | None,
+        on_unusable: Callable[[CacheUnavailableError], None],
+    ) -> None:
+        self._store: AnswerCache | None = store
+        self._base_url = base_url
+        self._model = model
+        self._params = dict(params)
+        self._api_key = api_key
+        self._on_unusable = on_unusable
+        self._pending: list[tuple[str, ChatResult, str | None]] = []
+        self._flushed_at = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    def key(self, messages: Sequence[Mapping[str, Any]]) -> str:
+        from aimo_magic.core.cache import cache_key
+
+        return cache_key(self._base_url, self._model, messages, self._params)
+
+    def _failed(self, exc: CacheUnavailableError) -> None:
+        if self._store is not None:
+            self._store = None
+            self._on_unusable(exc)
+
+    async def lookup(
+        self, positions: Sequence[int], messages: Messages
+    ) -> tuple[dict[int, ChatResult], list[int]]:
+        """The stored answers among ``positions`` (by position), and the positions left."""
+        if self._store is None:
+            return {}, list(positions)
+        return await asyncio.to_thread(self._lookup, positions, messages)
+
+    def _lookup(
+        self, positions: Sequence[int], messages: Messages
+    ) -> tuple[dict[int, ChatResult], list[int]]:
+        from aimo_magic.core.cache import CacheUnavailableError
+
+        found: dict[int, ChatResult] = {}
+        missing: list[int] = []
+        store = self._store
+        for index, position in enumerate(positions):
+            try:
+                key = self.key(messages(position))
+            except Exception:  # a row the template cannot fill: its worker reports it
+                missing.append(position)
+                continue
+            try:
+                stored = store.get(key) if store is not None else None
+            except CacheUnavailableError as exc:
+                self._failed(exc)
+                return found, missing + list(positions[index:])
+            if stored is None:
+                missing.append(position)
+            else:
+                found[position] = stored.result
+        return found, missing
+
+    async def remember(self, messages: Sequence[Mapping[str, Any]], result: ChatResult) -> None:
+        """Queue a live answer; write the queue when it is full or has waited long enough."""
+        if self._store is None or (self._api_key and self._api_key in result.text):
+            return
+        self._pending.append((self.key(messages), result, self._model))
+        if len(self._pending) >= GROUP or time.monotonic() - self._flushed_at >= FLUSH_S:
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            items, self._pending = self._pending, []
+            self._flushed_at = time.monotonic()
+            if items and self._store is not None:
+                await asyncio.to_thread(self._write, items)
+
+    def _write(self, items: list[tuple[str, ChatResult, str | None]]) -> None:
+        from aimo_magic.core.cache import CacheUnavailableError
+
+        try:
+            if self._store is not None:
+                self._store.put_many(items)
+        except CacheUnavailableError as exc:
+            self._failed(exc)

@@ -1,0 +1,414 @@
+"""One prompt to several models at once: concurrent streams, one result per model.
+
+The streams are asyncio tasks on an event loop of their own, in a worker thread. That
+works the same from plain Python and inside a Jupyter kernel (whose own loop already
+runs in the main thread, so ``asyncio.run`` is not available there). The calling thread
+receives what happens as events through a queue, in order: that is where a display is
+updated, and where Ctrl-C arrives. ``cancel`` then stops every stream at once, even one
+waiting for its next token, and keeps the text that had arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from aimo_magic.core.catalogue import find_model
+from aimo_magic.core.errors import AimoError, IncompleteStreamError, NotFoundError
+from aimo_magic.core.pricing import estimate_cost
+from aimo_magic.core.types import ChatResult, Model, Timings, Usage
+
+if TYPE_CHECKING:
+    from aimo_magic.core.async_client import AsyncClient
+    from aimo_magic.core.base import RetryEvent
+    from aimo_magic.core.protocol import Messages
+
+WILDCARD = "@*"
+CANCEL_GRACE_S = 5.0
+POLL_S = 0.1
+Status = Literal["complete", "error", "interrupted"]
+
+
+def split_models(models: str | Iterable[str]) -> list[str]:
+    """``"a,b"`` or ``["a", "b"]`` as a list of ids, blanks and repeats dropped."""
+    items = models.split(",") if isinstance(models, str) else list(models)
+    chosen: list[str] = []
+    for item in items:
+        name = str(item).strip()
+        if name and name not in chosen:
+            chosen.append(name)
+    return chosen
+
+
+def expand_models(models: Iterable[str], catalogue: Iterable[Model] | None) -> list[str]:
+    """``NAME@*`` becomes every provider of NAME (``provider_pubkey:model_name`` ids, in
+    the catalogue's order); other ids are kept as they are. Repeats are dropped."""
+    listed = list(catalogue or ())
+    expanded: list[str] = []
+    for name in models:
+        ids = [name]
+        if name.endswith(WILDCARD):
+            base = name[: -len(WILDCARD)]
+            model = next((m for m in listed if m.name == base), None)
+            if model is None or not model.providers:
+                reason = "is not in the catalogue" if model is None else "lists no providers"
+                raise NotFoundError(
+                    f"{base!r} {reason}, so {name!r} names no provider",
+                    hint="See `%aimo models` (or Client.models()) for the models and providers.",
+                )
+            ids = [offer.id for offer in model.providers]
+        expanded.extend(i for i in ids if i not in expanded)
+    return expanded
+
+
+@dataclass(frozen=True)
+class ComparedAnswer:
+    """What one model said in a comparison, whole, partial or failed.
+
+    ``model`` is the id that was asked; ``served_model`` the one that answered (a routing
+    name is served by one provider's ``provider_pubkey:model_name``). ``error`` is a
+    one-line message when ``status`` is ``"error"``; ``text`` then holds whatever arrived.
+    ``cost`` is tokens times the serving provider's listed prices, when both are known.
+    """
+
+    model: str
+    text: str
+    status: Status
+    usage: Usage | None = None
+    timings: Timings | None = None
+    provider: str | None = None
+    served_model: str | None = None
+    finish_reason: str | None = None
+    cost: float | None = None
+    error: str | None = None
+    result: ChatResult | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "complete"
+
+
+@dataclass(frozen=True)
+class Delta:
+    """Text that arrived for the model at ``index``."""
+
+    index: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Retrying:
+    """The model at ``index`` is being asked again: forget its text so far."""
+
+    index: int
+    notice: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The model at ``index`` is done, one way or another."""
+
+    index: int
+    answer: ComparedAnswer
+
+
+Event = Delta | Retrying | Finished
+
+
+class CompareInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``compare()``: every stream was stopped; ``answers`` keeps what arrived."""
+
+    def __init__(self, answers: dict[str, ComparedAnswer]) -> None:
+        super().__init__("the comparison was stopped; .answers keeps what arrived")
+        self.answers = answers
+
+
+@dataclass
+class _Progress:
+    """One model's text and first-token time as seen by its task (for partial answers)."""
+
+    parts: list[str] = field(default_factory=list)
+    first_token: float | None = None
+
+
+class Comparison:
+    """Several answers streamed at once; the caller's thread reads ``events()``.
+
+    ``client_options`` are passed to :class:`AsyncClient` (``api_key``, ``base_url``,
+    ``timeout``, ``max_retries``). ``catalogue`` names providers and prices answers.
+    """
+
+    def __init__(
+        self,
+        messages: str | Messages,
+        models: Sequence[str],
+        params: dict[str, Any] | None = None,
+        *,
+        catalogue: Sequence[Model] | None = None,
+        stream: bool = True,
+        **client_options: Any,
+    ) -> None:
+        if not models:
+            raise ValueError("Name at least one model to compare.")
+        self.messages = messages
+        self.models = list(models)
+        self.params = dict(params or {})
+        self.catalogue = list(catalogue) if catalogue is not None else None
+        self.stream = stream
+        self.client_options = client_options
+        self.answers: dict[str, ComparedAnswer] = {}
+        self._events: queue.SimpleQueue[Event | BaseException | None] = queue.SimpleQueue()
+        self._progress = [_Progress() for _ in self.models]
+        self._started = 0.0
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._cancelled = False
+        self._done = False
+
+    # -- the caller's side -----------------------------------------------------------
+
+    def start(self) -> Comparison:
+        """Send every request now (in the worker thread); returns at once."""
+        if self._thread is None:
+            self._started = time.perf_counter()
+            self._thread = threading.Thread(
+                target=asyncio.run, args=(self._main(),), name="aimo-compare", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def events(self, tick: float | None = None) -> Iterator[Event | None]:
+        """What happens, in order, until every model has finished.
+
+        With ``tick``, ``None`` is yielded whenever nothing happened for that many
+        seconds, so a display can show text it held back.
+        """
+        self.start()
+        # Waits are short even without a tick: Ctrl-C is only seen between them.
+        wait = tick if tick is not None else POLL_S
+        while not self._done:
+            try:
+                event = self._events.get(timeout=wait)
+            except queue.Empty:
+                if tick is not None:
+                    yield None
+                continue
+            if event is None:
+                self._done = True
+                self._join(CANCEL_GRACE_S)
+                return
+            if isinstance(event, BaseException):
+                self._done = True
+                raise event
+            if isinstance(event, Finished):
+                self.answers[event.answer.model] = event.answer
+            yield event
+
+    def run(self) -> dict[str, ComparedAnswer]:
+        """Wait for every answer; on Ctrl-C stop them all and raise ``CompareInterrupted``."""
+        try:
+            for _ in self.events():
+                pass
+        except KeyboardInterrupt:
+            raise CompareInterrupted(self.cancel()) from None
+        return self.ordered()
+
+    def cancel(self, grace: float = CANCEL_GRACE_S) -> dict[str, ComparedAnswer]:
+        """Stop every stream still running; their text so far becomes partial answers."""
+        self._cancelled = True  # seen by a worker that has not made its tasks yet
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # closed meanwhile: nothing runs
+                loop.call_soon_threadsafe(self._cancel_tasks)
+        self._join(grace)
+        self._drain()
+        for index, model in enumerate(self.models):
+            if model not in self.answers:
+                self.answers[model] = self._partial(index, "interrupted")
+        self._done = True
+        return self.ordered()
+
+    def ordered(self) -> dict[str, ComparedAnswer]:
+        """The answers in the order the models were given."""
+        return {m: self.answers[m] for m in self.models if m in self.answers}
+
+    def _join(self, timeout: float) -> None:
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(event, Finished):
+                self.answers[event.answer.model] = event.answer
+
+    # -- the worker's side -----------------------------------------------------------
+
+    def _post(self, event: Event | BaseException | None) -> None:
+        self._events.put(event)
+
+    def _cancel_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    async def _main(self) -> None:
+        from aimo_magic.core.async_client import AsyncClient
+
+        self._loop = asyncio.get_running_loop()
+        try:
+            async with AsyncClient(**self.client_options) as client:
+                if self.catalogue is not None:
+                    client.catalogue = self.catalogue
+                self._tasks = [
+                    asyncio.create_task(self._ask(client, index))
+                    for index in range(len(self.models))
+                ]
+                if self._cancelled:
+                    self._cancel_tasks()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+        except BaseException as exc:  # reported to the caller's thread, never lost here
+            self._post(exc)
+        finally:
+            self._post(None)
+
+    async def _ask(self, client: AsyncClient, index: int) -> None:
+        model = self.models[index]
+        try:
+            result = await self._answer(client, index)
+        except asyncio.CancelledError:
+            answer = self._partial(index, "interrupted")
+        except AimoError as exc:
+            if isinstance(exc, IncompleteStreamError) and exc.partial_text:
+                self._progress[index].parts[:] = [exc.partial_text]
+            answer = self._partial(index, "error", str(exc))
+        except Exception as exc:  # one model's surprise must not end the others
+            answer = self._partial(index, "error", f"{type(exc).__name__}: {exc}")
+        else:
+            answer = self._complete(model, result)
+        self._post(Finished(index, answer))
+
+    async def _answer(self, client: AsyncClient, index: int) -> ChatResult:
+        model, progress = self.models[index], self._progress[index]
+        if not self.stream:
+            result = await client.chat(self.messages, model=model, **self.params)
+            self._delta(index, progress, result.text)
+            return result
+
+        def on_retry(event: RetryEvent) -> None:
+            progress.parts.clear()
+            progress.first_token = None
+            self._post(
+                Retrying(
+                    index,
+                    f"⟳ {event.reason}: retrying (attempt {event.attempt} of {event.max_retries})…",
+                )
+            )
+
+        async with client.stream(
+            self.messages, model=model, on_retry=on_retry, **self.params
+        ) as stream:
+            async for delta in stream:
+                self._delta(index, progress, delta)
+            assert stream.result is not None
+            return stream.result
+
+    def _delta(self, index: int, progress: _Progress, text: str) -> None:
+        if not text:
+            return
+        if progress.first_token is None:
+            progress.first_token = time.perf_counter() - self._started
+        progress.parts.append(text)
+        self._post(Delta(index, text))
+
+    # -- answers ---------------------------------------------------------------------
+
+    def _complete(self, model: str, result: ChatResult) -> ComparedAnswer:
+        offer = None
+        found = find_model(self.catalogue or (), result.model)
+        if found is not None:
+            offer = found[1]
+        return ComparedAnswer(
+            model=model,
+            text=result.text,
+            status="complete",
+            usage=result.usage,
+            timings=result.timings,
+            provider=result.provider or (offer.name if offer else None),
+            served_model=result.model,
+            finish_reason=result.finish_reason,
+            cost=estimate_cost(result.usage, offer.pricing if offer else None),
+            result=result,
+        )
+
+    def _partial(self, index: int, status: Status, error: str | None = None) -> ComparedAnswer:
+        progress = self._progress[index]
+        timings = Timings(progress.first_token, time.perf_counter() - self._started)
+        offer = None
+        found = find_model(self.catalogue or (), self.models[index])
+        if found is not None:
+            offer = found[1]
+        return ComparedAnswer(
+            model=self.models[index],
+            text="".join(progress.parts),
+            status=status,
+            timings=timings,
+            provider=offer.name if offer else None,
+            error=error,
+        )
+
+
+def compare(
+    prompt_or_messages: str | Messages,
+    models: str | Iterable[str],
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float | None = None,
+    max_retries: int | None = None,
+    stream: bool = True,
+    **params: Any,
+) -> dict[str, ComparedAnswer]:
+    """Ask several models the same thing at once and wait for every answer.
+
+    ``models`` is a list or a comma-separated string; ``NAME@*`` stands for every
+    provider of NAME. Any OpenAI chat parameter passes through in ``params``. Returns a
+    dict from model id to :class:`ComparedAnswer` (text, usage, timings, provider, cost,
+    error) in the order given. A model that fails does not stop the others: its answer
+    has ``status == "error"`` and the one-line ``error``. Ctrl-C stops every stream and
+    raises :class:`CompareInterrupted`, whose ``answers`` keep what had arrived.
+
+    >>> answers = compare("Name a river.", "openai/gpt-4o,DeepSeek-V3-1")  # doctest: +SKIP
+    >>> {model: a.text[:20] for model, a in answers.items()}               # doctest: +SKIP
+    """
+    from aimo_magic.core.client import Client
+
+    options: dict[str, Any] = {
+        "api_key": api_key,
+        "base_url": base_url,
+        "timeout": timeout,
+        "max_retries": max_retries,
+    }
+    requested = split_models(models)
+    if not requested:
+        raise ValueError("Name at least one model to compare.")
+    with Client(**options) as client:
+        try:
+            catalogue: list[Model] | None = client.models()
+        except AimoError:
+            if any(name.endswith(WILDCARD) for name in requested):
+                raise
+            catalogue = None  # provider names and costs are then unknown, nothing worse
+    ids = expand_models(requested, catalogue)
+    return Comparison(
+        prompt_or_messages, ids, params, catalogue=catalogue, stream=stream, **options
+    ).run()

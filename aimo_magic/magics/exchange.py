@@ -1,0 +1,219 @@
+"""Running one request and showing its answer: streamed as it arrives, or delivered whole.
+
+An ``Exchange`` owns one live display (one pane). ``run`` sends the request and
+returns the finished result; ``deliver`` shows a result obtained some other way
+(an answer cache, say) exactly as if it had just arrived. Neither records the
+finished turn: that is the caller's choice (see ``magics/record.py``); only an
+interrupted answer is kept here, as a partial turn, since the cell ends there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from aimo_magic.magics.failures import AnswerInterrupted, fail
+
+if TYPE_CHECKING:
+    from aimo_magic.core.base import RetryEvent
+    from aimo_magic.core.types import ChatResult
+    from aimo_magic.magics.ask_context import AskContext
+    from aimo_magic.magics.request import AskRequest
+    from aimo_magic.rendering.footer import FooterInfo
+    from aimo_magic.rendering.live import LiveAnswer
+    from aimo_magic.rendering.sinks import DisplaySink, TerminalSink
+
+INTERRUPTED = "the answer was stopped; what arrived stays above, marked as interrupted."
+
+
+def provenance(request: AskRequest, result: ChatResult | None) -> dict[str, Any]:
+    """The notebook metadata of an answer's outputs: what was asked, what served it."""
+    record: dict[str, Any] = {
+        "model": result.model if result else request.model_id,
+        "requested_model": request.model_id,
+        "params": request.param_dict(),
+        "thread": request.thread,
+    }
+    if result is not None:
+        record["provider"] = result.provider
+        record["usage"] = result.usage.as_dict() if result.usage else None
+        record["finish_reason"] = result.finish_reason
+        if result.cached_at is not None:
+            record["cached_at"] = stored_when(result.cached_at, "seconds")
+    return {"aimo": record}
+
+
+def stored_when(cached_at: float, timespec: str = "minutes") -> str:
+    """When a cached answer was stored, in local time (ISO 8601)."""
+    from datetime import datetime
+
+    return datetime.fromtimestamp(cached_at).astimezone().isoformat(" ", timespec)
+
+
+def cache_notes(result: ChatResult) -> list[str]:
+    """The footer's word on a cached answer: where it came from, and that it was free."""
+    if result.cached_at is None:
+        return []
+    return [f"from the cache (stored {stored_when(result.cached_at)[:16]})", "no tokens charged"]
+
+
+class Exchange:
+    """One request's answer on screen, from the first token to the footer."""
+
+    def __init__(
+        self,
+        ctx: AskContext,
+        request: AskRequest,
+        *,
+        sink: DisplaySink | TerminalSink | None = None,
+    ) -> None:
+        from aimo_magic.rendering.live import LiveAnswer
+
+        self.ctx = ctx
+        self.request = request
+        self.live: LiveAnswer = LiveAnswer(
+            fmt=request.fmt,
+            min_interval=1.0 / max(ctx.settings.render_rate, 0.5),
+            metadata=provenance(request, None),
+            sink=sink,
+            code_language=ctx.code_language,
+        )
+        if request.fills or request.notes:  # above the answer, for the user only
+            self.live.preface(
+                [*request.notes, *(fill.summary() for fill in request.fills)],
+                [fill.warning for fill in request.fills if fill.warning],
+            )
+
+    def on_retry(self, event: RetryEvent) -> None:
+        self.live.reset(
+            f"⟳ {event.reason}: retrying (attempt {event.attempt} of {event.max_retries})…"
+        )
+
+    def run(self) -> ChatResult:
+        """Send the request, show the answer as it comes, and end with the footer.
+
+        Failures end the cell in one line (the original exception under --debug);
+        an interrupt keeps what arrived, shown and recorded as partial.
+        """
+        from aimo_magic.core.errors import AimoError, IncompleteStreamError
+        from aimo_magic.rendering.warmup import wait_until_warm, warm_up_in_background
+
+        warm_up_in_background()
+        self.show_images()
+        try:
+            result = self._receive(wait_until_warm)
+        except KeyboardInterrupt:
+            wait_until_warm()
+            self._interrupted()
+            raise AnswerInterrupted(INTERRUPTED) from None
+        except AimoError as exc:
+            wait_until_warm()
+            partial = exc.partial_text if isinstance(exc, IncompleteStreamError) else ""
+            if partial and not self.live.text:
+                self.live.append(partial)
+            self.live.finish(status="error")
+            if self.request.debug:
+                raise
+            raise fail(self.ctx.settings, str(exc)) from None
+        footer, cost = self.footer_info(result)
+        # Counted before rendering: tokens are paid even if the answer misses its format.
+        if result.cached_at is None:
+            self.ctx.session.usage.record(result.model, result.usage, cost)
+        else:
+            self.ctx.session.usage.record_hit(result.model, cost)
+        self._finish(result, footer)
+        return result
+
+    def deliver(self, result: ChatResult, *, notes: Sequence[str] = ()) -> None:
+        """Show a finished result as an answer, with ``notes`` in its footer (e.g. cached)."""
+        self.show_images()
+        self.live.append(result.text)
+        footer, _ = self.footer_info(result)
+        footer.notes.extend(notes)
+        self._finish(result, footer)
+
+    def show_images(self) -> None:
+        """A thumbnail of each image the prompt sends, above the answer."""
+        from aimo_magic.core.images import image_parts
+
+        self.live.show_images(image_parts(self.request.prompt))
+
+    def _receive(self, wait_until_warm: Any) -> ChatResult:
+        """The answer: from the answer cache when the request allows it and has one
+        stored (the client then replays it whole), else from the server."""
+        request, session, settings = self.request, self.ctx.session, self.ctx.settings
+        if request.cache and settings.cache_options is not None:
+            session.answer_cache(settings.cache_options)  # opened on first use
+        client = session.client(settings.client)
+        params = request.param_dict()
+        if not request.stream:
+            result = client.chat(
+                request.message_list(), model=request.model_id, cache=request.cache, **params
+            )
+            wait_until_warm()
+            self.live.append(result.text)
+            return result
+        with client.stream(
+            request.message_list(),
+            model=request.model_id,
+            on_retry=self.on_retry,
+            cache=request.cache,
+            **params,
+        ) as stream:
+            deltas = iter(stream)
+            first = next(deltas, "")
+            wait_until_warm()
+            self.live.append(first)
+            for delta in deltas:
+                self.live.append(delta)
+            assert stream.result is not None
+            return stream.result
+
+    def footer_info(self, result: ChatResult) -> tuple[FooterInfo, float | None]:
+        """The footer, and the cost estimate from the provider that actually answered."""
+        from aimo_magic.core.catalogue import find_model
+        from aimo_magic.core.images import count_images
+        from aimo_magic.core.pricing import estimate_cost
+        from aimo_magic.rendering.footer import FooterInfo
+
+        request = self.request
+        found = find_model(self.ctx.session.cached_catalogue or (), result.model)
+        model, offer = found if found else (request.model, request.offer)
+        images = count_images(request.messages)
+        cost = estimate_cost(result.usage, offer.pricing if offer else None, images=images)
+        cached = result.cached_at is not None
+        shown_cost = None if cached else cost  # a cached answer charged nothing
+        return FooterInfo(
+            model=model.name if model else result.model,
+            provider=result.provider or (offer.name if offer else None),
+            usage=result.usage,
+            cost=shown_cost,
+            cost_unit="listed price units" if shown_cost is not None else None,
+            first_token_s=None if cached else result.timings.first_token,
+            total_s=result.timings.total,
+            notes=[
+                *cache_notes(result),
+                *(result.notes if request.debug else ()),
+                *([f"{images} image{'s' if images != 1 else ''}"] if images else []),
+            ],
+        ), cost
+
+    def _finish(self, result: ChatResult, footer: FooterInfo) -> None:
+        try:
+            self.live.finish(
+                status="complete",
+                footer=footer if self.ctx.settings.footer else None,
+                metadata=provenance(self.request, result),
+            )
+        except ValueError as exc:  # the answer does not fit its format (bad JSON)
+            if self.request.debug:
+                raise
+            raise fail(self.ctx.settings, str(exc)) from None
+
+    def _interrupted(self) -> None:
+        from aimo_magic.magics.record import record_turn
+
+        text = self.live.text
+        self.live.finish(status="interrupted", metadata=provenance(self.request, None))
+        if text:
+            record_turn(self.ctx.session.conversations, self.request, text, None, partial=True)

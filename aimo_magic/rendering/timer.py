@@ -1,0 +1,28 @@
+"""A one-shot timer for flushing text held back by the render rate.
+
+The callback runs on a timer thread inside a copy of the scheduling thread's context:
+ipykernel (6.29+, 7) keeps the running cell's parent header in a context variable, so a
+display update sent from that thread goes to the cell that scheduled it, not to whichever
+cell runs when it fires.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Callable
+
+Cancel = Callable[[], None]
+Scheduler = Callable[[float, Callable[[], None]], Cancel]
+"""``schedule(delay_s, callback)`` runs ``callback`` once after ``delay_s``; the returned
+function cancels it if it has not started."""
+
+
+def thread_timer(delay_s: float, callback: Callable[[], None]) -> Cancel:
+    """The default scheduler: a daemon ``threading.Timer`` in the caller's context."""
+    context = contextvars.copy_context()
+    timer = threading.Timer(delay_s, context.run, args=(callback,))
+    timer.daemon = True
+    timer.name = "aimo-render-flush"
+    timer.start()
+    return timer.cancel

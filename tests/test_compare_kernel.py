@@ -1,0 +1,235 @@
+"""``%%aimo --compare`` in a real kernel against the emulator."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kernel_harness import CellRun, Kernel
+from test_cell_magic import assert_inert
+from test_subcommands import complete, typed
+
+from aimo_magic.emulator import EmulatorHandle, provider_id
+
+pytestmark = pytest.mark.kernel
+
+KEY = "aimo-sk-v2-test-compare-0000"
+GPT = "openai/gpt-4o"
+DEEPSEEK = "DeepSeek-V3-1"
+MINI = "openai/gpt-4o-mini"
+GPT_PROVIDERS = [f"{provider_id(name)}:{GPT}" for name in ("nebula-gpu", "solstice-labs")]
+# About 1.2 s per answer: long enough for the streams to overlap however loaded the machine.
+PACED = "Tell me about rivers ::words 60 ::pace 50"
+
+
+@pytest.fixture(scope="module")
+def kernel(emulator: EmulatorHandle) -> Iterator[Kernel]:
+    running = Kernel(env={"AIMO_BASE_URL": emulator.base_url, "AIMO_API_KEY": KEY})
+    try:
+        setup = running.execute(f"%load_ext aimo_magic\n%aimo use {DEEPSEEK}")
+        assert setup.status == "ok", setup.error or setup.stderr
+        yield running
+    finally:
+        running.close()
+
+
+@pytest.fixture
+def emu(emulator: EmulatorHandle, kernel: Kernel) -> Iterator[EmulatorHandle]:
+    kernel.execute("%aimo reset --all")
+    emulator.clear_faults()
+    emulator.clear_requests()
+    emulator.reset_in_flight()
+    yield emulator
+    emulator.clear_faults()
+
+
+def grid(run: CellRun) -> dict[str, Any]:
+    """The comparison's one display output, as the frontend ends up showing it."""
+    found = [
+        o for o in run.final_outputs() if o["metadata"].get("aimo", {}).get("output") == "compare"
+    ]
+    assert len(found) == 1, [o["metadata"] for o in run.final_outputs()]
+    return found[0]
+
+
+def value(kernel: Kernel, expression: str) -> Any:
+    run = kernel.execute(f"import json as _json\nprint(_json.dumps({expression}))")
+    assert run.status == "ok", run.error
+    return json.loads(run.stdout)
+
+
+def sent_models(emu: EmulatorHandle) -> list[str]:
+    return [json.loads(r["body"])["model"] for r in emu.requests]
+
+
+def test_the_models_are_asked_at_once_and_shown_side_by_side(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    run = kernel.execute(f"%%aimo --compare {GPT},{DEEPSEEK},{MINI}\n{PACED}")
+    assert run.status == "ok", run.error
+    assert emu.max_in_flight == 3, "the three requests were being served at the same time"
+    assert sorted(sent_models(emu)) == sorted([GPT, DEEPSEEK, MINI])
+    shown = grid(run)
+    html, plain = shown["data"]["text/html"], shown["data"]["text/plain"]
+    assert html.count('class="aimo-pane"') == 3 and "calc(100% / 3" in html
+    assert [p["status"] for p in shown["metadata"]["aimo"]["panes"]] == ["complete"] * 3
+    assert plain.index(f"── {GPT} ──") < plain.index(f"── {DEEPSEEK} ──")
+    assert html.count("tokens") == 3 and html.count("first token") == 3
+    assert "Cheapest:" in html and "Fastest:" in html
+    # The display was updated in place while the answers arrived, not only at the end.
+    assert len(run.of_type("display_data")) == 1
+    assert len(run.of_type("update_display_data")) >= 3
+    assert_inert(html)
+
+
+def test_every_provider_of_a_model_and_dash_o(kernel: Kernel, emu: EmulatorHandle) -> None:
+    run = kernel.execute(f"%%aimo --compare {GPT}@* -o answers\n::echo")
+    assert run.status == "ok", run.error
+    assert sorted(sent_models(emu)) == sorted(GPT_PROVIDERS)
+    plain = grid(run)["data"]["text/plain"]
+    assert f"── {GPT} @ nebula-gpu ──" in plain and f"── {GPT} @ solstice-labs ──" in plain
+    asked = value(kernel, "{k: _json.loads(v)['model_requested'] for k, v in answers.items()}")
+    assert asked == {model: model for model in GPT_PROVIDERS}
+
+
+def test_a_failing_model_shows_its_error_and_the_others_carry_on(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    emu.queue_faults("status=402")  # the first request to arrive gets it, whichever it is
+    run = kernel.execute(f"%%aimo --compare {GPT},{DEEPSEEK},{MINI} -o answers\n::words 40")
+    assert run.status == "ok", run.error
+    panes = grid(run)["metadata"]["aimo"]["panes"]
+    assert sorted(p["status"] for p in panes) == ["complete", "complete", "error"]
+    html = grid(run)["data"]["text/html"]
+    assert html.count("✖ Error") == 1 and "HTTP 402" in html
+    assert "Not ranked (no complete answer)" in html
+    lengths = value(kernel, "{k: len(v.split()) for k, v in answers.items()}")
+    assert sorted(lengths.values()) == [0, 40, 40]
+
+
+def test_the_history_is_sent_and_nothing_is_recorded_without_keep(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    assert kernel.execute("%%aimo\n::words 5").status == "ok"
+    run = kernel.execute(f"%%aimo --compare {GPT},{DEEPSEEK} -o answers\n::echo")
+    assert run.status == "ok", run.error
+    counts = value(kernel, "[_json.loads(v)['message_count'] for v in answers.values()]")
+    assert counts == [3, 3], "both models got the earlier exchange"
+    kernel.execute("from aimo_magic.magics.extension import magics_for as _magics_for")
+    turns = value(kernel, "len(_magics_for(get_ipython()).session.conversations.thread('default'))")
+    assert turns == 1, "the comparison added no turn"
+    fresh = kernel.execute(f"%%aimo --compare {GPT},{DEEPSEEK} -c fresh\n::words 3")
+    assert fresh.status == "ok", fresh.error
+    names = value(kernel, "_magics_for(get_ipython()).session.conversations.names()")
+    assert "fresh" not in names, "a comparison that keeps nothing makes no thread"
+
+
+def test_keep_records_the_named_answer_as_the_turn(kernel: Kernel, emu: EmulatorHandle) -> None:
+    run = kernel.execute(f"%%aimo --compare {GPT},{DEEPSEEK} --keep {GPT}\n::echo")
+    assert run.status == "ok", run.error
+    follow_up = kernel.execute("%%aimo\n::echo")
+    facts = json.loads(
+        "".join(
+            o["data"].get("text/plain", "")
+            for o in follow_up.final_outputs()
+            if o["metadata"].get("aimo", {}).get("output") == "answer"
+        )
+    )
+    roles = [m["role"] for m in facts["messages"]]
+    assert roles == ["user", "assistant", "user"]
+    assert json.loads(facts["messages"][1]["content"])["model_requested"] == GPT
+    history = kernel.execute("%aimo history").stdout
+    assert GPT in history
+
+
+def test_interrupt_stops_them_all_and_keeps_what_arrived(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    def text_in_both_panes(run: CellRun) -> bool:
+        updates = run.of_type("update_display_data")
+        if not updates:
+            return False
+        plain = updates[-1]["content"]["data"]["text/plain"]
+        return plain.count("waiting for the first token") == 0 and len(updates) >= 3
+
+    run = kernel.execute(
+        f"%%aimo --compare {GPT},{DEEPSEEK} --keep {DEEPSEEK} -o partial\n"
+        "Tell me about rivers ::words 400 ::pace 20",
+        interrupt_when=text_in_both_panes,
+        timeout=60,
+    )
+    assert run.status == "error"
+    assert run.error is not None and "Interrupted" in run.error["traceback"][0]
+    shown = grid(run)
+    assert [p["status"] for p in shown["metadata"]["aimo"]["panes"]] == ["interrupted"] * 2
+    assert shown["data"]["text/html"].count("■ Interrupted — partial answer") == 2
+    lengths = value(kernel, "[len(v.split()) for v in partial.values()]")
+    assert all(0 < n < 400 for n in lengths), lengths
+    history = kernel.execute("%aimo history").stdout
+    assert "partial" in history.lower() or "interrupted" in history.lower()
+    after = kernel.execute("%%aimo --no-history\n::words 3")
+    assert after.status == "ok", after.error
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        (f"--compare {GPT},no/such-model", "Unknown model 'no/such-model'"),
+        (f"--compare {GPT},{DEEPSEEK} --keep {MINI}", "none of the compared models"),
+        (f"--compare {GPT},{DEEPSEEK} -f json", "-f markdown or -f text"),
+        (f"{GPT} --compare {DEEPSEEK},{MINI}", "--compare names the models"),
+        (f"--keep {GPT}", "--keep goes with --compare"),
+        (f"--compare {GPT},{DEEPSEEK} --keep {GPT} --no-history", "--keep"),
+        (f"--compare {GPT},{DEEPSEEK} -f code --insert", "--insert"),
+    ],
+)
+def test_refused_before_anything_is_sent(
+    kernel: Kernel, emu: EmulatorHandle, line: str, words: str
+) -> None:
+    run = kernel.execute(f"%%aimo {line}\nhello")
+    assert run.status == "error" and run.error is not None
+    assert len(run.error["traceback"]) == 1 and words in run.error["traceback"][0]
+    assert emu.requests == []
+
+
+def test_terminal_ipython_prints_the_answers_one_after_the_other(
+    emulator: EmulatorHandle,
+) -> None:
+    code = (
+        "get_ipython().run_line_magic('load_ext', 'aimo_magic')\n"
+        f"get_ipython().run_cell_magic('aimo', '--compare {GPT},{DEEPSEEK}', "
+        "'::words 12 ::pace 100')\n"
+    )
+    env = {"AIMO_BASE_URL": emulator.base_url, "AIMO_API_KEY": KEY, "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "IPython", "--no-banner", "--colors=nocolor", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "<div" not in out and "</" not in out, "no HTML in a terminal"
+    first, second = out.index(f"── {GPT} ──"), out.index(f"── {DEEPSEEK} ──")
+    assert first < second
+    for block in (out[first:second], out[second:]):
+        lines = block.strip().splitlines()
+        assert len(lines[1].split()) == 12 and "tokens" in lines[2], block
+    assert "Cheapest:" in out and "Fastest:" in out
+
+
+def test_tab_completes_the_compared_models(kernel: Kernel, emu: EmulatorHandle) -> None:
+    kernel.execute("%aimo models")
+    line = f"%%aimo --compare {GPT},DeepSeek-V3"
+    found = typed(line, complete(kernel, line))
+    assert found[0] == f"%%aimo --compare {GPT},{DEEPSEEK}"
+    assert f"%%aimo --compare {GPT},{DEEPSEEK}@*" in found
+    wildcard = complete(kernel, "%%aimo --compare openai/gpt-4o@")["matches"]
+    assert wildcard == [f"{GPT}@*"]
+    keep = complete(kernel, f"%%aimo --compare {GPT},{DEEPSEEK} --keep DeepSeek-V")["matches"]
+    assert keep == [DEEPSEEK]
