@@ -601,3 +601,25 @@ def test_an_interrupted_json_answer_is_shown_as_text_without_raising() -> None:
     assert live.format_error is None
     assert sink.outputs[0].bundle["text/plain"] == '{"name": "ai'
     assert "Interrupted" in sink.outputs[-1].bundle["text/plain"]
+
+
+def test_where_no_thread_can_start_held_text_waits_for_the_next_piece(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pyodide has no threads: the default timer must not break the answer there."""
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Timer, "start", refuse)
+    clock = Clock()
+    sink = RecordingSink(clock)
+    live = LiveAnswer("markdown", sink=sink, clock=clock, min_interval=0.1, metadata={})
+    live.append("a ")
+    live.append("b ")  # held back by the rate; no timer could be started for it
+    assert sink.shown_plain() == "a "
+    clock.now += 1
+    live.append("c ")
+    assert sink.shown_plain() == "a b c "
+    live.finish("complete")
+    assert sink.shown_plain() == "a b c "

@@ -19,10 +19,21 @@ function cancels it if it has not started."""
 
 
 def thread_timer(delay_s: float, callback: Callable[[], None]) -> Cancel:
-    """The default scheduler: a daemon ``threading.Timer`` in the caller's context."""
+    """The default scheduler: a daemon ``threading.Timer`` in the caller's context.
+
+    Where no thread can start (Pyodide), nothing is scheduled: held-back text then
+    shows with the next piece of the answer, or at its final render.
+    """
     context = contextvars.copy_context()
     timer = threading.Timer(delay_s, context.run, args=(callback,))
     timer.daemon = True
     timer.name = "aimo-render-flush"
-    timer.start()
+    try:
+        timer.start()
+    except RuntimeError:  # "can't start new thread"
+        return _nothing_to_cancel
     return timer.cancel
+
+
+def _nothing_to_cancel() -> None:
+    pass
