@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import aimo_magic
 from aimo_magic import AsyncClient, Batch, BatchError, Client, NotFoundError
 from aimo_magic.batching import TemplateError
 from aimo_magic.conversation.budget import estimate_tokens
-from aimo_magic.core.errors import AuthenticationError, PaymentError
+from aimo_magic.core.errors import AimoError, AuthenticationError, PaymentError
 from aimo_magic.emulator import BROKE_KEY, EXPIRED_KEY, EmulatorHandle, provider_id
 
 KEY = "aimo-sk-v2-test-batch-0000-made-up"
@@ -484,3 +485,17 @@ def test_arun_runs_on_the_callers_event_loop(emu: EmulatorHandle) -> None:
         return list(await batch.arun())
 
     assert all(asyncio.run(main())) and len(emu.requests) == 3
+
+
+def test_where_no_thread_can_start_a_batch_is_one_error_and_sends_nothing(
+    emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pyodide (JupyterLite) cannot start threads: say so, in the package's own error."""
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    with pytest.raises(AimoError, match="needs a background thread"):
+        aimo_magic.batch("Say {}", ["a", "b"], model=MODEL, progress=False, cache=False)
+    assert emu.requests == []

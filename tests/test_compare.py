@@ -19,7 +19,7 @@ from aimo_magic.core.comparison import (
     expand_models,
     split_models,
 )
-from aimo_magic.core.errors import NotFoundError
+from aimo_magic.core.errors import AimoError, NotFoundError
 from aimo_magic.emulator import EmulatorHandle, provider_id
 
 GPT = "openai/gpt-4o"
@@ -156,3 +156,17 @@ def test_requests_one_after_the_other_are_never_in_flight_together(emu: Emulator
             with client.stream("::words 20 ::pace 200", model=DEEPSEEK) as stream:
                 stream.until_done()
     assert len(emu.requests) == 3 and emu.max_in_flight == 1
+
+
+def test_where_no_thread_can_start_a_comparison_is_one_error_and_sends_nothing(
+    emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pyodide (JupyterLite) cannot start threads: say so, in the package's own error."""
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    with pytest.raises(AimoError, match="needs a background thread"):
+        aimo_magic.compare("Hi", [GPT, DEEPSEEK], **options(emu))
+    assert emu.requests == []

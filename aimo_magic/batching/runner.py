@@ -16,6 +16,9 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from aimo_magic.core.errors import AimoError
+from aimo_magic.core.workers import start_worker
+
 T = TypeVar("T")
 
 TICK_S = 0.2
@@ -60,7 +63,11 @@ def run_blocking(
                 loop.close()
 
     thread = threading.Thread(target=main, name="aimo-batch", daemon=True)
-    thread.start()
+    try:
+        start_worker(thread, "A batch")
+    except AimoError:
+        loop.close()
+        raise
     try:
         box.ready.wait()
         while thread.is_alive():

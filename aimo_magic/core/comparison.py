@@ -23,6 +23,7 @@ from aimo_magic.core.catalogue import find_model
 from aimo_magic.core.errors import AimoError, IncompleteStreamError, NotFoundError
 from aimo_magic.core.pricing import estimate_cost
 from aimo_magic.core.types import ChatResult, Model, Timings, Usage
+from aimo_magic.core.workers import start_worker
 
 if TYPE_CHECKING:
     from aimo_magic.core.async_client import AsyncClient
@@ -178,10 +179,15 @@ class Comparison:
         """Send every request now (in the worker thread); returns at once."""
         if self._thread is None:
             self._started = time.perf_counter()
+            main = self._main()
             self._thread = threading.Thread(
-                target=asyncio.run, args=(self._main(),), name="aimo-compare", daemon=True
+                target=asyncio.run, args=(main,), name="aimo-compare", daemon=True
             )
-            self._thread.start()
+            try:
+                start_worker(self._thread, "Comparing models")
+            except AimoError:
+                main.close()
+                raise
         return self
 
     def events(self, tick: float | None = None) -> Iterator[Event | None]:
