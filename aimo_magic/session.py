@@ -28,6 +28,20 @@ NO_KEY_HINT = (
 
 
 @dataclass(frozen=True)
+class ModelCheck:
+    """What the catalogue says about a model id.
+
+    ``model`` is None when the id was not checked: checking is off, or the server's
+    model list could not be had. ``note`` is the line to show about that, given
+    once per session.
+    """
+
+    model: Model | None = None
+    offer: ProviderOffer | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class ClientOptions:
     """The settings a client is built from; a change means a new client."""
 
@@ -49,15 +63,25 @@ def colab_secret(name: str) -> str | None:
     return str(value) if value else None
 
 
-USAGE_FIELDS = ("calls", "prompt_tokens", "completion_tokens", "cost", "cache_hits", "saved")
+USAGE_FIELDS = (
+    "calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "unpriced",
+    "cache_hits",
+    "saved",
+)
 
 
 @dataclass
 class UsageLedger:
     """Tokens and estimated cost per model for this session, and what cache hits saved.
 
-    A hit charges nothing: it counts in ``cache_hits``, and the cost its tokens would
-    have had at the serving provider's prices in ``saved``.
+    ``cost`` sums the answers whose cost is known; ``unpriced`` counts the others
+    (no listed price, or no usage reported), so an unknown cost is never read as 0.
+    A cache hit charges nothing: it counts in ``cache_hits``, and the cost its tokens
+    would have had at the serving provider's prices in ``saved``.
     """
 
     per_model: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -74,7 +98,9 @@ class UsageLedger:
         if usage is not None:
             row["prompt_tokens"] += usage.prompt_tokens
             row["completion_tokens"] += usage.completion_tokens
-        if cost is not None:
+        if cost is None:
+            row["unpriced"] += calls
+        else:
             row["cost"] += cost
 
     def record_hit(self, model: str, saved: float | None, *, hits: int = 1) -> None:
@@ -115,6 +141,8 @@ class AimoSession:
         self._default_model: str | None = None
         self._model_listeners: list[Callable[[str | None], None]] = []
         self._catalogue: list[Model] | None = None
+        self._catalogue_unavailable = False  # for this client: cells stop asking
+        self._said_unchecked = False
         self._client: Client | None = None
         self._client_signature: tuple[Any, ...] | None = None
         self._answer_cache: AnswerCache | None = None
@@ -122,7 +150,8 @@ class AimoSession:
         self.cache_problem: CacheUnavailableError | None = None
         # Set by the magics: their current client and cache settings, for code that
         # finds this session from Python (``aimo_magic.batch`` in a notebook).
-        self.settings_source: Callable[[], tuple[ClientOptions, CacheOptions]] | None = None
+        # (client options, cache options, check_models)
+        self.settings_source: Callable[[], tuple[ClientOptions, CacheOptions, bool]] | None = None
 
     def __repr__(self) -> str:
         key = "set" if self.explicit_key else "not set"
@@ -171,6 +200,7 @@ class AimoSession:
             if self._client is not None:
                 self._client.close()
                 self._catalogue = None
+                self._catalogue_unavailable = False
             self._client = Client(
                 key,
                 base_url=options.base_url or None,
@@ -236,6 +266,7 @@ class AimoSession:
         client = self.client(options, require_key=False)
         if self._catalogue is None or refresh:
             self._catalogue = client.models()
+            self._catalogue_unavailable = False
         return self._catalogue
 
     @property
@@ -256,21 +287,51 @@ class AimoSession:
         return self.aliases.get(chosen, chosen)
 
     def check_model(
-        self, model_id: str, options: ClientOptions
-    ) -> tuple[Model, ProviderOffer | None]:
-        """The catalogue entry for an id, or a not-found error naming the closest ids."""
-        from aimo_magic.core.catalogue import find_model, suggest
-        from aimo_magic.core.errors import NotFoundError
+        self, model_id: str, options: ClientOptions, *, enabled: bool = True
+    ) -> ModelCheck:
+        """The catalogue entry for an id, or a not-found error naming the closest ids.
 
-        models = self.catalogue(options)
+        Servers that do not list their models (no ``/v1/models``, a failing or empty
+        list) are not a reason to refuse: the request is sent unchecked and the
+        server has the last word; the first time, ``note`` says so. An id missing
+        from a list that was had is refused, since it is most likely a typo.
+        """
+        from aimo_magic.core.catalogue import find_model, suggest
+        from aimo_magic.core.errors import AimoError, NotFoundError
+
+        if not enabled:
+            return ModelCheck()
+        models: list[Model] = []
+        if not self._catalogue_unavailable or self._catalogue is not None:
+            try:
+                models = self.catalogue(options)
+            except AimoError as exc:
+                return ModelCheck(note=self._unchecked(f"the model list failed: {exc}"))
+        if not models:
+            return ModelCheck(note=self._unchecked("the server lists no models"))
         found = find_model(models, model_id)
         if found is not None:
-            return found
+            return ModelCheck(*found)
         close = suggest(models, model_id)
         hint = f"Did you mean {', '.join(close)}?" if close else ""
         raise NotFoundError(
             f"Unknown model {model_id!r}",
-            hint=f"{hint} See `%aimo models` for the catalogue.".strip(),
+            hint=f"{hint} See `%aimo models` for the catalogue; if the server serves "
+            "models it does not list, `%config AimoMagics.check_models = False`.".strip(),
+        )
+
+    def _unchecked(self, why: str) -> str | None:
+        """The line saying models could not be checked, the first time only."""
+        from aimo_magic.core.secrets import redact
+
+        self._catalogue_unavailable = True
+        if self._said_unchecked:
+            return None
+        self._said_unchecked = True
+        first_line = redact(why).splitlines()[0] if why else ""
+        return (
+            f"Models could not be checked ({first_line}); sending anyway, the server "
+            "decides. `%aimo models --refresh` tries the list again."
         )
 
     # The default model -----------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
@@ -210,6 +211,29 @@ def test_bad_input_is_one_line_and_sends_nothing(
     assert kernel.execute("%aimo chats").stdout == before
 
 
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        (
+            "--temprature 0.3",
+            "unrecognized arguments: --temprature; did you mean --temperature?",
+        ),
+        ("--no-histroy", "did you mean --no-history?"),
+        ("--max_tokens=5", "did you mean --max-tokens?"),
+    ],
+)
+def test_a_mistyped_option_is_one_line_in_our_style_with_a_suggestion(
+    kernel: Kernel, emu: EmulatorHandle, line: str, words: str
+) -> None:
+    run = kernel.execute(f"%%aimo {line}\nhello")
+    message = one_line_error(run)
+    assert words in message, message
+    assert message.startswith("%%aimo: ")
+    assert run.error is not None and run.error["ename"] == "CellFailed"
+    assert "UsageError" not in run.stderr
+    assert emu.requests == []
+
+
 def test_empty_prompt_and_key_on_line_are_refused(kernel: Kernel, emu: EmulatorHandle) -> None:
     assert "no prompt" in one_line_error(kernel.execute("%%aimo\n   \n"))
     refused = one_line_error(kernel.execute("%%aimo --param key=aimo-sk-v2-oops\nhi"))
@@ -249,6 +273,35 @@ def test_pasted_code_is_sent_as_written(kernel: Kernel, emu: EmulatorHandle) -> 
     assert facts["messages"][-1]["content"] == f"Why, Alice?\n{code}\n::echo"
 
 
+def test_the_output_says_what_each_placeholder_became(kernel: Kernel, emu: EmulatorHandle) -> None:
+    kernel.execute("%aimo reset --all")
+    setup = kernel.execute(
+        "import numpy as np, pandas as pd\n"
+        "big = pd.DataFrame(np.zeros((200_000, 5)), columns=list('abcde'))\n"
+        "who = 'Ada'"
+    )
+    assert setup.status == "ok", setup.error
+    run = kernel.execute("%%aimo\nHi {who}, look: {big} ::echo", cell_id="fill-1")
+    assert run.status == "ok", run.error
+    first, *rest = run.final_outputs()
+    assert first["metadata"]["aimo"]["output"] == "preface", "above the answer"
+    plain = first["data"]["text/plain"]
+    assert plain.splitlines()[0] == "{who} → str (3 chars)"
+    assert "{big} → DataFrame 200,000×5, sent as 10 rows (" in plain
+    assert "⚠ {big} was shortened by pandas: the model sees 10 of 200,000 rows" in plain
+    assert "<div" in first["data"]["text/html"] and "200,000" in first["data"]["text/html"]
+    sent = json.loads(answer_text(run))["messages"][-1]["content"]
+    assert sent.startswith("Hi Ada, look: ") and "→" not in sent and "shortened" not in sent
+    history = kernel.execute("%aimo history").stdout
+    assert "→" not in history and "shortened" not in history
+    assert any(o["metadata"]["aimo"].get("output") == "answer" for o in rest)
+
+    plain_prompt = kernel.execute("%%aimo --no-history\n::words 2")
+    assert all(
+        o["metadata"]["aimo"].get("output") != "preface" for o in plain_prompt.final_outputs()
+    )
+
+
 def test_formats(kernel: Kernel, emu: EmulatorHandle) -> None:
     as_json = kernel.execute("%%aimo --no-history -f json\nGive me data ::echo")
     assert as_json.status == "ok", as_json.error
@@ -272,6 +325,34 @@ def test_formats(kernel: Kernel, emu: EmulatorHandle) -> None:
     html = kernel.execute("%%aimo --no-history -f html\n::hostile")
     assert html.status == "ok", html.error
     assert_inert(html.html())
+
+
+def test_json_out_stores_the_parsed_object(kernel: Kernel, emu: EmulatorHandle) -> None:
+    run = kernel.execute("%%aimo --no-history -f json -o facts\nGive me data ::echo")
+    assert run.status == "ok", run.error
+    check = kernel.execute("print(type(facts).__name__, sorted(facts)[:2])")
+    assert check.stdout.startswith("dict ["), check.stdout
+
+
+def test_code_insert_takes_the_block_in_the_kernels_language(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    """The emulator's rich answers hold bash, python, javascript and sql blocks."""
+    for topic in ("rivers", "tides", "maps", "bread", "knots", "owls"):
+        answer = kernel.execute(f"%%aimo --no-history -f text\nTell me about {topic}").plain()
+        first = re.search(r"^```(\w+)", answer, re.MULTILINE)
+        if first and first.group(1) != "python":
+            break
+    else:
+        pytest.fail("no emulator answer starts with a non-Python block")
+    python_block = re.search(r"^```python\n(.*?)\n```", answer, re.MULTILINE | re.DOTALL)
+    assert python_block is not None
+    run = kernel.execute(f"%%aimo --no-history -f code --insert\nTell me about {topic}")
+    assert run.status == "ok", run.error
+    payloads = run.reply["content"].get("payload", [])
+    (inserted,) = [p["text"] for p in payloads if p.get("source") == "set_next_input"]
+    assert inserted == python_block.group(1)
+    assert run.final_outputs()[0]["data"]["text/plain"] == inserted, "shown = inserted"
 
 
 def test_out_variable_and_no_stream(kernel: Kernel, emu: EmulatorHandle) -> None:
@@ -414,6 +495,8 @@ def test_terminal_ipython_streams_plain_text(emulator: EmulatorHandle) -> None:
     code = (
         "get_ipython().run_line_magic('load_ext', 'aimo_magic')\n"
         f"get_ipython().run_cell_magic('aimo', '{MODEL}', '::words 12')\n"
+        "who = 'Ada'\n"
+        f"get_ipython().run_cell_magic('aimo', '{MODEL}', 'Hi {{who}} ::words 3')\n"
     )
     env = {"AIMO_BASE_URL": emulator.base_url, "AIMO_API_KEY": KEY, "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
@@ -425,6 +508,8 @@ def test_terminal_ipython_streams_plain_text(emulator: EmulatorHandle) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "<" not in done.stdout, "no HTML in a terminal"
-    first_line = done.stdout.strip().splitlines()[0]
-    assert len(first_line.split()) == 12
+    lines = done.stdout.strip().splitlines()
+    assert len(lines[0].split()) == 12
     assert "tokens" in done.stdout
+    filled = lines.index("{who} → str (3 chars)")
+    assert len(lines[filled + 1].split()) == 3, "the note is a plain line above the answer"

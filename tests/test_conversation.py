@@ -213,15 +213,22 @@ def test_default_estimate_trims_image_turns() -> None:
     assert len(thread.messages_for("p", max_tokens=IMAGE_TOKENS + 100)) == 5
 
 
-def test_history_text_shows_roles_and_image_placeholders() -> None:
+def test_history_shows_image_placeholders() -> None:
+    from aimo_magic.magics.cmd.history import history_lines
+
     thread = Thread("t", system="sys")
     thread.record(
         Turn(user=[{"type": "text", "text": "see"}, IMAGE_PART], assistant="a cat", model="m")
     )
-    assert thread.history_text() == [
-        ("system", "sys"),
-        ("user", "see\n[image]"),
-        ("assistant", "a cat"),
+    assert history_lines(thread)[2:] == [
+        "── system",
+        "sys",
+        "",
+        "── 1. user",
+        "see\n[image]",
+        "",
+        "── 1. assistant (m)",
+        "a cat",
     ]
 
 
@@ -272,8 +279,7 @@ def test_store_new_reset_remove() -> None:
     assert store.reset_all() == 1
     assert store.summary() == [("a", 0), ("b", 0)]
 
-    assert store.remove("a") is True and store.remove("a") is False
-    assert store.names() == ["b"]
+    assert store.names() == ["a", "b"]
 
 
 # --- saving and loading ---------------------------------------------------------

@@ -225,7 +225,7 @@ def test_analysis_interpolates_data_keeps_answers_and_formats_json_and_code(
     assert isinstance(answer.data["application/json"], dict)
     assert record(as_json)["params"] == {"response_format": {"type": "json_object"}}
     assert record(as_json)["thread"] is None, "--no-history keeps it out of the thread"
-    keys = plain(cell_with(nb, "json.loads(plan_json)"))
+    keys = plain(cell_with(nb, "sorted(plan)"))
     assert keys.startswith("[") and all(key in keys for key in answer.data["application/json"])
     code = cell_with(nb, "%%aimo -f code")
     assert "```" not in answer_text(code) and "def " in answer_text(code)

@@ -101,3 +101,47 @@ def test_a_long_prompt_is_read_in_one_pass() -> None:
     block = 'print(f"{name}")\nThe title is {title}.\n\n'
     prompt = block * 300
     assert interpolate(prompt, NS) == 'print(f"{name}")\nThe title is Dune.\n\n' * 300
+
+
+def test_each_fill_says_what_it_became_and_pandas_shortening_is_a_warning() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from aimo_magic.magics.interpolate import interpolate_with_fills
+
+    ns = {
+        "df": pd.DataFrame(np.zeros((200_000, 5)), columns=list("abcde")),
+        "small": pd.DataFrame({"x": [1, 2, 3]}),
+        "s": pd.Series(range(1000)),
+        "name": "Alice",
+        "rows": [1, 2, 3],
+    }
+    text, fills = interpolate_with_fills("{df} {small} {s} {name} {rows} {len(rows)} {df}", ns)
+    assert text.count("[200000 rows x 5 columns]") == 2
+    lines = [fill.summary() for fill in fills]
+    assert len(lines) == 6, "each expression once"
+    big = lines[0]
+    assert big.startswith("{df} → DataFrame 200,000×5, sent as 10 rows (") and big.endswith(
+        f"({len(str(ns['df'])):,} chars)"
+    )
+    assert lines[1] == f"{{small}} → DataFrame 3×1 ({len(str(ns['small']))} chars)"
+    assert lines[2].startswith("{s} → Series of 1,000, sent as 10 values")
+    assert lines[3:] == [
+        "{name} → str (5 chars)",
+        "{rows} → list of 3 (9 chars)",
+        "{len(rows)} → int (1 char)",
+    ]
+    warnings = [fill.warning for fill in fills if fill.warning]
+    assert len(warnings) == 2
+    assert "10 of 200,000 rows" in warnings[0] and "{df.to_csv()}" in warnings[0]
+    assert fills[1].warning is None
+
+
+def test_wide_frames_say_columns_were_left_out() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from aimo_magic.magics.interpolate import interpolate_with_fills
+
+    _, [fill] = interpolate_with_fills("{wide}", {"wide": pd.DataFrame(np.zeros((5, 40)))})
+    assert fill.sent == "some columns" and fill.warning and "columns" in fill.warning

@@ -99,6 +99,21 @@ def test_math_bundle_delimits_bare_latex_only() -> None:
     assert fenced["text/plain"] == "```latex\nE = mc^2\n```"
 
 
+def test_extract_code_prefers_the_kernels_language_then_untagged_then_the_first() -> None:
+    from aimo_magic.rendering.bundles import code_bundle
+
+    text = "```bash\npip install x\n```\n```\nuntagged()\n```\n```py\nprint(1)\n```"
+    assert extract_code(text, prefer="python") == ("py", "print(1)")
+    assert extract_code(text, prefer="julia") == (None, "untagged()")
+    assert extract_code("```sql\nselect 1\n```\n```js\nf()\n```", "python") == (
+        "sql",
+        "select 1",
+    )
+    assert extract_code(text) == ("bash", "pip install x"), "no preference: the first"
+    assert code_bundle(text, "python")["text/plain"] == "print(1)"
+    assert render_bundle(text, "code", code_language="python")["text/plain"] == "print(1)"
+
+
 def test_extract_code_takes_the_first_fenced_block() -> None:
     text = "Intro\n\n```Python title='x'\nfirst()\n```\n\n```js\nsecond()\n```\n"
     assert extract_code(text) == ("python", "first()")

@@ -398,11 +398,14 @@ def test_a_key_on_the_line_is_refused_and_not_echoed(kernel: Kernel) -> None:
         ("%aimo save /nonexistent/dir/chat.json", "cannot write"),
         ("%aimo history 'two words'", "spaces or control characters"),
         ("%aimo chats extra", "unrecognized arguments: extra"),
+        ("%aimo models --refesh", "unrecognized arguments: --refesh; did you mean --refresh?"),
+        ("%aimo reset --al", "did you mean --all?"),
     ],
 )
 def test_bad_input_fails_in_one_line_and_changes_nothing(
     kernel: Kernel, line: str, words: str
 ) -> None:
+    ok(kernel, "%aimo models")  # fetched now, so a check against it changes nothing later
     before = state(kernel)
     assert words in refused(kernel, line)
     assert state(kernel) == before

@@ -64,11 +64,6 @@ class ConversationStore:
         found = self._threads.get(name)
         return found.clear() if found is not None else 0
 
-    def remove(self, name: str) -> bool:
-        """Drop a thread entirely, system prompt included; False if there was none."""
-        validate_thread_name(name)
-        return self._threads.pop(name, None) is not None
-
     def reset_all(self) -> int:
         """Forget the turns of every thread, keeping names and system prompts."""
         return sum(thread.clear() for thread in self._threads.values())

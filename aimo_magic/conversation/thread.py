@@ -186,11 +186,3 @@ class Thread:
         )
         recent = history[len(history) - kept :] if kept else []
         return head + [message for pair in recent for message in pair] + tail
-
-    def history_text(self) -> list[tuple[str, str]]:
-        """(role, text) pairs for showing the thread, system prompt first."""
-        rows: list[tuple[str, str]] = [("system", self.system)] if self.system else []
-        for turn in self.turns:
-            rows.append(("user", content_text(turn.user)))
-            rows.append(("assistant", turn.assistant))
-        return rows

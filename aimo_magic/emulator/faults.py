@@ -96,10 +96,6 @@ class FaultSpec:
     unicode: bool = False
     split: bool = False
 
-    @property
-    def is_empty(self) -> bool:
-        return self == FaultSpec()
-
     @classmethod
     def parse(cls, spec: str) -> FaultSpec:
         return parse_fault_spec(spec)

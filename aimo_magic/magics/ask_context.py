@@ -29,6 +29,7 @@ class AskSettings:
     short_errors: bool = False
     cache: bool = False
     cache_options: CacheOptions | None = None
+    check_models: bool = True
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,13 @@ class AskContext:
     session: AimoSession
     settings: AskSettings
     shell: Any = None
+
+    @property
+    def code_language(self) -> str:
+        """The kernel's language, whose code block ``-f code`` prefers ('python' in IPython)."""
+        info = getattr(getattr(self.shell, "kernel", None), "language_info", None)
+        name = info.get("name") if isinstance(info, dict) else None
+        return name if isinstance(name, str) and name else "python"
 
     @property
     def namespace(self) -> MutableMapping[str, Any]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from aimo_magic.magics.failures import ShowsErrors, line_words
+from aimo_magic.magics.failures import ShowsErrors, fail, line_words
 from aimo_magic.rendering.bundles import FORMATS
 
 if TYPE_CHECKING:
@@ -78,7 +78,12 @@ _ARGUMENTS = (
     argument("--no-history", action="store_true", help="Send no history and record nothing."),
     argument("--no-stream", action="store_true", help="Wait for the whole answer."),
     argument("--no-interpolate", action="store_true", help="Leave {placeholders} as written."),
-    argument("-o", "--out", metavar="VAR", help="Also store the answer's text in VAR."),
+    argument(
+        "-o",
+        "--out",
+        metavar="VAR",
+        help="Also store the answer in VAR: its text, or with -f json the parsed value.",
+    ),
     argument(
         "--cache",
         dest="cache",
@@ -115,5 +120,14 @@ def cell_arguments(func: Callable[..., Any]) -> Any:
 
 def parse_cell_line(host: ShowsErrors, parser: ArgumentParser, line: str) -> CellOptions:
     """Read the magic line; a key on it is refused before it is even split."""
+    from IPython.core.error import UsageError
+
+    from aimo_magic.magics.parse_errors import parse_error_line
+
     argv = line_words(host, line, "the magic line")
-    return CellOptions.from_namespace(parser.parse_args(argv))
+    try:
+        namespace = parser.parse_args(argv)
+    except UsageError as exc:  # IPython's parser raises it for any bad option
+        message = parse_error_line("%%aimo", parser, str(exc))
+        raise fail(host, f"{message} `%%aimo?` lists the options.") from None
+    return CellOptions.from_namespace(namespace)

@@ -76,7 +76,13 @@ class Exchange:
             min_interval=1.0 / max(ctx.settings.render_rate, 0.5),
             metadata=provenance(request, None),
             sink=sink,
+            code_language=ctx.code_language,
         )
+        if request.fills or request.notes:  # above the answer, for the user only
+            self.live.preface(
+                [*request.notes, *(fill.summary() for fill in request.fills)],
+                [fill.warning for fill in request.fills if fill.warning],
+            )
 
     def on_retry(self, event: RetryEvent) -> None:
         self.live.reset(

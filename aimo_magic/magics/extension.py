@@ -38,10 +38,18 @@ def unload(shell: Any) -> None:
     shell.events.unregister("pre_run_cell", hook)
     failures.uninstall(shell)
     completion.uninstall(shell)
-    magics.session.close()
+    magics.close()
     registry = shell.magics_manager.magics
     for kind in ("line", "cell"):
         registry[kind].pop("aimo", None)
+    # Magics() put itself in shell.configurables and register_magics in the
+    # registry; left there, `%config AimoMagics` would show (and set) this
+    # unloaded object instead of the one a later %load_ext makes.
+    configurables = getattr(shell, "configurables", None)
+    if isinstance(configurables, list):
+        configurables[:] = [c for c in configurables if c is not magics]
+    if shell.magics_manager.registry.get(type(magics).__name__) is magics:
+        del shell.magics_manager.registry[type(magics).__name__]
 
 
 def magics_for(shell: Any) -> AimoMagics | None:

@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from aimo_magic.magics.fill_report import Fill, describe
+
 _ESCAPED = re.compile(r"\{\{([^{}]*)\}\}")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _OPEN, _CLOSE = "\x00aimo-open\x00", "\x00aimo-close\x00"
@@ -48,20 +50,28 @@ def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
 
     The string literals of pasted code are copied as they are, ``{{`` included.
     """
+    return interpolate_with_fills(text, namespace)[0]
+
+
+def interpolate_with_fills(text: str, namespace: Mapping[str, Any]) -> tuple[str, list[Fill]]:
+    """The filled text, and what each filled placeholder became, in order of appearance."""
     from aimo_magic.magics.pasted_code import code_spans
 
     values: dict[str, str] = {}
+    fills: list[Fill] = []
     pieces: list[str] = []
     position = 0
     for start, end in code_spans(text):
-        pieces.append(_fill(text[position:start], namespace, values))
+        pieces.append(_fill(text[position:start], namespace, values, fills))
         pieces.append(text[start:end])
         position = end
-    pieces.append(_fill(text[position:], namespace, values))
-    return "".join(pieces)
+    pieces.append(_fill(text[position:], namespace, values, fills))
+    return "".join(pieces), fills
 
 
-def _fill(text: str, namespace: Mapping[str, Any], values: dict[str, str]) -> str:
+def _fill(
+    text: str, namespace: Mapping[str, Any], values: dict[str, str], fills: list[Fill]
+) -> str:
     """Prose: ``{{...}}`` unescaped, each evaluable placeholder replaced by its value."""
     protected = _ESCAPED.sub(lambda m: f"{_OPEN}{m.group(1)}{_CLOSE}", text)
 
@@ -81,6 +91,7 @@ def _fill(text: str, namespace: Mapping[str, Any], values: dict[str, str]) -> st
                 "or use --no-interpolate."
             ) from None
         values[expression] = value if isinstance(value, str) else str(value)
+        fills.append(describe(expression.strip(), value, values[expression]))
         return values[expression]
 
     result = _PLACEHOLDER.sub(replace, protected)

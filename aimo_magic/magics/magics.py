@@ -61,6 +61,11 @@ class AimoMagics(Magics):
     cache_max_mb = Float(
         200.0, help="Largest size of the answer cache in MB; least recently used answers go."
     ).tag(config=True)
+    check_models = Bool(
+        True,
+        help="Check model ids against the server's model list before sending; "
+        "turn off for servers that serve models they do not list.",
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # The session must exist before traitlets applies configured values,
@@ -69,7 +74,11 @@ class AimoMagics(Magics):
         self.short_errors = False
         super().__init__(shell=shell, **kwargs)
         self._unsubscribe = self.session.on_default_model(self._default_model_changed)
-        self.session.settings_source = lambda: (self.client_options(), self.cache_options())
+        self.session.settings_source = lambda: (
+            self.client_options(),
+            self.cache_options(),
+            self.check_models,
+        )
         if self.model:
             self.session.set_default_model(self.model)
         if self.api_key:
@@ -77,6 +86,11 @@ class AimoMagics(Magics):
 
     def __repr__(self) -> str:
         return f"<AimoMagics model={self.session.default_model!r}>"
+
+    def close(self) -> None:
+        """Stop listening to the session and close its client (the extension is unloaded)."""
+        self._unsubscribe()
+        self.session.close()
 
     @observe("model")
     def _model_set(self, change: dict[str, Any]) -> None:
@@ -124,6 +138,7 @@ class AimoMagics(Magics):
             short_errors=self.short_errors,
             cache=self.cache,
             cache_options=self.cache_options(),
+            check_models=self.check_models,
         )
         return AskContext(self.session, settings, self.shell)
 

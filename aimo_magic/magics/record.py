@@ -7,7 +7,7 @@ together instead; a partial answer is only recorded as a partial turn.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aimo_magic.conversation import ConversationStore
@@ -53,14 +53,32 @@ def record_turn(
     )
 
 
+def answer_value(request: AskRequest, text: str) -> Any:
+    """What ``-o VAR`` stores: the parsed value for ``-f json``, else the text.
+
+    By now a json answer has parsed (rendering refuses one that does not), so
+    the fallback to text is only for the unexpected.
+    """
+    if request.fmt != "json":
+        return text
+    from aimo_magic.rendering.bundles import parse_json_answer
+
+    try:
+        return parse_json_answer(text)
+    except ValueError:
+        return text
+
+
 def keep_result(ctx: AskContext, request: AskRequest, result: ChatResult) -> None:
     """What a cell does with a complete answer: record it, store it, offer its code."""
     record_turn(ctx.session.conversations, request, result.text, result, partial=False)
     if ctx.shell is None:
         return
     if request.out:
-        ctx.shell.user_ns[request.out] = result.text
+        ctx.shell.user_ns[request.out] = answer_value(request, result.text)
     if request.insert:
         from aimo_magic.rendering.bundles import extract_code
 
-        ctx.shell.set_next_input(extract_code(result.text)[1], replace=False)
+        # The block -f code showed: the kernel's language, else untagged, else the first.
+        code = extract_code(result.text, prefer=ctx.code_language)[1]
+        ctx.shell.set_next_input(code, replace=False)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from aimo_magic.core.types import Model, ProviderOffer
     from aimo_magic.magics.ask_context import AskContext, AskSettings
     from aimo_magic.magics.cell_options import CellOptions
+    from aimo_magic.magics.fill_report import Fill
 
 CONTEXT_SHARE = 0.75
 KEY_IN_PROMPT = (
@@ -55,6 +56,8 @@ class AskRequest:
     OpenAI content parts (text and images). ``thread`` is None when no history
     is sent or recorded; ``new_thread`` starts it afresh once the answer is in.
     ``model`` is the catalogue entry, None when the id was not checked.
+    ``fills`` says what each ``{placeholder}`` became, and ``notes`` what else the
+    user should know (models not checked); both are shown, never sent or recorded.
     """
 
     prompt: Content
@@ -73,6 +76,8 @@ class AskRequest:
     insert: bool = False
     debug: bool = False
     cache: bool = False
+    fills: tuple[Fill, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Private, read-only copies: a caller reusing its dicts cannot rewrite a
@@ -151,18 +156,25 @@ def _has_non_text_part(prompt: Content) -> bool:
     return not isinstance(prompt, str) and any(part.get("type") != "text" for part in prompt)
 
 
-def fill_placeholders(prompt: Content, namespace: Mapping[str, Any]) -> Content:
-    """``{expr}`` placeholders replaced from the user's variables, in every text part."""
-    from aimo_magic.magics.interpolate import interpolate
+def fill_placeholders(
+    prompt: Content, namespace: Mapping[str, Any]
+) -> tuple[Content, tuple[Fill, ...]]:
+    """``{expr}`` placeholders replaced from the user's variables, in every text part,
+    and what each one became (shown above the answer, never sent or recorded)."""
+    from aimo_magic.magics.interpolate import interpolate_with_fills
 
     if isinstance(prompt, str):
-        return interpolate(prompt, namespace)
-    return [
-        {**part, "text": interpolate(str(part.get("text", "")), namespace)}
-        if part.get("type") == "text"
-        else part
-        for part in prompt
-    ]
+        text, fills = interpolate_with_fills(prompt, namespace)
+        return text, tuple(fills)
+    parts: list[dict[str, Any]] = []
+    all_fills: list[Fill] = []
+    for part in prompt:
+        if part.get("type") == "text":
+            text, fills = interpolate_with_fills(str(part.get("text", "")), namespace)
+            part = {**part, "text": text}
+            all_fills.extend(fills)
+        parts.append(part)
+    return parts, tuple(all_fills)
 
 
 def build_request(
@@ -186,20 +198,22 @@ def build_request(
     check_options(options, fmt)
     prompt = check_prompt(prompt)
     params = request_params(options, fmt)
+    fills: tuple[Fill, ...] = ()
     if namespace is not None and not options.no_interpolate:
-        prompt = check_prompt(fill_placeholders(prompt, namespace))
+        prompt, fills = fill_placeholders(prompt, namespace)
+        prompt = check_prompt(prompt)
     model_id = session.resolve_model(options.model)
-    model, offer = session.check_model(model_id, settings.client)
+    check = session.check_model(model_id, settings.client, enabled=settings.check_models)
     thread = None if options.no_history else validate_thread_name(options.chat or DEFAULT_THREAD)
-    messages = conversation_messages(ctx, options, thread, prompt, model, params)
+    messages = conversation_messages(ctx, options, thread, prompt, check.model, params)
     return AskRequest(
         prompt=prompt,
         model_id=model_id,
         messages=tuple(messages),
         params=params,
         fmt=fmt,
-        model=model,
-        offer=offer,
+        model=check.model,
+        offer=check.offer,
         thread=thread,
         new_thread=options.new,
         system=options.system,
@@ -209,6 +223,8 @@ def build_request(
         insert=options.insert,
         debug=options.debug,
         cache=settings.cache if options.cache is None else options.cache,
+        fills=fills,
+        notes=(check.note,) if check.note else (),
     )
 
 

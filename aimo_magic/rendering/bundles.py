@@ -20,6 +20,16 @@ _FENCE = re.compile(
     r"(?:^[ \t]{0,3}(?P=fence)[`~]*[ \t]*$|\Z)",
     re.DOTALL | re.MULTILINE,
 )
+# Fence tags that name the same language as a kernel's language_info name.
+_LANGUAGE_TAGS = {
+    "py": "python",
+    "py3": "python",
+    "python3": "python",
+    "ipython": "python",
+    "ipython3": "python",
+    "jl": "julia",
+    "rscript": "r",
+}
 _MATH_DELIMITED = re.compile(r"^\s*(\$|\\\[|\\\(|\\begin\{)")
 
 
@@ -35,17 +45,43 @@ def normalize_format(fmt: str) -> str:
     return name
 
 
-def extract_code(text: str) -> tuple[str | None, str]:
-    """Language and code of the first fenced block, or ``(None, text)`` when unfenced.
+def code_blocks(text: str) -> list[tuple[str | None, str]]:
+    """Language (lower case, None if untagged) and code of each fenced block, in order.
 
     An unclosed fence (an answer cut short) still yields its body.
     """
-    match = _FENCE.search(text)
-    if match is None:
+    blocks: list[tuple[str | None, str]] = []
+    for match in _FENCE.finditer(text):
+        info = match.group("info").strip()
+        language = info.split(maxsplit=1)[0].lower() if info else None
+        blocks.append((language, match.group("body").rstrip("\n")))
+    return blocks
+
+
+def same_language(tag: str | None, language: str) -> bool:
+    """Whether a fence's tag names ``language`` (``py``, ``python3`` and ``ipython`` are Python)."""
+    if tag is None:
+        return False
+    return _LANGUAGE_TAGS.get(tag.lower(), tag.lower()) == _LANGUAGE_TAGS.get(
+        language.lower(), language.lower()
+    )
+
+
+def extract_code(text: str, prefer: str | None = None) -> tuple[str | None, str]:
+    """Language and code of one fenced block, or ``(None, text)`` when unfenced.
+
+    Without ``prefer``, the first block. With it (the kernel's language), the first
+    block in that language, else the first untagged one, else the first.
+    """
+    blocks = code_blocks(text)
+    if not blocks:
         return None, text
-    info = match.group("info").strip()
-    language = info.split(maxsplit=1)[0].lower() if info else None
-    return language, match.group("body").rstrip("\n")
+    if prefer:
+        for wanted in (lambda tag: same_language(tag, prefer), lambda tag: tag is None):
+            for block in blocks:
+                if wanted(block[0]):
+                    return block
+    return blocks[0]
 
 
 def _pre(text: str) -> str:
@@ -75,13 +111,18 @@ def markdown_bundle(
     }
 
 
-def code_bundle(text: str) -> Bundle:
-    """The first fenced block (or the whole text), highlighted, without the fences."""
+def code_bundle(text: str, prefer: str | None = None) -> Bundle:
+    """One fenced block (see ``extract_code``) or the whole text, highlighted, no fences."""
     from aimo_magic.rendering.highlight import code_block
     from aimo_magic.rendering.sanitize import clean_rendered
 
-    language, code = extract_code(text)
+    language, code = extract_code(text, prefer)
     return {"text/html": clean_rendered(code_block(code, language)), "text/plain": code}
+
+
+def parse_json_answer(text: str) -> Any:
+    """The JSON value of an answer, fenced or not; ValueError if it is not JSON."""
+    return json.loads(extract_code(text)[1])
 
 
 def json_bundle(text: str, *, final: bool) -> Bundle:
@@ -89,9 +130,8 @@ def json_bundle(text: str, *, final: bool) -> Bundle:
     from aimo_magic.rendering.highlight import code_block
     from aimo_magic.rendering.sanitize import clean_rendered
 
-    _, body = extract_code(text)
     try:
-        value = json.loads(body)
+        value = parse_json_answer(text)
     except ValueError as exc:
         if not final:
             return text_bundle(text)
@@ -123,11 +163,14 @@ def math_bundle(text: str) -> Bundle:
     return {"text/latex": latex, "text/plain": text}
 
 
-def render_bundle(text: str, fmt: str = "markdown", *, final: bool = True) -> Bundle:
+def render_bundle(
+    text: str, fmt: str = "markdown", *, final: bool = True, code_language: str | None = None
+) -> Bundle:
     """The display bundle for ``text`` in output format ``fmt``.
 
     ``final=False`` is for a partial answer still arriving: formats that only
     make sense whole (json) then fall back to plain text instead of failing.
+    ``code_language`` is the block ``code`` prefers (the kernel's language).
     """
     name = normalize_format(fmt)
     if name == "markdown":
@@ -135,7 +178,7 @@ def render_bundle(text: str, fmt: str = "markdown", *, final: bool = True) -> Bu
     if name == "text":
         return text_bundle(text)
     if name == "code":
-        return code_bundle(text)
+        return code_bundle(text, code_language)
     if name == "json":
         return json_bundle(text, final=final)
     if name == "html":

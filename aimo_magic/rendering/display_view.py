@@ -60,9 +60,11 @@ class DisplayView:
         clock: Callable[[], float],
         freeze_at: int,
         split_at: int,
+        code_language: str | None = None,
     ) -> None:
         self._sink = sink
         self._fmt = fmt
+        self._code_language = code_language
         self._metadata = metadata
         self._min_interval = min_interval
         self._clock = clock
@@ -116,6 +118,10 @@ class DisplayView:
         return max(self._min_interval, len(self._source) / _WHOLE_TEXT_RATE)
 
     # -- publishing -------------------------------------------------------------------
+
+    def preface(self, bundle: Bundle) -> None:
+        """An output of its own, opened before the answer's so it shows above it."""
+        self._sink.open(bundle, self._metadata("preface", None))
 
     def append(self, delta: str) -> None:
         self._pending.append(delta)
@@ -189,7 +195,12 @@ class DisplayView:
         if not final and self._fmt in ("code", "math"):
             return text_bundle(self._source)
         try:
-            return render_bundle(self._source, self._fmt, final=final and complete)
+            return render_bundle(
+                self._source,
+                self._fmt,
+                final=final and complete,
+                code_language=self._code_language,
+            )
         except FormatError as exc:
             self.format_error = exc
             return text_bundle(self._source)

@@ -7,7 +7,7 @@ model wrote; the caller shows it as a separate output.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,6 +27,7 @@ Trailer = Callable[[bool, "FormatError | None"], "Bundle | None"]
 _MUTED = "color: var(--jp-ui-font-color2, #888); font-size: 0.85em; margin-top: 0.2em"
 _WARN = "color: var(--jp-warn-color0, #b35c00); font-weight: bold; margin-top: 0.3em"
 _ERROR = "color: var(--jp-error-color1, #d32f2f); font-weight: bold; margin-top: 0.3em"
+_WARN_SMALL = "color: var(--jp-warn-color0, #b35c00); font-size: 0.85em"
 _NOTICE = "color: var(--jp-ui-font-color2, #888); font-style: italic"
 
 
@@ -127,6 +128,14 @@ def render_trailer(
         plain.append(line)
     if not plain:
         return None
+    return {"text/html": "".join(html), "text/plain": "\n".join(plain)}
+
+
+def render_preface(lines: Sequence[str], warnings: Sequence[str] = ()) -> Bundle:
+    """Small notes shown above an answer (what the prompt's placeholders became)."""
+    html = [_div(_MUTED, line) for line in lines]
+    html.extend(_div(_WARN_SMALL, f"⚠ {line}") for line in warnings)
+    plain = [*lines, *(f"⚠ {line}" for line in warnings)]
     return {"text/html": "".join(html), "text/plain": "\n".join(plain)}
 
 

@@ -8,13 +8,13 @@ text is streamed as it comes instead (``terminal_view``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
 from aimo_magic.rendering.bundles import Bundle, FormatError, normalize_format
 from aimo_magic.rendering.display_view import DisplayView
-from aimo_magic.rendering.footer import FooterInfo, render_trailer, status_text
+from aimo_magic.rendering.footer import FooterInfo, render_preface, render_trailer, status_text
 from aimo_magic.rendering.sinks import DisplaySink, TerminalSink, default_sink
 from aimo_magic.rendering.terminal_view import TerminalView
 
@@ -40,6 +40,7 @@ class LiveAnswer:
     text on stdout elsewhere. ``metadata`` goes into every output's metadata
     under ``"aimo"``; the ``metadata`` given to ``finish`` is merged in for the
     final render and the footer. ``clock`` exists so tests need no real time.
+    ``code_language`` is the block ``fmt="code"`` shows when there are several.
     """
 
     def __init__(
@@ -52,6 +53,7 @@ class LiveAnswer:
         clock: Callable[[], float] = time.monotonic,
         freeze_at: int = 2048,
         split_at: int = 4096,
+        code_language: str | None = None,
     ) -> None:
         self.fmt = normalize_format(fmt)
         self.metadata: dict[str, Any] = dict(metadata or {})
@@ -70,6 +72,7 @@ class LiveAnswer:
                 clock=clock,
                 freeze_at=freeze_at,
                 split_at=split_at,
+                code_language=code_language,
             )
 
     def _output_metadata(self, output: str, part: int | None) -> dict[str, Any]:
@@ -99,6 +102,16 @@ class LiveAnswer:
     def _check_open(self, action: str) -> None:
         if self.status is not None:
             raise RuntimeError(f"LiveAnswer.{action}() after finish(): start a new LiveAnswer.")
+
+    def preface(self, lines: Sequence[str], warnings: Sequence[str] = ()) -> None:
+        """Show small notes above the answer; call before the first ``append``.
+
+        In a notebook they are an output of their own (metadata ``output: preface``);
+        in a terminal, plain lines.
+        """
+        self._check_open("preface")
+        if lines or warnings:
+            self._view.preface(render_preface(lines, warnings))
 
     def append(self, delta: str) -> None:
         """Add streamed text; the display is refreshed at most every ``min_interval``."""

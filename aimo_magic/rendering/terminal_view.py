@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aimo_magic.rendering.bundles import FormatError, render_bundle
+from aimo_magic.rendering.bundles import Bundle, FormatError, render_bundle
 from aimo_magic.rendering.footer import Trailer
 from aimo_magic.rendering.sinks import TerminalSink
 
@@ -21,6 +21,9 @@ class TerminalView:
         if text:
             self._sink.write(text)
             self._at_line_start = text.endswith("\n")
+
+    def preface(self, bundle: Bundle) -> None:
+        self._write(str(bundle["text/plain"]) + "\n")
 
     def append(self, delta: str) -> None:
         self._text.append(delta)

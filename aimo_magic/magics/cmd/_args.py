@@ -38,12 +38,9 @@ class CommandParser(argparse.ArgumentParser):
 
     def option_strings(self) -> list[str]:
         """Every visible option, for tab completion."""
-        return [
-            option
-            for action in self._actions
-            if action.help != argparse.SUPPRESS
-            for option in action.option_strings
-        ]
+        from aimo_magic.magics.parse_errors import option_strings
+
+        return option_strings(self)
 
     def error(self, message: str) -> NoReturn:
         raise _Refused(message)
@@ -55,6 +52,7 @@ class CommandParser(argparse.ArgumentParser):
 def parse(magics: AimoMagics, parser: CommandParser, argv: Sequence[str]) -> Any:
     """The parsed arguments, or None once the usage has been printed for ``--help``."""
     from aimo_magic.magics.failures import fail
+    from aimo_magic.magics.parse_errors import parse_error_line
 
     if "-h" in argv or "--help" in argv:
         print(parser.format_help().rstrip())
@@ -62,7 +60,8 @@ def parse(magics: AimoMagics, parser: CommandParser, argv: Sequence[str]) -> Any
     try:
         return parser.parse_args(list(argv))
     except _Refused as exc:
-        raise fail(magics, f"{parser.prog}: {exc}. Usage: {parser.usage_line()}") from None
+        message = parse_error_line(parser.prog, parser, str(exc))
+        raise fail(magics, f"{message} Usage: {parser.usage_line()}") from None
 
 
 def command(

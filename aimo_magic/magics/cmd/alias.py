@@ -68,10 +68,13 @@ def run(magics: AimoMagics, args: Any) -> None:
     with user_errors(magics):
         check_alias_name(args.name)
         target = session.resolve_model(args.model)
-        model, _ = session.check_model(target, magics.client_options())
-        if find_model(session.catalogue(magics.client_options()), args.name) is not None:
+        check = session.check_model(target, magics.client_options(), enabled=magics.check_models)
+        if find_model(session.cached_catalogue or (), args.name) is not None:
             raise ValueError(f"{args.name!r} is already a model id; pick another alias name.")
     previous = session.aliases.get(args.name)
     session.aliases[args.name] = target
     replaced = f" (was {previous})" if previous and previous != target else ""
-    print(f"Alias {args.name} → {target} ({model.display_name}){replaced}.")
+    name = check.model.display_name if check.model else "not checked"
+    if check.note:
+        print(check.note)
+    print(f"Alias {args.name} → {target} ({name}){replaced}.")

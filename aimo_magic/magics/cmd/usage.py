@@ -13,11 +13,24 @@ from typing import TYPE_CHECKING, Any
 from aimo_magic.magics.cmd._args import CommandParser, command
 
 if TYPE_CHECKING:
+    from aimo_magic.magics.cmd._table import Table
     from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.session import UsageLedger
 
 
 def parser() -> CommandParser:
     return CommandParser("usage", __doc__)
+
+
+def _cost(row: dict[str, float]) -> str:
+    """The estimate, ``unknown`` when no answer had a price, ``X + unknown`` when some did."""
+    from aimo_magic.magics.cmd._catalogue import format_price
+
+    unpriced, calls = int(row.get("unpriced", 0)), int(row["calls"])
+    if calls and unpriced >= calls:
+        return "unknown"
+    known = format_price(round(row["cost"], 12))
+    return f"{known} + unknown" if unpriced else known
 
 
 def _row(name: str, row: dict[str, float], hits: bool) -> tuple[str, ...]:
@@ -30,35 +43,47 @@ def _row(name: str, row: dict[str, float], hits: bool) -> tuple[str, ...]:
         f"{prompt:,}",
         f"{completion:,}",
         f"{prompt + completion:,}",
-        format_price(round(row["cost"], 12)),
+        _cost(row),
     )
     if not hits:
         return cells
     return (*cells, str(int(row["cache_hits"])), format_price(round(row["saved"], 12)))
 
 
-@command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def usage_table(ledger: UsageLedger) -> Table:
+    """Per model and in total; answers without a listed price make a cost unknown."""
     from aimo_magic.magics.cmd._catalogue import UNIT
-    from aimo_magic.magics.cmd._table import Table
+    from aimo_magic.magics.cmd._table import Table, count
 
-    ledger = magics.session.usage
-    if not ledger.per_model:
-        print("No answers yet in this session, so no usage to show.")
-        return
+    totals = ledger.totals()
     hits = ledger.cache_hits > 0
-    rows = [_row(name, row, hits) for name, row in sorted(ledger.per_model.items())]
-    rows.append(_row("Total", ledger.totals(), hits))
     headers = ["Model", "Answers", "Prompt tokens", "Completion tokens", "Total tokens"]
     headers.append("Est. cost*")
     notes = [
         f"* tokens × the provider's listed prices ({UNIT}); an estimate, "
         "not a bill: check the AiMo dashboard for your balance."
     ]
+    unpriced = int(totals["unpriced"])
+    if unpriced:
+        notes.append(
+            f"{unpriced} of {count(int(totals['calls']), 'answer')} had no listed price "
+            "(or no usage reported): their cost is unknown, not zero, and left out of the sums."
+        )
     if hits:
         headers += ["Cache hits", "Est. saved*"]
         notes.append(
             "Answers and tokens count live answers only; cache hits charged nothing and "
             "saved what their tokens would have cost."
         )
-    Table(headers=headers, rows=rows, title="AiMo usage in this session", notes=notes).show()
+    rows = [_row(name, row, hits) for name, row in sorted(ledger.per_model.items())]
+    rows.append(_row("Total", totals, hits))
+    return Table(headers=headers, rows=rows, title="AiMo usage in this session", notes=notes)
+
+
+@command(parser)
+def run(magics: AimoMagics, args: Any) -> None:
+    ledger = magics.session.usage
+    if not ledger.per_model:
+        print("No answers yet in this session, so no usage to show.")
+        return
+    usage_table(ledger).show()

@@ -56,10 +56,13 @@ def run(magics: AimoMagics, args: Any) -> None:
     session = magics.session
     with user_errors(magics):
         model_id = session.resolve_model(args.model)
-        model, offer = session.check_model(model_id, magics.client_options())
+        check = session.check_model(model_id, magics.client_options(), enabled=magics.check_models)
     magics.model = model_id
     alias = f" (alias {args.model})" if model_id != args.model else ""
-    provider = f" served by {offer.name}" if offer else ""
+    provider = f" served by {check.offer.name}" if check.offer else ""
+    name = f": {check.model.display_name}" if check.model else " (not checked)"
     env = os.environ.get("AIMO_MODEL")
     note = f" It overrides AIMO_MODEL={env} for this kernel." if env and env != model_id else ""
-    print(f"Default model: {model_id}{alias}: {model.display_name}{provider}.{note}")
+    if check.note:
+        print(check.note)
+    print(f"Default model: {model_id}{alias}{name}{provider}.{note}")
