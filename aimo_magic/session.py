@@ -78,10 +78,15 @@ USAGE_FIELDS = (
 class UsageLedger:
     """Tokens and estimated cost per model for this session, and what cache hits saved.
 
-    ``cost`` sums the answers whose cost is known; ``unpriced`` counts the others
-    (no listed price, or no usage reported), so an unknown cost is never read as 0.
-    A hit charges nothing: it counts in ``cache_hits``, and the cost its tokens would
-    have had at the serving provider's prices in ``saved``.
+        ``cost`` sums the answers whose cost is known; ``unpriced`` counts the others
+        (no listed price, or no usage reported), so an unknown cost is never read as 0.
+    <<<<<<< HEAD
+        A hit charges nothing: it counts in ``cache_hits``, and the cost its tokens would
+        have had at the serving provider's prices in ``saved``.
+    =======
+        A cache hit charges nothing: it counts in ``cache_hits``, and the cost its tokens
+        would have had at the serving provider's prices in ``saved``.
+    >>>>>>> batch
     """
 
     per_model: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -99,7 +104,7 @@ class UsageLedger:
             row["prompt_tokens"] += usage.prompt_tokens
             row["completion_tokens"] += usage.completion_tokens
         if cost is None:
-            row["unpriced"] += 1
+            row["unpriced"] += calls
         else:
             row["cost"] += cost
 
@@ -150,7 +155,8 @@ class AimoSession:
         self.cache_problem: CacheUnavailableError | None = None
         # Set by the magics: their current client and cache settings, for code that
         # finds this session from Python (``aimo_magic.batch`` in a notebook).
-        self.settings_source: Callable[[], tuple[ClientOptions, CacheOptions]] | None = None
+        # (client options, cache options, check_models)
+        self.settings_source: Callable[[], tuple[ClientOptions, CacheOptions, bool]] | None = None
 
     def __repr__(self) -> str:
         key = "set" if self.explicit_key else "not set"

@@ -39,6 +39,7 @@ class Target:
     cache_options: CacheOptions | None = None
     aliases: dict[str, str] = field(default_factory=dict)
     default_model: str | None = None
+    check_models: bool = True
 
     def model(self, given: str | None) -> str:
         chosen = given or self.default_model or self.settings.model
@@ -57,12 +58,24 @@ class Target:
         return self.settings.api_key
 
     def models(self) -> list[Model]:
-        """The catalogue: the client's or the session's, else fetched once per process."""
+        """The catalogue: the client's or the session's, else fetched once per process.
+
+        A server that lists no models (no ``/v1/models``, or one that fails) gets the
+        batch anyway, unchecked and without prices; one that cannot be reached at all
+        is an error, since every row would fail the same way.
+        """
+        from aimo_magic.core.errors import APIConnectionError
+
         if self.catalogue is None:
-            if self.session is not None and self.options is not None:
-                self.catalogue = self.session.catalogue(self.options)
-            else:
-                self.catalogue = _fetch_catalogue(self.settings)
+            try:
+                if self.session is not None and self.options is not None:
+                    self.catalogue = self.session.catalogue(self.options)
+                else:
+                    self.catalogue = _fetch_catalogue(self.settings)
+            except APIConnectionError:
+                raise
+            except AimoError:
+                self.catalogue = []
         return self.catalogue
 
     def answer_store(self, choice: Any) -> tuple[AnswerCache | None, bool]:
@@ -91,6 +104,8 @@ class Target:
         """Refuse an unknown model before anything is sent, naming the closest ids."""
         from aimo_magic.core.catalogue import find_model, suggest
 
+        if not self.check_models:
+            return
         models = self.models()
         if not models or find_model(models, model_id) is not None:
             return
@@ -132,7 +147,7 @@ def resolve(client: Any = None) -> Target:
     session = current_session()
     if session is None or session.settings_source is None:
         return Target(Settings.resolve())
-    options, cache_options = session.settings_source()
+    options, cache_options, check_models = session.settings_source()
     settings = Settings.resolve(
         api_key=session.find_key()[0],
         base_url=options.base_url,
@@ -147,4 +162,5 @@ def resolve(client: Any = None) -> Target:
         cache_options=cache_options,
         aliases=dict(session.aliases),
         default_model=session.default_model,
+        check_models=check_models,
     )

@@ -82,7 +82,11 @@ class AimoMagics(Magics):
         self.short_errors = False
         super().__init__(shell=shell, **kwargs)
         self._unsubscribe = self.session.on_default_model(self._default_model_changed)
-        self.session.settings_source = lambda: (self.client_options(), self.cache_options())
+        self.session.settings_source = lambda: (
+            self.client_options(),
+            self.cache_options(),
+            self.check_models,
+        )
         if self.model:
             self.session.set_default_model(self.model)
         if self.api_key:
