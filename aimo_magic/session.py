@@ -78,15 +78,10 @@ USAGE_FIELDS = (
 class UsageLedger:
     """Tokens and estimated cost per model for this session, and what cache hits saved.
 
-        ``cost`` sums the answers whose cost is known; ``unpriced`` counts the others
-        (no listed price, or no usage reported), so an unknown cost is never read as 0.
-    <<<<<<< HEAD
-        A hit charges nothing: it counts in ``cache_hits``, and the cost its tokens would
-        have had at the serving provider's prices in ``saved``.
-    =======
-        A cache hit charges nothing: it counts in ``cache_hits``, and the cost its tokens
-        would have had at the serving provider's prices in ``saved``.
-    >>>>>>> batch
+    ``cost`` sums the answers whose cost is known; ``unpriced`` counts the others
+    (no listed price, or no usage reported), so an unknown cost is never read as 0.
+    A cache hit charges nothing: it counts in ``cache_hits``, and the cost its tokens
+    would have had at the serving provider's prices in ``saved``.
     """
 
     per_model: dict[str, dict[str, float]] = field(default_factory=dict)

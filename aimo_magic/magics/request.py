@@ -76,13 +76,8 @@ class AskRequest:
     out: str | None = None
     insert: bool = False
     debug: bool = False
-<<<<<<< HEAD
     fills: tuple[Fill, ...] = ()
     cache: bool = False
-=======
-    cache: bool = False
-    fills: tuple[Fill, ...] = ()
->>>>>>> batch
     notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -255,13 +250,8 @@ def build_request(
         out=options.out,
         insert=options.insert,
         debug=options.debug,
-<<<<<<< HEAD
         fills=fills,
         cache=settings.cache if options.cache is None else options.cache,
-=======
-        cache=settings.cache if options.cache is None else options.cache,
-        fills=fills,
->>>>>>> batch
         notes=(check.note,) if check.note else (),
     )
 
