@@ -233,3 +233,31 @@ def test_tab_completes_the_compared_models(kernel: Kernel, emu: EmulatorHandle) 
     assert wildcard == [f"{GPT}@*"]
     keep = complete(kernel, f"%%aimo --compare {GPT},{DEEPSEEK} --keep DeepSeek-V")["matches"]
     assert keep == [DEEPSEEK]
+
+
+def test_without_threads_the_models_answer_one_after_another(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    """Pyodide (JupyterLite) has no threads: a comparison there still answers every model,
+    in turn, stores -o and keeps --keep (marked here by the flag the browser sets)."""
+    kernel.execute("import aimo_magic.core.base as _base\n_base.IN_BROWSER = True")
+    try:
+        run = kernel.execute(
+            f"%%aimo --compare {GPT},{DEEPSEEK} --keep {GPT} -o both\nTell me about rivers"
+        )
+        assert run.status == "ok", run.error
+        assert "one after another" in run.stdout
+        assert f"── {GPT}" in run.stdout and f"── {DEEPSEEK}" in run.stdout
+        assert sorted(sent_models(emu)) == sorted([GPT, DEEPSEEK])
+        answers = [
+            o
+            for o in run.final_outputs()
+            if o["metadata"].get("aimo", {}).get("output") == "answer"
+        ]
+        assert len(answers) >= 2
+        assert sorted(value(kernel, "sorted(both)")) == sorted([GPT, DEEPSEEK])
+        assert all(value(kernel, "[bool(v) for v in both.values()]"))
+        history = kernel.execute("%aimo history").stdout
+        assert "1 turn" in history and GPT in history
+    finally:
+        kernel.execute("_base.IN_BROWSER = False")

@@ -231,4 +231,38 @@ def compare_cell(
             request = build_compare(ctx, options, prompt, namespace=namespace)
     except KeyboardInterrupt:  # e.g. while the catalogue was being fetched
         raise AnswerInterrupted("stopped before anything was sent.") from None
+    from aimo_magic.core.base import IN_BROWSER
+
+    if IN_BROWSER:
+        return one_after_another(ctx, request)
     return CompareExchange(ctx, request).run()
+
+
+def one_after_another(ctx: AskContext, request: CompareRequest) -> dict[str, str]:
+    """Pyodide (JupyterLite) has no threads for streams side by side: each model
+    answers in turn, in an output of its own under its name, kept as a comparison is."""
+    from IPython.core.error import UsageError
+
+    from aimo_magic.magics.exchange import Exchange
+    from aimo_magic.magics.failures import CellFailed
+    from aimo_magic.magics.record import record_turn
+
+    print("In the browser the models answer one after another, not side by side.")
+    texts: dict[str, str] = {}
+    for contender, asked in zip(request.contenders, request.requests, strict=True):
+        print(f"── {contender.title}")
+        try:
+            result = Exchange(ctx, asked).run()
+        except (CellFailed, UsageError) as exc:
+            print(f"{contender.title}: {exc}")
+            texts[contender.id] = ""
+            continue
+        texts[contender.id] = result.text
+        if asked.model_id == request.keep:
+            record_turn(ctx.session.conversations, asked, result.text, result, partial=False)
+    if not any(texts.values()):
+        raise fail(ctx.settings, ALL_FAILED)
+    out = request.first.out
+    if out and ctx.shell is not None:
+        ctx.shell.user_ns[out] = texts
+    return texts
