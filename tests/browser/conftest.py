@@ -26,7 +26,7 @@ from aimo_magic.emulator import EmulatorHandle, start
 from .jupyter_pages import API_KEY, CATALOGUE_SIZE, TOKENS_PER_SECOND, NotebookPage
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -222,6 +222,19 @@ def frontend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def screenshot_if_failed(request: pytest.FixtureRequest, page: Page, folder: Path) -> None:
+    """Keep a picture of the page when the test failed, never hiding the failure itself."""
+    call = getattr(request.node, "report_call", None)
+    if call is None or not call.failed:
+        return
+    shot = folder / "failure.png"
+    try:
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot of the failing page: {shot}")
+    except Exception as exc:  # a crashed page must not hide the failure itself
+        print(f"no screenshot of the failing page: {exc}")
+
+
 @pytest.fixture
 def notebook_page(
     request: pytest.FixtureRequest,
@@ -237,14 +250,7 @@ def notebook_page(
     try:
         yield notebook
     finally:
-        call = getattr(request.node, "report_call", None)
-        if call is not None and call.failed:
-            shot = tmp_path / "failure.png"
-            try:
-                page.screenshot(path=str(shot), full_page=True)
-                print(f"screenshot of the failing page: {shot}")
-            except Exception as exc:  # a crashed page must not hide the failure itself
-                print(f"no screenshot of the failing page: {exc}")
+        screenshot_if_failed(request, page, tmp_path)
         page.close()
         server.shut_down_sessions()
 

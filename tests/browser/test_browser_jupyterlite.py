@@ -28,7 +28,7 @@ import pytest
 
 from aimo_magic.emulator import EmulatorHandle
 
-from .conftest import _browser_unavailable
+from .conftest import _browser_unavailable, screenshot_if_failed
 from .jupyter_pages import FIND_ACTIVE_CONTENT, RECORD_TEXTS
 
 if TYPE_CHECKING:
@@ -171,14 +171,7 @@ def lite(
     try:
         yield lite_page
     finally:
-        call = getattr(request.node, "report_call", None)
-        if call is not None and call.failed:
-            shot = tmp_path / "failure.png"
-            try:
-                page.screenshot(path=str(shot), full_page=True)
-                print(f"screenshot of the failing page: {shot}")
-            except Exception as exc:  # a crashed page must not hide the failure itself
-                print(f"no screenshot of the failing page: {exc}")
+        screenshot_if_failed(request, page, tmp_path)
         context.close()
 
 
