@@ -8,6 +8,9 @@ from typing import Any
 
 from aimo_magic.core.types import Model, Pricing, ProviderOffer
 
+DEFAULT_MARK = "★ "
+"""How every listing of the catalogue (``%aimo models``, the selector) marks the default."""
+
 
 def _float_or_none(value: Any) -> float | None:
     try:
