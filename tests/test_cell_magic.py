@@ -200,6 +200,25 @@ def test_bad_input_is_one_line_and_sends_nothing(
     assert kernel.execute("%aimo chats").stdout == before
 
 
+@pytest.mark.parametrize("name", ["1bad", "my-var", "class", "a.b", "x[0]"])
+def test_an_out_name_code_cannot_reach_is_refused_before_sending(
+    kernel: Kernel, emu: EmulatorHandle, name: str
+) -> None:
+    kernel.execute("rows_for_out = ['a', 'b']")
+    for line in (
+        f"--no-history -o {name}",
+        f"--each rows_for_out -o {name}",
+        f"--compare {MODEL},openai/gpt-4o -o {name}",
+    ):
+        run = kernel.execute(f"%%aimo {line}\nhello {{undefined_for_out}}")
+        message = one_line_error(run)
+        assert message.startswith(f"-o {name}: "), message
+        assert "keyword" in message if name == "class" else "not a Python variable" in message
+        assert "e.g. -o answer" in message
+    assert emu.requests == []
+    assert kernel.execute("%%aimo --no-history -o _ok2\n::words 2").status == "ok"
+
+
 @pytest.mark.parametrize(
     ("line", "words"),
     [
