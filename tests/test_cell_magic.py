@@ -310,6 +310,21 @@ def test_the_output_says_what_each_placeholder_became(kernel: Kernel, emu: Emula
     )
 
 
+def test_the_output_says_which_placeholders_were_left_as_written(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    run = kernel.execute("%%aimo --no-history\nWhat is {undefined_var} or {1/0}? ::echo")
+    assert run.status == "ok", run.error
+    first = run.final_outputs()[0]
+    assert first["metadata"]["aimo"]["output"] == "preface", "above the answer"
+    lines = first["data"]["text/plain"].splitlines()
+    assert lines[0] == "{undefined_var} left as written: undefined_var is not defined"
+    assert lines[1].startswith("{1/0} left as written: it uses none of your variables")
+    assert "left as written" in first["data"]["text/html"]
+    sent = json.loads(answer_text(run))["messages"][-1]["content"]
+    assert sent == "What is {undefined_var} or {1/0}? ::echo", "sent exactly as typed"
+
+
 def test_formats(kernel: Kernel, emu: EmulatorHandle) -> None:
     as_json = kernel.execute("%%aimo --no-history -f json\nGive me data ::echo")
     assert as_json.status == "ok", as_json.error
