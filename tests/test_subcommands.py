@@ -306,6 +306,17 @@ def test_usage_totals_match_the_ledger(kernel: Kernel) -> None:
     assert "as reported by the server, per token" in plain
 
 
+def test_usage_names_rows_by_model_and_provider(kernel: Kernel) -> None:
+    akash = provider_id("akash-ml")
+    ok(kernel, f"%%aimo {akash}:DeepSeek-V3-1 --no-history\n::words 3")
+    shown = ok(kernel, "%aimo usage")
+    rows = shown.plain().splitlines()
+    assert any(row.startswith("DeepSeek-V3-1 · akash-ml ") for row in rows), rows
+    assert not any(row.startswith(akash) for row in rows), "no row named by a public key"
+    assert f"DeepSeek-V3-1 · akash-ml = {akash}:DeepSeek-V3-1" in shown.plain()
+    assert "DeepSeek-V3-1 · akash-ml</td>" in shown.html()
+
+
 # Explain -----------------------------------------------------------------------
 
 
