@@ -14,6 +14,12 @@ from aimo_magic.magics.cmd._commands import COMMANDS
 
 if TYPE_CHECKING:
     from aimo_magic.magics.cmd._host import MagicsSurface
+    from aimo_magic.magics.cmd._table import Table
+
+INTRO = (
+    "%%aimo [MODEL] [options]: ask a model; the cell is the prompt. `%%aimo?` lists every option."
+)
+OUTRO = "`%aimo help SUBCOMMAND` or `%aimo SUBCOMMAND --help` shows one in full."
 
 
 def parser() -> CommandParser:
@@ -47,27 +53,47 @@ def usage_and_summary(name: str, module: ModuleType | None) -> tuple[str, str]:
     return usage.replace(" [-h]", ""), summary
 
 
+def overview_rows() -> list[tuple[str, str]]:
+    """Each subcommand's usage line and summary, by name."""
+    return [usage_and_summary(name, subcommand_module(name)) for name in sorted(COMMANDS)]
+
+
 def overview() -> str:
-    rows = [usage_and_summary(name, subcommand_module(name)) for name in sorted(COMMANDS)]
+    """The subcommands as aligned text, for terminals."""
+    rows = overview_rows()
     width = max(len(usage) for usage, _ in rows)
     lines = [
-        "%%aimo [MODEL] [options]: ask a model; the cell is the prompt. "
-        "`%%aimo?` lists every option.",
+        INTRO,
         "",
         "Subcommands:",
         *(f"  {usage.ljust(width)}  {summary}" for usage, summary in rows),
         "",
-        "`%aimo help SUBCOMMAND` or `%aimo SUBCOMMAND --help` shows one in full.",
+        OUTRO,
     ]
     return "\n".join(lines)
 
 
+def overview_table() -> Table:
+    """The subcommands as a table, for notebooks: fixed-width columns wrap there
+    into lines no one can read, while a table's cells wrap within themselves."""
+    from aimo_magic.magics.cmd._table import Table
+
+    return Table(
+        headers=("Subcommand", "What it does"),
+        rows=overview_rows(),
+        title=INTRO,
+        notes=[OUTRO],
+        code_columns=frozenset({0}),
+    )
+
+
 @command(parser)
 def run(magics: MagicsSurface, args: Any) -> None:
+    from aimo_magic.magics.cmd._table import show_bundle
     from aimo_magic.magics.failures import fail
 
     if args.subcommand is None:
-        print(overview())
+        show_bundle(overview_table().to_html(), overview())
         return
     if args.subcommand not in COMMANDS:
         known = ", ".join(sorted(COMMANDS))
