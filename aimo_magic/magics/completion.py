@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.aimo_magics import AimoMagics
 
 # What each positional argument of a subcommand names, in order.
 ARGUMENTS: dict[str, tuple[str, ...]] = {

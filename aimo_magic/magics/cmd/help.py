@@ -5,15 +5,16 @@
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from aimo_magic.magics.cmd._args import CommandParser, command
+from aimo_magic.magics.cmd._commands import COMMANDS
 
 if TYPE_CHECKING:
-    from types import ModuleType
-
+    from aimo_magic.magics.cmd._host import MagicsSurface
     from aimo_magic.magics.cmd._table import Table
-    from aimo_magic.magics.magics import AimoMagics
 
 INTRO = (
     "%%aimo [MODEL] [options]: ask a model; the cell is the prompt. `%%aimo?` lists every option."
@@ -25,6 +26,21 @@ def parser() -> CommandParser:
     p = CommandParser("help", __doc__)
     p.add_argument("subcommand", nargs="?", metavar="SUBCOMMAND")
     return p
+
+
+def subcommand_module(name: str) -> ModuleType | None:
+    """A subcommand's module, or None if this installation lacks it.
+
+    Loaded here rather than through the dispatcher, which loads this module: a
+    subcommand never imports what dispatches it.
+    """
+    module = COMMANDS[name]
+    try:
+        return importlib.import_module(f"aimo_magic.magics.cmd.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"aimo_magic.magics.cmd.{module}":
+            raise
+        return None
 
 
 def usage_and_summary(name: str, module: ModuleType | None) -> tuple[str, str]:
@@ -39,9 +55,7 @@ def usage_and_summary(name: str, module: ModuleType | None) -> tuple[str, str]:
 
 def overview_rows() -> list[tuple[str, str]]:
     """Each subcommand's usage line and summary, by name."""
-    from aimo_magic.magics.cmd import COMMANDS, command_module
-
-    return [usage_and_summary(name, command_module(name)) for name in sorted(COMMANDS)]
+    return [usage_and_summary(name, subcommand_module(name)) for name in sorted(COMMANDS)]
 
 
 def overview() -> str:
@@ -74,8 +88,7 @@ def overview_table() -> Table:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
-    from aimo_magic.magics.cmd import COMMANDS, command_module
+def run(magics: MagicsSurface, args: Any) -> None:
     from aimo_magic.magics.cmd._table import show_bundle
     from aimo_magic.magics.failures import fail
 
@@ -85,7 +98,7 @@ def run(magics: AimoMagics, args: Any) -> None:
     if args.subcommand not in COMMANDS:
         known = ", ".join(sorted(COMMANDS))
         raise fail(magics, f"No subcommand {args.subcommand!r}; the subcommands are: {known}.")
-    module = command_module(args.subcommand)
+    module = subcommand_module(args.subcommand)
     make_parser = getattr(module, "parser", None)
     if make_parser is not None:
         print(make_parser().format_help().rstrip())

@@ -15,7 +15,7 @@ from aimo_magic.magics.failures import user_errors
 
 if TYPE_CHECKING:
     from aimo_magic.core.errors import AimoError
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 USE_ANYWAY = (
     "You can still use a model by its id: `%%aimo MODEL` or `%aimo use MODEL` "
@@ -42,10 +42,10 @@ def parser() -> CommandParser:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
+    from aimo_magic.core.catalogue import DEFAULT_MARK
     from aimo_magic.core.errors import AimoError
     from aimo_magic.magics.cmd._catalogue import (
-        DEFAULT_MARK,
         PRICE_NOTE,
         catalogue_html,
         catalogue_text,
