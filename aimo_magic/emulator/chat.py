@@ -19,7 +19,7 @@ from aimo_magic.emulator.answers import UNICODE_TAIL, RequestView, compose_answe
 from aimo_magic.emulator.catalogue import ModelLookupError
 from aimo_magic.emulator.directives import DirectiveError, Directives, parse_directives
 from aimo_magic.emulator.faults import FaultSpec, FaultSpecError, parse_fault_spec
-from aimo_magic.emulator.images import inspect_images, refusal_for_text_only
+from aimo_magic.emulator.received_images import inspect_images, refusal_for_text_only
 from aimo_magic.emulator.responses import (
     error_response,
     fault_status_response,
