@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aimo_magic.batching.answers import AnswerFormat, AnswerFormatError
-from aimo_magic.batching.costs import DEFAULT_ANSWER_TOKENS, PriceBook, answer_bound, prompt_tokens
+from aimo_magic.batching.costs import DEFAULT_ANSWER_TOKENS, PriceBook, answer_bound
 from aimo_magic.batching.gate import BackoffGate
 from aimo_magic.batching.outcome import STOP_FATAL, STOP_MAX_COST, RowError, Tally
 from aimo_magic.batching.positions import RowQueue
@@ -32,6 +32,7 @@ from aimo_magic.core.errors import (
     RateLimitError,
 )
 from aimo_magic.core.retry import RetryPolicy, is_retryable
+from aimo_magic.core.tokens import estimate_prompt_tokens
 from aimo_magic.core.types import ChatResult
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ class Engine:
         if answer is None:
             paid = tally.answered - tally.cached
             answer = round(tally.completion_tokens / paid) if paid else DEFAULT_ANSWER_TOKENS
-        guess = self._prices.guess(prompt_tokens(messages), answer)
+        guess = self._prices.guess(estimate_prompt_tokens(messages), answer)
         if tally.cost + tally.reserved + guess > self._max_cost:
             if self.stop is None:
                 self.stop = STOP_MAX_COST
