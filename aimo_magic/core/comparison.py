@@ -317,9 +317,7 @@ class Comparison:
             )
 
         if not self.stream:
-            result = await client.chat(
-                self.messages, model=model, on_retry=on_retry, **self.params
-            )
+            result = await client.chat(self.messages, model=model, on_retry=on_retry, **self.params)
             self._delta(index, progress, result.text)
             return result
         # A stream that breaks after some text starts over: on_retry has cleared the pane
