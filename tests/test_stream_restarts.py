@@ -15,6 +15,7 @@ import pytest
 from fixture_servers import ANSWER, ANSWER_PIECES, Break, serve_breaking_streams
 
 from aimo_magic import AsyncClient, Client, IncompleteStreamError, StreamRestart
+from aimo_magic.core.comparison import Comparison, Delta, Retrying
 from aimo_magic.core.retry import RetryEvent
 from aimo_magic.core.types import ChatResult
 from aimo_magic.emulator import EmulatorHandle
@@ -198,3 +199,45 @@ def test_async_chat_tells_on_retry(emu: EmulatorHandle) -> None:
 
     assert asyncio.run(go()).text
     assert [(e.attempt, e.partial_text) for e in told] == [(1, "")]
+
+
+# The comparison's panes show a restarted answer once -----------------------------------
+def pane_events(comparison: Comparison) -> list[str | type]:
+    """The pane's story: texts, and the Retrying that clears it, in order."""
+    story: list[str | type] = []
+    for event in comparison.events():
+        if isinstance(event, Delta):
+            story.append(event.text)
+        elif isinstance(event, Retrying):
+            story.append(Retrying)
+    return story
+
+
+@pytest.mark.parametrize("how", BREAKS)
+def test_a_compared_stream_that_breaks_clears_its_pane_and_starts_over(how: Break) -> None:
+    with serve_breaking_streams([how], after=2) as server:
+        comparison = Comparison(
+            "hello",
+            [MODEL],
+            api_key=KEY,
+            base_url=server.base_url,
+            timeout=READ_TIMEOUT,
+            max_retry_wait=0.05,
+        )
+        story = pane_events(comparison)
+    assert story == [*ANSWER_PIECES[:2], Retrying, *ANSWER_PIECES]
+    assert comparison.answers[MODEL].text == ANSWER
+
+
+def test_a_compared_answer_not_streamed_says_it_retries(emu: EmulatorHandle) -> None:
+    emu.queue_faults("status=503;message=try later")
+    comparison = Comparison(
+        "::words 3",
+        ["DeepSeek-V3-1"],
+        stream=False,
+        api_key=KEY,
+        base_url=emu.base_url,
+        max_retry_wait=0.05,
+    )
+    story = pane_events(comparison)
+    assert story[0] is Retrying and len("".join(map(str, story[1:])).split()) == 3
