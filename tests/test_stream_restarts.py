@@ -23,9 +23,10 @@ from aimo_magic.emulator import EmulatorHandle
 KEY = "aimo-sk-v2-test-0000-made-up-key-for-tests"
 MODEL = "mock"
 BREAKS: list[Break] = ["drop", "truncate", "bad_json", "stall"]
-# Short enough that the stall test ends soon, long enough for loopback on a busy machine:
-# a whole answer is sent at once, so only the deliberate stall is ever this silent.
-READ_TIMEOUT = 1.0
+# The client's timeout when the server stalls: short, so the test ends soon; an answer that
+# does not stall is sent at once, so only the stall is this silent. Otherwise a generous one.
+STALL_TIMEOUT = 1.0
+TIMEOUT = 30.0
 SHOWN = "".join(ANSWER_PIECES[:2])  # what the broken first attempt yields
 # How the client names each break, so a test knows the server broke the way it meant to.
 SAYS = {
@@ -57,9 +58,9 @@ class Outcome:
         return [item for item in self.seen if isinstance(item, kind)]
 
 
-def stream_sync(base_url: str, restart: bool, hook: bool) -> Outcome:
+def stream_sync(options: dict[str, Any], restart: bool, hook: bool) -> Outcome:
     outcome = Outcome()
-    with Client(KEY, **client_options(base_url, hook, outcome)) as client:
+    with Client(KEY, **options, **hooks(hook, outcome)) as client:
         stream = client.stream("hello", model=MODEL, restart=restart)
         try:
             with stream:
@@ -71,11 +72,11 @@ def stream_sync(base_url: str, restart: bool, hook: bool) -> Outcome:
     return outcome
 
 
-def stream_async(base_url: str, restart: bool, hook: bool) -> Outcome:
+def stream_async(options: dict[str, Any], restart: bool, hook: bool) -> Outcome:
     outcome = Outcome()
 
     async def go() -> None:
-        async with AsyncClient(KEY, **client_options(base_url, hook, outcome)) as client:
+        async with AsyncClient(KEY, **options, **hooks(hook, outcome)) as client:
             stream = client.stream("hello", model=MODEL, restart=restart)
             try:
                 async with stream:
@@ -89,14 +90,16 @@ def stream_async(base_url: str, restart: bool, hook: bool) -> Outcome:
     return outcome
 
 
-def client_options(base_url: str, hook: bool, outcome: Outcome) -> dict[str, Any]:
-    hooks = {"on_retry": outcome.seen.append} if hook else {}
+def hooks(hook: bool, outcome: Outcome) -> dict[str, Any]:
+    return {"on_retry": outcome.seen.append} if hook else {}
+
+
+def client_options(base_url: str, breaks: list[Break]) -> dict[str, Any]:
     return {
         "base_url": base_url,
-        "timeout": READ_TIMEOUT,
+        "timeout": STALL_TIMEOUT if "stall" in breaks else TIMEOUT,
         "max_retries": 2,
         "max_retry_wait": 0.05,
-        **hooks,
     }
 
 
@@ -108,7 +111,8 @@ def stream_through(
 ) -> tuple[Outcome, int]:
     """What the caller saw of one stream, and how many requests the server received."""
     with serve_breaking_streams(breaks, after) as server:
-        outcome = TWINS[twin](server.base_url, restart=restart, hook=hook)
+        options = client_options(server.base_url, breaks)
+        outcome = TWINS[twin](options, restart=restart, hook=hook)
         return outcome, server.chat_requests
 
 
@@ -221,7 +225,7 @@ def test_a_compared_stream_that_breaks_clears_its_pane_and_starts_over(how: Brea
             [MODEL],
             api_key=KEY,
             base_url=server.base_url,
-            timeout=READ_TIMEOUT,
+            timeout=STALL_TIMEOUT if how == "stall" else TIMEOUT,
             max_retry_wait=0.05,
         )
         story = pane_events(comparison)
