@@ -49,9 +49,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aimo_magic.emulator.catalogue import DEFAULT_MODEL_NAMES, model_names, provider_id
 from aimo_magic.emulator.directives import DIRECTIVES
 from aimo_magic.emulator.faults import FaultSpec, FaultSpecError, parse_fault_spec
+from aimo_magic.emulator.served_models import DEFAULT_MODEL_NAMES, model_names, provider_id
 from aimo_magic.emulator.server import EmulatorHandle, start
 
 if TYPE_CHECKING:

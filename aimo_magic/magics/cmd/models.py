@@ -45,7 +45,7 @@ def parser() -> CommandParser:
 def run(magics: MagicsSurface, args: Any) -> None:
     from aimo_magic.core.catalogue import DEFAULT_MARK
     from aimo_magic.core.errors import AimoError
-    from aimo_magic.magics.cmd._catalogue import (
+    from aimo_magic.magics.cmd._models_table import (
         PRICE_NOTE,
         catalogue_html,
         catalogue_text,

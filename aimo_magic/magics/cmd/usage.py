@@ -60,7 +60,7 @@ def usage_table(ledger: UsageLedger, catalogue: Sequence[Model] = ()) -> Table:
     pinned id (its public key first); the ids themselves are listed under the table.
     """
     from aimo_magic.core.catalogue import readable_id
-    from aimo_magic.magics.cmd._catalogue import UNIT
+    from aimo_magic.magics.cmd._models_table import UNIT
     from aimo_magic.magics.cmd._table import Table, count
 
     totals = ledger.totals()
