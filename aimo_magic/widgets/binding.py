@@ -9,25 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aimo_magic.session import AimoSession, ClientOptions
+from aimo_magic.session import AimoSession
 
 if TYPE_CHECKING:
+    from aimo_magic.core.resolution import Choices
     from aimo_magic.magics.magics import AimoMagics
-
-PLAIN_OPTIONS = ClientOptions(base_url=None, timeout=None, max_retries=None)
 
 
 @dataclass
 class Binding:
     session: AimoSession
     magics: AimoMagics | None = None
-    fixed_options: ClientOptions | None = None
-
-    def options(self) -> ClientOptions:
-        """Read on every load, so a changed ``%config AimoMagics.base_url`` takes effect."""
-        if self.fixed_options is not None:
-            return self.fixed_options
-        return self.magics.client_options() if self.magics is not None else PLAIN_OPTIONS
+    fixed_options: Choices | None = None
+    """Settings that win over the session's (else a changed ``%config AimoMagics.base_url``
+    takes effect at the next load, through the session)."""
 
     def choose(self, model_id: str) -> None:
         if self.magics is not None:
@@ -51,7 +46,7 @@ def find_magics() -> AimoMagics | None:
 def bind(
     session: AimoSession | None,
     magics: AimoMagics | None,
-    options: ClientOptions | None = None,
+    options: Choices | None = None,
 ) -> Binding:
     """Outside IPython and without arguments, a fresh session configured from the environment."""
     if magics is not None:

@@ -37,7 +37,7 @@ def run(magics: AimoMagics, args: Any) -> None:
 
     session = magics.session
     with user_errors(magics):
-        models = session.catalogue(magics.client_options(), refresh=args.refresh)
+        models = session.catalogue(refresh=args.refresh)
     if not models:
         print("The server lists no models; check the base URL with `%aimo config`.")
         return
@@ -49,7 +49,7 @@ def run(magics: AimoMagics, args: Any) -> None:
             "try fewer or shorter words, or `%aimo models` for all of them."
         )
         return
-    default = session.resolve_model(None) if session.default_model else None
+    default = session.default_model_id
     what = f" matching {' '.join(args.search)!r}" if args.search else ""
     summary = f"{len(shown)} of {len(models)} models{what}."
     if default and any(default in m.ids for m in shown):

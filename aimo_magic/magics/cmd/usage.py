@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from aimo_magic.magics.cmd._args import CommandParser, command
 
 if TYPE_CHECKING:
+    from aimo_magic.core.usage import UsageLedger
     from aimo_magic.magics.cmd._table import Table
     from aimo_magic.magics.magics import AimoMagics
-    from aimo_magic.session import UsageLedger
 
 
 def parser() -> CommandParser:
