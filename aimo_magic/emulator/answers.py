@@ -9,7 +9,7 @@ from typing import Any
 
 from aimo_magic.emulator import samples
 from aimo_magic.emulator.directives import Directives
-from aimo_magic.emulator.images import ImageFacts, images_summary, mention
+from aimo_magic.emulator.received_images import ImageFacts, images_summary, mention
 from aimo_magic.emulator.schema import schema_instance
 
 UNICODE_TAIL = "\n\nUnicode check: line\u2028separator, paragraph\u2029separator, emoji 🎉🚀👩‍💻."

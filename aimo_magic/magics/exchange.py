@@ -134,7 +134,7 @@ class Exchange:
 
     def show_images(self) -> None:
         """A thumbnail of each image the prompt sends, above the answer."""
-        from aimo_magic.core.images import image_parts
+        from aimo_magic.core.image_parts import image_parts
 
         self.live.show_images(image_parts(self.request.prompt))
 
@@ -170,7 +170,7 @@ class Exchange:
     def footer_info(self, result: ChatResult) -> tuple[FooterInfo, float | None]:
         """The footer, and the cost estimate from the provider that actually answered."""
         from aimo_magic.core.catalogue import find_model
-        from aimo_magic.core.images import count_images
+        from aimo_magic.core.image_parts import count_images
         from aimo_magic.core.pricing import estimate_cost
         from aimo_magic.rendering.footer import FooterInfo
 

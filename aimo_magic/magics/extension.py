@@ -6,7 +6,7 @@ from typing import Any
 
 from aimo_magic.core import notebooks
 from aimo_magic.magics import completion, failures
-from aimo_magic.magics.magics import AimoMagics
+from aimo_magic.magics.aimo_magics import AimoMagics
 
 
 def load(shell: Any) -> AimoMagics:
