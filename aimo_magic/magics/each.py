@@ -81,12 +81,10 @@ def prepare_each(ctx: AskContext, options: CellOptions, cell: str) -> Batch:
     )
     if looks_like_key(template):
         raise ValueError(KEY_IN_PROMPT)
-    model = ctx.session.resolve_model(options.model)
-    ctx.session.check_model(model, ctx.settings.client, enabled=ctx.settings.check_models)
     batch = Batch(
         template,
         data,
-        model=model,
+        resolution=ctx.session.resolve(options.model),
         system=options.system,
         concurrency=options.concurrency or DEFAULT_CONCURRENCY,
         format=ROW_FORMATS[fmt],

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from aimo_magic.conversation import Content
+    from aimo_magic.core.resolution import Resolution
     from aimo_magic.core.types import Model, ProviderOffer
     from aimo_magic.magics.ask_context import AskContext
     from aimo_magic.magics.cell_options import CellOptions
@@ -46,20 +47,21 @@ class AskRequest:
     """One request to one model, and what to do with its answer.
 
     ``prompt`` is the user message as sent and as recorded: text, or a list of
-    OpenAI content parts (text and images). ``thread`` is None when no history
-    is sent or recorded; ``new_thread`` starts it afresh once the answer is in.
-    ``model`` is the catalogue entry, None when the id was not checked.
-    ``fills`` says what each ``{placeholder}`` became, and ``notes`` what else the
-    user should know (models not checked); both are shown, never sent or recorded.
+    OpenAI content parts (text and images). ``resolution`` is where it goes (key,
+    base URL, ``model_id``, its catalogue entry ``model``), decided by
+    ``core.resolution``; another ``model_id`` given alone is sent unchecked. ``thread``
+    is None when no history is sent or recorded; ``new_thread`` starts it afresh once
+    the answer is in. ``fills`` says what each ``{placeholder}`` became, and ``notes``
+    what else the user should know (models not checked); both are shown, never sent
+    or recorded.
     """
 
     prompt: Content
     model_id: str
+    resolution: Resolution
     messages: tuple[Mapping[str, Any], ...]
     params: Mapping[str, Any]
     fmt: str = "markdown"
-    model: Model | None = None
-    offer: ProviderOffer | None = None
     thread: str | None = None
     new_thread: bool = False
     system: str | None = None
@@ -81,6 +83,20 @@ class AskRequest:
             self, "messages", tuple(ReadOnlyDict(copy.deepcopy(dict(m))) for m in self.messages)
         )
         set_field(self, "params", ReadOnlyDict(copy.deepcopy(dict(self.params))))
+        if self.resolution.model_id != self.model_id:
+            unchecked = dataclasses.replace(
+                self.resolution, model_id=self.model_id, model=None, offer=None, note=None
+            )
+            set_field(self, "resolution", unchecked)
+
+    @property
+    def model(self) -> Model | None:
+        """The catalogue entry of the model, None when the id was not checked."""
+        return self.resolution.model
+
+    @property
+    def offer(self) -> ProviderOffer | None:
+        return self.resolution.offer
 
     def message_list(self) -> list[dict[str, Any]]:
         """The messages as the client sends them: fresh, mutable copies."""
@@ -163,9 +179,8 @@ def build_request(
     check_options(options, fmt)
     params = request_params(options, fmt)
     filled = fill_prompt(prompt, None if options.no_interpolate else namespace, ctx.figures)
-    model_id = session.resolve_model(options.model)
-    check = session.check_model(model_id, settings.client, enabled=settings.check_models)
-    check_images(ctx, filled.images, check.model)
+    where = session.resolve(options.model)
+    check_images(ctx, filled.images, where.model)
     thread = None if options.no_history else validate_thread_name(options.chat or DEFAULT_THREAD)
     messages = prompt_messages(
         ctx,
@@ -173,17 +188,16 @@ def build_request(
         thread=thread,
         new=options.new,
         system=options.system,
-        model=check.model,
+        model=where.model,
         params=params,
     )
     return AskRequest(
         prompt=filled.content,
-        model_id=model_id,
+        model_id=where.model_id or "",
+        resolution=where,
         messages=tuple(messages),
         params=params,
         fmt=fmt,
-        model=check.model,
-        offer=check.offer,
         thread=thread,
         new_thread=options.new,
         system=options.system,
@@ -194,5 +208,5 @@ def build_request(
         debug=options.debug,
         fills=filled.fills,
         cache=settings.cache if options.cache is None else options.cache,
-        notes=(check.note,) if check.note else (),
+        notes=(where.note,) if where.note else (),
     )
