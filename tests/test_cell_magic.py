@@ -426,8 +426,10 @@ def test_server_errors_are_one_line_and_leave_history_alone(
 def test_a_broken_stream_resets_the_display_and_says_it_retries(
     kernel: Kernel, emu: EmulatorHandle
 ) -> None:
+    prompt = "%%aimo --no-history\nTell me about rivers ::pace 2000"
+    whole = answer_states(kernel.execute(prompt))[-1]
     emu.queue_faults("disconnect_after=40")
-    run = kernel.execute("%%aimo --no-history\nTell me about rivers ::pace 2000")
+    run = kernel.execute(prompt)
     assert run.status == "ok", run.error
     shown = [
         m["content"]["data"].get("text/plain", "")
@@ -436,6 +438,7 @@ def test_a_broken_stream_resets_the_display_and_says_it_retries(
     assert any("retrying" in text for text in shown)
     assert run.plain().startswith("# Tell me about rivers")
     assert "retrying" not in run.plain()
+    assert answer_states(run)[-1] == whole, "the answer starts over: shown once, not twice"
 
 
 def test_retries_running_out_keep_the_partial_text(kernel: Kernel, emu: EmulatorHandle) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 _EXPORTS = {
     "AsyncChatStream": "async_client",
     "AsyncClient": "async_client",
-    "RetryEvent": "base",
+    "RetryEvent": "retry",
+    "StreamRestart": "retry",
     "AnswerCache": "cache",
     "CachedAnswer": "cache",
     "CacheStats": "cache",

@@ -9,6 +9,7 @@ interrupted answer is kept here, as a partial turn, since the cell ends there.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -141,31 +142,36 @@ class Exchange:
     def _receive(self, wait_until_warm: Any) -> ChatResult:
         """The answer: from the answer cache when the request allows it and has one
         stored (the client then replays it whole), else from the server."""
-        request, session, settings = self.request, self.ctx.session, self.ctx.settings
-        if request.cache and settings.cache_options is not None:
-            session.answer_cache(settings.cache_options)  # opened on first use
-        client = session.client(settings.client)
+        request = self.request
+        client = self.ctx.session.client(request.resolution, cache=request.cache)
         params = request.param_dict()
         if not request.stream:
             result = client.chat(
-                request.message_list(), model=request.model_id, cache=request.cache, **params
+                request.message_list(),
+                model=request.model_id,
+                on_retry=self.on_retry,
+                cache=request.cache,
+                **params,
             )
             wait_until_warm()
             self.live.append(result.text)
             return result
+        # restart=True: a stream that breaks after some text starts the answer over; by
+        # then on_retry has cleared the display and said why, so a StreamRestart is skipped.
         with client.stream(
             request.message_list(),
             model=request.model_id,
             on_retry=self.on_retry,
+            restart=True,
             cache=request.cache,
             **params,
         ) as stream:
             deltas = iter(stream)
             first = next(deltas, "")
             wait_until_warm()
-            self.live.append(first)
-            for delta in deltas:
-                self.live.append(delta)
+            for delta in itertools.chain([first], deltas):
+                if isinstance(delta, str):
+                    self.live.append(delta)
             assert stream.result is not None
             return stream.result
 
