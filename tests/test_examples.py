@@ -263,8 +263,11 @@ def test_teaching_explains_the_error_renders_hostile_output_inertly_and_restores
     executed: dict[str, Any],
 ) -> None:
     nb = executed["teaching"]
-    (error,) = [o for o in cell_with(nb, "def factorial").outputs if o.output_type == "error"]
-    assert error.ename == "RecursionError"
+    mistake = cell_with(nb, "def factorial")
+    assert not [o for o in mistake.outputs if o.output_type == "error"], "Run All goes past it"
+    shown = "".join(o.text for o in mistake.outputs if o.get("name") == "stderr")
+    assert shown.startswith("Traceback (most recent call last):"), "the student sees the error"
+    assert "RecursionError: maximum recursion depth exceeded" in shown
     explain = cell_with(nb, "%aimo explain")
     assert "Explaining: RecursionError" in stdout(explain)
     assert record(explain)["thread"] == "explain"
@@ -305,6 +308,16 @@ def test_batch_asks_every_row_shapes_the_answers_and_lists_failures(
     assert "1 failed (1 × ServerError" in stdout(flaky)
     assert "RowError(index=1, error='ServerError'" in plain(cell_with(nb, "flaky.errors"))
     assert "27" in plain(cell_with(nb, "%aimo usage")), "8 + 8 + 8 rows, 1 cell, 2 of 3 rows"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_run_all_goes_through_every_example(path: Path) -> None:
+    """JupyterLab's and JupyterLite's Run All stop at a cell that fails, whatever its tags
+    (``raises-exception`` only helps nbclient): no example may have one. The executed run
+    above proves it, since nbclient stops at an untagged failing cell too."""
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c.source for c in code_cells(nb) if "raises-exception" in c.metadata.get("tags", [])]
+    assert tagged == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
