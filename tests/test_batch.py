@@ -21,8 +21,8 @@ from pydantic import BaseModel, field_validator
 import aimo_magic
 from aimo_magic import AsyncClient, Batch, BatchError, Client, NotFoundError
 from aimo_magic.batching import TemplateError
-from aimo_magic.conversation.budget import estimate_tokens
 from aimo_magic.core.errors import AimoError, AuthenticationError, PaymentError
+from aimo_magic.core.tokens import estimate_tokens
 from aimo_magic.emulator import BROKE_KEY, EXPIRED_KEY, EmulatorHandle, provider_id
 
 KEY = "aimo-sk-v2-test-batch-0000-made-up"

@@ -200,6 +200,25 @@ def test_bad_input_is_one_line_and_sends_nothing(
     assert kernel.execute("%aimo chats").stdout == before
 
 
+@pytest.mark.parametrize("name", ["1bad", "my-var", "class", "a.b", "x[0]"])
+def test_an_out_name_code_cannot_reach_is_refused_before_sending(
+    kernel: Kernel, emu: EmulatorHandle, name: str
+) -> None:
+    kernel.execute("rows_for_out = ['a', 'b']")
+    for line in (
+        f"--no-history -o {name}",
+        f"--each rows_for_out -o {name}",
+        f"--compare {MODEL},openai/gpt-4o -o {name}",
+    ):
+        run = kernel.execute(f"%%aimo {line}\nhello {{undefined_for_out}}")
+        message = one_line_error(run)
+        assert message.startswith(f"-o {name}: "), message
+        assert "keyword" in message if name == "class" else "not a Python variable" in message
+        assert "e.g. -o answer" in message
+    assert emu.requests == []
+    assert kernel.execute("%%aimo --no-history -o _ok2\n::words 2").status == "ok"
+
+
 @pytest.mark.parametrize(
     ("line", "words"),
     [
@@ -289,6 +308,21 @@ def test_the_output_says_what_each_placeholder_became(kernel: Kernel, emu: Emula
     assert all(
         o["metadata"]["aimo"].get("output") != "preface" for o in plain_prompt.final_outputs()
     )
+
+
+def test_the_output_says_which_placeholders_were_left_as_written(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    run = kernel.execute("%%aimo --no-history\nWhat is {undefined_var} or {1/0}? ::echo")
+    assert run.status == "ok", run.error
+    first = run.final_outputs()[0]
+    assert first["metadata"]["aimo"]["output"] == "preface", "above the answer"
+    lines = first["data"]["text/plain"].splitlines()
+    assert lines[0] == "{undefined_var} left as written: undefined_var is not defined"
+    assert lines[1].startswith("{1/0} left as written: it uses none of your variables")
+    assert "left as written" in first["data"]["text/html"]
+    sent = json.loads(answer_text(run))["messages"][-1]["content"]
+    assert sent == "What is {undefined_var} or {1/0}? ::echo", "sent exactly as typed"
 
 
 def test_formats(kernel: Kernel, emu: EmulatorHandle) -> None:
@@ -392,8 +426,10 @@ def test_server_errors_are_one_line_and_leave_history_alone(
 def test_a_broken_stream_resets_the_display_and_says_it_retries(
     kernel: Kernel, emu: EmulatorHandle
 ) -> None:
+    prompt = "%%aimo --no-history\nTell me about rivers ::pace 2000"
+    whole = answer_states(kernel.execute(prompt))[-1]
     emu.queue_faults("disconnect_after=40")
-    run = kernel.execute("%%aimo --no-history\nTell me about rivers ::pace 2000")
+    run = kernel.execute(prompt)
     assert run.status == "ok", run.error
     shown = [
         m["content"]["data"].get("text/plain", "")
@@ -402,6 +438,7 @@ def test_a_broken_stream_resets_the_display_and_says_it_retries(
     assert any("retrying" in text for text in shown)
     assert run.plain().startswith("# Tell me about rivers")
     assert "retrying" not in run.plain()
+    assert answer_states(run)[-1] == whole, "the answer starts over: shown once, not twice"
 
 
 def test_retries_running_out_keep_the_partial_text(kernel: Kernel, emu: EmulatorHandle) -> None:

@@ -137,6 +137,26 @@ def test_each_fill_says_what_it_became_and_pandas_shortening_is_a_warning() -> N
     assert fills[1].warning is None
 
 
+def test_placeholders_left_as_written_are_reported_with_the_reason() -> None:
+    from aimo_magic.magics.interpolate import interpolate_with_fills
+
+    prompt = (
+        "Hi {name}, {undefined_var} and {1/0}, {len(nowhere)} {undefined_var} "
+        '{a + b}; JSON {"a": 1}, a set {1, 2}, math e^{-1} and x^{2}, {{escaped}}'
+    )
+    text, fills = interpolate_with_fills(prompt, NS)
+    assert text.startswith("Hi Alice, {undefined_var} and {1/0}, {len(nowhere)}")
+    assert [fill.summary() for fill in fills] == [
+        "{name} → str (5 chars)",
+        "{undefined_var} left as written: undefined_var is not defined",
+        "{1/0} left as written: it uses none of your variables "
+        "(only expressions over them are filled)",
+        "{len(nowhere)} left as written: nowhere is not defined",
+        "{a + b} left as written: a and b are not defined",
+    ]
+    assert all(fill.warning is None for fill in fills)
+
+
 def test_wide_frames_say_columns_were_left_out() -> None:
     import numpy as np
     import pandas as pd

@@ -19,9 +19,9 @@ from hostile_catalogue import HOSTILE_KEY, HOSTILE_NAME
 
 from aimo_magic.core.types import Model, Pricing, ProviderOffer
 from aimo_magic.emulator import EmulatorHandle, provider_id, start
-from aimo_magic.emulator.catalogue import DEFAULT_CATALOGUE, build_catalogue
+from aimo_magic.emulator.served_models import DEFAULT_CATALOGUE, build_catalogue
+from aimo_magic.magics.aimo_magics import AimoMagics
 from aimo_magic.magics.cmd import dispatch
-from aimo_magic.magics.magics import AimoMagics
 from aimo_magic.session import AimoSession, ClientOptions
 from aimo_magic.widgets import labels
 from aimo_magic.widgets.search import MAX_SHOWN

@@ -154,3 +154,26 @@ def test_the_first_cell_says_models_could_not_be_checked(absent: ModelsServer) -
         assert second.status == "ok" and preface(second) == ""
     finally:
         kernel.close()
+
+
+@pytest.mark.kernel
+def test_models_says_the_server_lists_none_and_how_to_use_one_anyway(
+    absent: ModelsServer, failing: ModelsServer
+) -> None:
+    kernel = Kernel(env={"AIMO_BASE_URL": absent.base_url, "AIMO_API_KEY": KEY})
+    try:
+        assert kernel.execute("%load_ext aimo_magic").status == "ok"
+        listed = kernel.execute("%aimo models")
+        assert listed.status == "ok", listed.error
+        said = listed.stdout
+        assert said.startswith("This server lists no models (its model list answered HTTP 404)")
+        assert "`%%aimo MODEL`" in said and "`%aimo use MODEL`" in said
+        assert "`%aimo models`" not in said, "no hint to run the command that just failed"
+        used = kernel.execute(f"%%aimo {MODEL} --no-history\n::words 3")
+        assert used.status == "ok", used.error
+
+        kernel.execute(f"%config AimoMagics.base_url = '{failing.base_url}'")
+        broken = one_line_error(kernel.execute("%aimo models --refresh"))
+        assert "HTTP 500" in broken, "a list that failed is still an error"
+    finally:
+        kernel.close()

@@ -42,3 +42,30 @@ def test_answers_with_no_usage_reported_are_unknown_too() -> None:
     ledger = UsageLedger()
     ledger.record("m", None, None)
     assert rows(ledger)["m"][-1] == "unknown"
+
+
+def test_rows_pinned_to_a_provider_are_named_by_model_and_provider() -> None:
+    from aimo_magic.core.catalogue import parse_model
+
+    key = "HwxND5Knitkkv1bVmosgsyBbbazWHya9xh3b17rHzLbx"
+    unknown = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"
+    listed = parse_model({"name": "DeepSeek-V3-1", "providers": [{"id": key, "name": "akash-ml"}]})
+    assert listed is not None
+    ledger = UsageLedger()
+    ledger.record(f"{key}:DeepSeek-V3-1", Usage(10, 5, 15), 0.25)
+    ledger.record(f"{unknown}:openai/gpt-4o", Usage(10, 5, 15), 0.5)
+    ledger.record("llama3:8b", Usage(1, 1, 2), 0.0)
+    ledger.record("openai/gpt-4o", Usage(1, 1, 2), 0.0)
+    table = usage_table(ledger, [listed])
+    names = [row[0] for row in table.rows]
+    assert names == [
+        "DeepSeek-V3-1 · akash-ml",
+        "llama3:8b",
+        "openai/gpt-4o",
+        "openai/gpt-4o · 9xQe…VFin",
+        "Total",
+    ]
+    text = table.to_text()
+    assert f"DeepSeek-V3-1 · akash-ml = {key}:DeepSeek-V3-1" in text, "the id is still there"
+    assert f"{unknown}:openai/gpt-4o" in table.to_html()
+    assert not any(line.startswith(key) for line in text.splitlines())

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aimo_magic.batching.answers import AnswerFormat, AnswerFormatError
-from aimo_magic.batching.costs import DEFAULT_ANSWER_TOKENS, PriceBook, answer_bound, prompt_tokens
+from aimo_magic.batching.costs import DEFAULT_ANSWER_TOKENS, PriceBook, answer_bound
 from aimo_magic.batching.gate import BackoffGate
 from aimo_magic.batching.outcome import STOP_FATAL, STOP_MAX_COST, RowError, Tally
 from aimo_magic.batching.positions import RowQueue
@@ -32,6 +32,7 @@ from aimo_magic.core.errors import (
     RateLimitError,
 )
 from aimo_magic.core.retry import RetryPolicy, is_retryable
+from aimo_magic.core.tokens import estimate_prompt_tokens
 from aimo_magic.core.types import ChatResult
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class ChatClient(Protocol):
     async def chat(self, messages: Any, *, model: str | None = None, **params: Any) -> Any: ...
 
 
-def one_line(error: BaseException) -> str:
+def error_words(error: BaseException) -> str:
     """An error's own words without the hint: rows failing alike group into one line."""
     if isinstance(error, AimoError):
         status = f" (HTTP {error.status})" if error.status else ""
@@ -152,7 +153,7 @@ class Engine:
         try:
             messages = self._messages(position)
         except Exception as exc:  # a format spec that does not fit this row's value
-            self._failed(position, type(exc).__name__, one_line(exc))
+            self._failed(position, type(exc).__name__, error_words(exc))
             return
         reserve = self._reserve(messages)
         if reserve is None:
@@ -165,7 +166,7 @@ class Engine:
             if is_fatal(error):
                 self._abort(error)
             else:
-                self._failed(position, type(error).__name__, one_line(error))
+                self._failed(position, type(error).__name__, error_words(error))
             return
         finally:
             tally.reserved -= reserve
@@ -182,7 +183,7 @@ class Engine:
         if answer is None:
             paid = tally.answered - tally.cached
             answer = round(tally.completion_tokens / paid) if paid else DEFAULT_ANSWER_TOKENS
-        guess = self._prices.guess(prompt_tokens(messages), answer)
+        guess = self._prices.guess(estimate_prompt_tokens(messages), answer)
         if tally.cost + tally.reserved + guess > self._max_cost:
             if self.stop is None:
                 self.stop = STOP_MAX_COST
@@ -273,7 +274,7 @@ class Engine:
     def _abort(self, error: AimoError) -> None:
         """Stop everything: no more rows, and the requests in flight are cancelled."""
         if self.stop is None or self.stop == STOP_MAX_COST:
-            self.stop, self.fatal, self.stop_detail = STOP_FATAL, error, one_line(error)
+            self.stop, self.fatal, self.stop_detail = STOP_FATAL, error, error_words(error)
         current = asyncio.current_task()
         for worker in self._workers:
             if worker is not current:

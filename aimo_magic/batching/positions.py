@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from aimo_magic.batching.stored import Messages, StoredAnswers
+    from aimo_magic.batching.stored import RowMessages, StoredAnswers
     from aimo_magic.core.types import ChatResult
 
 CHUNK = 256
@@ -25,7 +25,7 @@ class RowQueue:
         self,
         positions: Sequence[int],
         stored: StoredAnswers | None,
-        messages: Messages,
+        messages: RowMessages,
         on_hit: Callable[[int, ChatResult], object],
         lookahead: int,
     ) -> None:

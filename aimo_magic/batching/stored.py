@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 GROUP = 64
 """Answers written per transaction at most; fewer when ``FLUSH_S`` has passed."""
 FLUSH_S = 1.0
-Messages = Callable[[int], "list[dict[str, Any]]"]
+RowMessages = Callable[[int], "list[dict[str, Any]]"]
+"""A row's position to the messages its request sends (``core.protocol.Messages`` is
+the messages themselves)."""
 
 
 def report_unusable(exc: CacheUnavailableError, session: Any = None) -> None:
@@ -72,7 +74,7 @@ class StoredAnswers:
             self._on_unusable(exc)
 
     async def lookup(
-        self, positions: Sequence[int], messages: Messages
+        self, positions: Sequence[int], messages: RowMessages
     ) -> tuple[dict[int, ChatResult], list[int]]:
         """The stored answers among ``positions`` (by position), and the positions left."""
         if self._store is None:
@@ -80,7 +82,7 @@ class StoredAnswers:
         return await asyncio.to_thread(self._lookup, positions, messages)
 
     def _lookup(
-        self, positions: Sequence[int], messages: Messages
+        self, positions: Sequence[int], messages: RowMessages
     ) -> tuple[dict[int, ChatResult], list[int]]:
         from aimo_magic.core.cache import CacheUnavailableError
 

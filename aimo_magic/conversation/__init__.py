@@ -1,6 +1,5 @@
 """Per-kernel conversation threads for ``%%aimo``: turns, trimming, saving."""
 
-from aimo_magic.conversation.budget import IMAGE_TOKENS, estimate_tokens
 from aimo_magic.conversation.persist import (
     FORMAT_VERSION,
     ConversationFileError,
@@ -15,6 +14,7 @@ from aimo_magic.conversation.thread import (
     content_text,
     validate_thread_name,
 )
+from aimo_magic.core.tokens import IMAGE_TOKENS, estimate_tokens
 
 __all__ = [
     "DEFAULT_THREAD",

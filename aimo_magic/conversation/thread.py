@@ -11,8 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from aimo_magic.conversation.budget import Estimator, estimate_tokens, keep_recent
-from aimo_magic.core.images import is_image_part, part_url
+from aimo_magic.conversation.budget import keep_recent
+from aimo_magic.core.image_parts import is_image_part, part_url
+from aimo_magic.core.tokens import Estimator, estimate_tokens
 from aimo_magic.core.types import Usage
 
 # OpenAI chat content: plain text or a list of parts such as text and image_url.
@@ -72,7 +73,7 @@ def content_text(content: Content) -> str:
         if kind == "text":
             pieces.append(str(part.get("text", "")))
         elif is_image_part(part):
-            from aimo_magic.core.images import part_label
+            from aimo_magic.core.image_parts import part_label
 
             pieces.append(part_label(part))
         else:

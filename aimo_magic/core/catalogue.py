@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aimo_magic.core.types import Model, Pricing, ProviderOffer
+
+DEFAULT_MARK = "★ "
+"""How every listing of the catalogue (``%aimo models``, the selector) marks the default."""
+
+# A provider's id is a Solana public key: 32 to 44 base58 characters.
+_PROVIDER_KEY = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,44}")
 
 
 def _float_or_none(value: Any) -> float | None:
@@ -128,3 +135,21 @@ def provider_name(models: Iterable[Model], answered_model: str) -> str | None:
             if offer.provider_id == provider_id:
                 return offer.name
     return provider_id
+
+
+def readable_id(models: Iterable[Model], model_id: str) -> str:
+    """``DeepSeek-V3-1 · akash-ml`` for a provider-pinned id, else the id as it is.
+
+    A pinned id starts with the provider's public key, which no person can read;
+    the provider's listed name stands for it (a short form of the key when the
+    catalogue does not name it). Ids such as ``llama3:8b`` are not pinned ones.
+    """
+    provider_id, colon, name = model_id.partition(":")
+    if not colon or not name:
+        return model_id
+    listed = next(
+        (o.name for m in models for o in m.providers if o.provider_id == provider_id), None
+    )
+    if listed is None and not _PROVIDER_KEY.fullmatch(provider_id):
+        return model_id
+    return f"{name} · {listed or f'{provider_id[:4]}…{provider_id[-4:]}'}"

@@ -305,10 +305,6 @@ class Comparison:
 
     async def _answer(self, client: AsyncClient, index: int) -> ChatResult:
         model, progress = self.models[index], self._progress[index]
-        if not self.stream:
-            result = await client.chat(self.messages, model=model, **self.params)
-            self._delta(index, progress, result.text)
-            return result
 
         def on_retry(event: RetryEvent) -> None:
             progress.parts.clear()
@@ -320,11 +316,18 @@ class Comparison:
                 )
             )
 
+        if not self.stream:
+            result = await client.chat(self.messages, model=model, on_retry=on_retry, **self.params)
+            self._delta(index, progress, result.text)
+            return result
+        # A stream that breaks after some text starts over: on_retry has cleared the pane
+        # and said why by the time its StreamRestart arrives, so that is skipped.
         async with client.stream(
-            self.messages, model=model, on_retry=on_retry, **self.params
+            self.messages, model=model, on_retry=on_retry, restart=True, **self.params
         ) as stream:
             async for delta in stream:
-                self._delta(index, progress, delta)
+                if isinstance(delta, str):
+                    self._delta(index, progress, delta)
             assert stream.result is not None
             return stream.result
 

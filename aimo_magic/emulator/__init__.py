@@ -39,7 +39,7 @@ Answers are chosen by directives in the last user message (``DIRECTIVES``):
 Image parts (``image_url`` with a data URL) are decoded and measured: models listed with
 ``image`` in ``input_modalities`` accept them, ``::echo`` reports their number, MIME types
 and pixel sizes, and the default answer mentions them; a text-only model answers 400, as
-does image data that does not decode (``emulator/images.py``).
+does image data that does not decode (``emulator/received_images.py``).
 
 A ``response_format`` of ``json_object`` or ``json_schema`` always gets valid JSON; ``tools``
 get a tool call (``finish_reason: "tool_calls"``, arguments valid against the tool's schema)
@@ -53,9 +53,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aimo_magic.emulator.catalogue import DEFAULT_MODEL_NAMES, model_names, provider_id
 from aimo_magic.emulator.directives import DIRECTIVES
 from aimo_magic.emulator.faults import FaultSpec, FaultSpecError, parse_fault_spec
+from aimo_magic.emulator.served_models import DEFAULT_MODEL_NAMES, model_names, provider_id
 from aimo_magic.emulator.server import EmulatorHandle, start
 
 if TYPE_CHECKING:

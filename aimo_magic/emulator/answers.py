@@ -11,13 +11,13 @@ from typing import Any
 
 from aimo_magic.emulator import brief, samples
 from aimo_magic.emulator.directives import Directives
-from aimo_magic.emulator.images import ImageFacts, images_summary, mention
 from aimo_magic.emulator.questions import (
     Question,
     expected_option,
     read_question,
     subject_of,
 )
+from aimo_magic.emulator.received_images import ImageFacts, images_summary, mention
 from aimo_magic.emulator.schema import Chooser, schema_instance
 from aimo_magic.emulator.seeds import stable_index
 from aimo_magic.emulator.tokens import content_text, count_tokens

@@ -16,16 +16,16 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from aimo_magic.emulator.answers import UNICODE_TAIL, RequestView, compose_answer
-from aimo_magic.emulator.catalogue import ModelLookupError
 from aimo_magic.emulator.directives import DirectiveError, Directives, parse_directives
 from aimo_magic.emulator.faults import FaultSpec, FaultSpecError, parse_fault_spec
-from aimo_magic.emulator.images import inspect_images, refusal_for_text_only
+from aimo_magic.emulator.received_images import inspect_images, refusal_for_text_only
 from aimo_magic.emulator.responses import (
     error_response,
     fault_status_response,
     reject_stream_options,
     truncated,
 )
+from aimo_magic.emulator.served_models import ModelLookupError
 from aimo_magic.emulator.settings import BROKE_KEY
 from aimo_magic.emulator.sse import Completion, ToolCall, UsageLayout, dumps
 from aimo_magic.emulator.state import EmulatorState

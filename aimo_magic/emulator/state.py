@@ -12,9 +12,9 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from aimo_magic.emulator.catalogue import Catalogue, build_catalogue
 from aimo_magic.emulator.faults import parse_fault_spec
 from aimo_magic.emulator.inflight import InFlight
+from aimo_magic.emulator.served_models import Catalogue, build_catalogue
 from aimo_magic.emulator.settings import EmulatorSettings
 
 REQUEST_LOG_SIZE = 1000

@@ -138,4 +138,27 @@ def parse_cell_line(host: ShowsErrors, parser: ArgumentParser, line: str) -> Cel
     except UsageError as exc:  # IPython's parser raises it for any bad option
         message = parse_error_line("%%aimo", parser, str(exc))
         raise fail(host, f"{message} `%%aimo?` lists the options.") from None
-    return CellOptions.from_namespace(namespace)
+    options = CellOptions.from_namespace(namespace)
+    if options.out is not None:
+        refused = out_name_refusal(options.out)
+        if refused:
+            raise fail(host, refused)
+    return options
+
+
+def out_name_refusal(name: str) -> str | None:
+    """Why ``-o NAME`` cannot be a variable, or None when it can.
+
+    The answer is stored in the user's namespace under NAME; a name that is not an
+    identifier (``1bad``, ``a.b``, ``x[0]``) or is a keyword would be stored under a
+    key that ordinary code cannot reach, so it is refused before anything is sent.
+    """
+    import keyword
+
+    if name.isidentifier() and not keyword.iskeyword(name):
+        return None
+    why = "is a Python keyword" if keyword.iskeyword(name) else "is not a Python variable name"
+    return (
+        f"-o {name}: {why}, so the answer could not be read back; "
+        "use letters, digits and _ (not starting with a digit), e.g. -o answer."
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.magics.failures import AnswerInterrupted, fail, user_errors
+from aimo_magic.magics.failures import AnswerInterrupted, fail, interrupts_held, user_errors
 
 if TYPE_CHECKING:
     from aimo_magic.conversation import Content
@@ -137,8 +137,9 @@ class CompareExchange:
         try:
             self._show(view, comparison)
         except KeyboardInterrupt:
-            answers = comparison.cancel()
-            self._end(view, answers, interrupted=True)
+            with interrupts_held():  # a second Ctrl-C must not cut the stop short
+                answers = comparison.cancel()
+                self._end(view, answers, interrupted=True)
             raise AnswerInterrupted(INTERRUPTED) from None
         answers = comparison.ordered()
         self._end(view, answers, interrupted=False)

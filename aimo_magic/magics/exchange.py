@@ -9,6 +9,7 @@ interrupted answer is kept here, as a partial turn, since the cell ends there.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -134,7 +135,7 @@ class Exchange:
 
     def show_images(self) -> None:
         """A thumbnail of each image the prompt sends, above the answer."""
-        from aimo_magic.core.images import image_parts
+        from aimo_magic.core.image_parts import image_parts
 
         self.live.show_images(image_parts(self.request.prompt))
 
@@ -148,31 +149,38 @@ class Exchange:
         params = request.param_dict()
         if not request.stream:
             result = client.chat(
-                request.message_list(), model=request.model_id, cache=request.cache, **params
+                request.message_list(),
+                model=request.model_id,
+                on_retry=self.on_retry,
+                cache=request.cache,
+                **params,
             )
             wait_until_warm()
             self.live.append(result.text)
             return result
+        # restart=True: a stream that breaks after some text starts the answer over; by
+        # then on_retry has cleared the display and said why, so a StreamRestart is skipped.
         with client.stream(
             request.message_list(),
             model=request.model_id,
             on_retry=self.on_retry,
+            restart=True,
             cache=request.cache,
             **params,
         ) as stream:
             deltas = iter(stream)
             first = next(deltas, "")
             wait_until_warm()
-            self.live.append(first)
-            for delta in deltas:
-                self.live.append(delta)
+            for delta in itertools.chain([first], deltas):
+                if isinstance(delta, str):
+                    self.live.append(delta)
             assert stream.result is not None
             return stream.result
 
     def footer_info(self, result: ChatResult) -> tuple[FooterInfo, float | None]:
         """The footer, and the cost estimate from the provider that actually answered."""
         from aimo_magic.core.catalogue import find_model
-        from aimo_magic.core.images import count_images
+        from aimo_magic.core.image_parts import count_images
         from aimo_magic.core.pricing import estimate_cost
         from aimo_magic.rendering.footer import FooterInfo
 

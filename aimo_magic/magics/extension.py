@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aimo_magic.magics import completion, failures
-from aimo_magic.magics.magics import AimoMagics
+from aimo_magic.magics.aimo_magics import AimoMagics
 from aimo_magic.session import attach_session, detach_session
 
 _LOADED: dict[int, tuple[AimoMagics, Any]] = {}

@@ -21,19 +21,28 @@ _DOTS_LINE = re.compile(r"^\s*\.\.\.\s*$", re.MULTILINE)
 
 @dataclass(frozen=True)
 class Fill:
-    """One placeholder and what it was replaced by."""
+    """One placeholder and what it was replaced by, or why it was left as written."""
 
     expression: str
     what: str
     chars: int
     sent: str | None = None
     warning: str | None = None
+    left: str | None = None
+    """Why the placeholder went out as typed (``undefined_var is not defined``)."""
 
     def summary(self) -> str:
         """E.g. ``{df} → DataFrame 200,000×5, sent as 10 rows (737 chars)``."""
+        if self.left is not None:
+            return f"{{{self.expression}}} left as written: {self.left}"
         sent = f", sent as {self.sent}" if self.sent else ""
         unit = "char" if self.chars == 1 else "chars"
         return f"{{{self.expression}}} → {self.what}{sent} ({self.chars:,} {unit})"
+
+
+def left_as_written(expression: str, reason: str) -> Fill:
+    """The report of a placeholder sent as typed, and why (it was not filled)."""
+    return Fill(expression, "left as written", 0, left=reason)
 
 
 def describe(expression: str, value: Any, text: str) -> Fill:

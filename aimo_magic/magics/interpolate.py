@@ -14,10 +14,12 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from aimo_magic.magics.fill_report import Fill, describe
+from aimo_magic.magics.fill_report import Fill, describe, left_as_written
 
 _ESCAPED = re.compile(r"\{\{([^{}]*)\}\}")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+# Braces that hold a literal are JSON, a set or a str.format field, not a placeholder.
+_LITERALS = (ast.Constant, ast.Set, ast.Dict, ast.Tuple)
 _OPEN, _CLOSE = "\x00aimo-open\x00", "\x00aimo-close\x00"
 # (expression, value) -> the text standing for the value, or None for str(value).
 Render = Callable[[str, Any], "str | None"]
@@ -37,7 +39,7 @@ def _evaluable(expression: str, namespace: Mapping[str, Any]) -> ast.Expression 
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError:
         return None
-    if isinstance(tree.body, (ast.Constant, ast.Set, ast.Dict, ast.Tuple)):
+    if isinstance(tree.body, _LITERALS):
         return None
     names = _names(tree)
     if not names or not any(name in namespace for name in names):
@@ -45,6 +47,38 @@ def _evaluable(expression: str, namespace: Mapping[str, Any]) -> ast.Expression 
     if not all(name in namespace or hasattr(builtins, name) for name in names):
         return None
     return tree
+
+
+def unfilled_reason(expression: str, namespace: Mapping[str, Any]) -> str | None:
+    """Why an expression-like placeholder was left as written, or None when it is not
+    one a user meant as a placeholder (code, JSON, a literal, a str.format field).
+
+    Only expressions over the user's variables are filled, so ``{undefined_var}`` and
+    ``{1/0}`` go out as typed; the report says so, since the user may have meant them.
+    """
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    body = tree.body
+    if isinstance(body, _LITERALS) or (
+        isinstance(body, ast.UnaryOp) and isinstance(body.operand, ast.Constant)
+    ):
+        return None  # -1 in e^{-1} is math, not a placeholder
+    bound = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    missing = sorted(
+        name
+        for name in _names(tree) - bound
+        if name not in namespace and not hasattr(builtins, name)
+    )
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        return f"{' and '.join(missing)} {verb} not defined"
+    if not any(name in namespace for name in _names(tree)):
+        return "it uses none of your variables (only expressions over them are filled)"
+    return None
 
 
 def interpolate(text: str, namespace: Mapping[str, Any], render: Render | None = None) -> str:
@@ -91,6 +125,10 @@ def _fill(
             return values[expression]
         tree = _evaluable(expression, namespace)
         if tree is None:
+            reason = unfilled_reason(expression, namespace)
+            if reason is not None:
+                fills.append(left_as_written(expression.strip(), reason))
+            values[expression] = match.group(0)
             return match.group(0)
         try:
             value = eval(compile(tree, "<aimo prompt>", "eval"), dict(namespace))

@@ -164,9 +164,9 @@ def fill_placeholders(
     and what each one became (shown above the answer, never sent or recorded).
 
     A placeholder whose value is an image becomes an image part where it stood, the
-    text around it kept in order (see ``magics/images.py``).
+    text around it kept in order (see ``magics/image_placeholders.py``).
     """
-    from aimo_magic.magics.images import ImagePlaceholders
+    from aimo_magic.magics.image_placeholders import ImagePlaceholders
     from aimo_magic.magics.interpolate import interpolate_with_fills
 
     images = ImagePlaceholders(figures)
@@ -195,11 +195,11 @@ def check_images(ctx: AskContext, prompt: Content, model: Model | None) -> None:
     When the catalogue does not say (``takes_images`` is None, or the model was not
     checked), they are sent and the server decides.
     """
-    from aimo_magic.core.images import image_parts
+    from aimo_magic.core.image_parts import image_parts
 
     count = len(image_parts(prompt))
     if count and model is not None and model.takes_images is False:
-        from aimo_magic.magics.images import refusal
+        from aimo_magic.magics.image_placeholders import refusal
 
         raise ValueError(refusal(model, ctx.session.cached_catalogue or [], count))
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from aimo_magic.widgets import labels
-from aimo_magic.widgets.binding import bind
+from aimo_magic.widgets.binding import MagicsSettings, bind
 from aimo_magic.widgets.search import MAX_SHOWN, SearchIndex
 from aimo_magic.widgets.snapshot import PanelPicture, snapshot_html
 
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from IPython.display import DisplayHandle
 
     from aimo_magic.core.types import Model
-    from aimo_magic.magics.magics import AimoMagics
     from aimo_magic.session import AimoSession, ClientOptions
 
 SEARCH_HINT = "name, provider, modality… e.g. “llama free”"
@@ -51,7 +50,7 @@ class ModelSelector(widgets.VBox):
     def __init__(
         self,
         session: AimoSession | None = None,
-        magics: AimoMagics | None = None,
+        magics: MagicsSettings | None = None,
         *,
         options: ClientOptions | None = None,
         search: str = "",

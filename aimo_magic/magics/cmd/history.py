@@ -14,7 +14,7 @@ from aimo_magic.magics.failures import user_errors
 
 if TYPE_CHECKING:
     from aimo_magic.conversation import Thread
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 PARTIAL_MARK = "[partial: the answer was interrupted]"
 
@@ -40,7 +40,7 @@ def history_lines(thread: Thread) -> list[str]:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
     from aimo_magic.magics.cmd._threads import existing_thread
 
     with user_errors(magics):

@@ -14,7 +14,24 @@ from aimo_magic.magics.cmd._args import CommandParser, command
 from aimo_magic.magics.failures import user_errors
 
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.core.errors import AimoError
+    from aimo_magic.magics.cmd._host import MagicsSurface
+
+USE_ANYWAY = (
+    "You can still use a model by its id: `%%aimo MODEL` or `%aimo use MODEL` "
+    "(sent unchecked; the server decides)."
+)
+# A model list the server does not have (rather than one that failed).
+NO_LIST_STATUSES = (404, 405, 501)
+
+
+def no_list(error: AimoError) -> str | None:
+    """The line for a server that has no model list, or None for other failures."""
+    if error.status not in NO_LIST_STATUSES:
+        return None
+    return (
+        f"This server lists no models (its model list answered HTTP {error.status}). {USE_ANYWAY}"
+    )
 
 
 def parser() -> CommandParser:
@@ -25,9 +42,10 @@ def parser() -> CommandParser:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
-    from aimo_magic.magics.cmd._catalogue import (
-        DEFAULT_MARK,
+def run(magics: MagicsSurface, args: Any) -> None:
+    from aimo_magic.core.catalogue import DEFAULT_MARK
+    from aimo_magic.core.errors import AimoError
+    from aimo_magic.magics.cmd._models_table import (
         PRICE_NOTE,
         catalogue_html,
         catalogue_text,
@@ -37,9 +55,16 @@ def run(magics: AimoMagics, args: Any) -> None:
 
     session = magics.session
     with user_errors(magics):
-        models = session.catalogue(magics.client_options(), refresh=args.refresh)
+        try:
+            models = session.catalogue(magics.client_options(), refresh=args.refresh)
+        except AimoError as exc:
+            line = no_list(exc)
+            if line is None:
+                raise
+            print(line)
+            return
     if not models:
-        print("The server lists no models; check the base URL with `%aimo config`.")
+        print(f"The server lists no models; check the base URL with `%aimo config`. {USE_ANYWAY}")
         return
     shown = [m for m in models if matches(m, args.search)]
     if not shown:

@@ -13,8 +13,11 @@ from typing import TYPE_CHECKING, Any
 from aimo_magic.magics.cmd._args import CommandParser, command
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from aimo_magic.core.types import Model
+    from aimo_magic.magics.cmd._host import MagicsSurface
     from aimo_magic.magics.cmd._table import Table
-    from aimo_magic.magics.magics import AimoMagics
     from aimo_magic.session import UsageLedger
 
 
@@ -24,7 +27,7 @@ def parser() -> CommandParser:
 
 def _cost(row: dict[str, float]) -> str:
     """The estimate, ``unknown`` when no answer had a price, ``X + unknown`` when some did."""
-    from aimo_magic.magics.cmd._catalogue import format_price
+    from aimo_magic.core.pricing import format_price
 
     unpriced, calls = int(row.get("unpriced", 0)), int(row["calls"])
     if calls and unpriced >= calls:
@@ -45,14 +48,19 @@ def _row(name: str, row: dict[str, float], hits: bool) -> tuple[str, ...]:
     )
     if not hits:
         return cells
-    from aimo_magic.magics.cmd._catalogue import format_price
+    from aimo_magic.core.pricing import format_price
 
     return (*cells, str(int(row["cache_hits"])), format_price(round(row["saved"], 12)))
 
 
-def usage_table(ledger: UsageLedger) -> Table:
-    """Per model and in total; answers without a listed price make a cost unknown."""
-    from aimo_magic.magics.cmd._catalogue import UNIT
+def usage_table(ledger: UsageLedger, catalogue: Sequence[Model] = ()) -> Table:
+    """Per model and in total; answers without a listed price make a cost unknown.
+
+    A row is named ``model · provider`` when the server answered with a provider's
+    pinned id (its public key first); the ids themselves are listed under the table.
+    """
+    from aimo_magic.core.catalogue import readable_id
+    from aimo_magic.magics.cmd._models_table import UNIT
     from aimo_magic.magics.cmd._table import Table, count
 
     totals = ledger.totals()
@@ -75,15 +83,19 @@ def usage_table(ledger: UsageLedger) -> Table:
             "Answers and tokens count live answers only; cache hits charged nothing and "
             "saved what their tokens would have cost."
         )
-    rows = [_row(name, row, hits) for name, row in sorted(ledger.per_model.items())]
+    named = sorted((readable_id(catalogue, key), key) for key in ledger.per_model)
+    rows = [_row(label, ledger.per_model[key], hits) for label, key in named]
     rows.append(_row("Total", totals, hits))
+    pinned = [f"{label} = {key}" for label, key in named if label != key]
+    if pinned:
+        notes.append("Ids, as a %%aimo line takes them: " + "; ".join(pinned) + ".")
     return Table(headers=headers, rows=rows, title="AiMo usage in this session", notes=notes)
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
     ledger = magics.session.usage
     if not ledger.per_model:
         print("No answers yet in this session, so no usage to show.")
         return
-    usage_table(ledger).show()
+    usage_table(ledger, magics.session.cached_catalogue or ()).show()

@@ -14,7 +14,7 @@ from aimo_magic.magics.cmd._args import CommandParser, command
 from aimo_magic.magics.failures import user_errors
 
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 
 def parser() -> CommandParser:
@@ -24,7 +24,7 @@ def parser() -> CommandParser:
     return p
 
 
-def describe_default(magics: AimoMagics) -> str:
+def describe_default(magics: MagicsSurface) -> str:
     from aimo_magic.core.config import ENV_MODEL
 
     session = magics.session
@@ -41,7 +41,7 @@ def describe_default(magics: AimoMagics) -> str:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
     from aimo_magic.magics.failures import fail
 
     if args.clear:

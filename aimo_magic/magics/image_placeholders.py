@@ -12,13 +12,13 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.core.images import is_image
+from aimo_magic.core.image_parts import is_image
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from aimo_magic.conversation import Content
-    from aimo_magic.core.images import EncodedImage
+    from aimo_magic.core.image_parts import EncodedImage
     from aimo_magic.core.types import Model
     from aimo_magic.magics.figures import FigureMemory
     from aimo_magic.magics.fill_report import Fill
@@ -42,7 +42,7 @@ class ImagePlaceholders:
             value = self._figures.resolve(value)
         if not is_image(value):
             return None
-        from aimo_magic.core.images import ImageError, encode_image
+        from aimo_magic.core.image_parts import ImageError, encode_image
 
         try:
             encoded = encode_image(value)
