@@ -268,3 +268,37 @@ def test_a_haiku_is_three_lines_and_code_requests_get_one_block(emulator: Emulat
     assert code.count("```") == 2 and "```python\n" in code
     sql = text(emulator, "Show me an SQL example that counts users by country.")
     assert "```sql\n" in sql and sql.count("```") == 2
+
+
+EXPLAIN_PROMPT = '''This error came from a Python cell in a Jupyter notebook. Explain briefly what went \
+wrong and why, then suggest a fix as corrected code.
+
+Cell In[3]:
+```python
+def factorial(n):
+    return n * factorial(n - 1)
+
+factorial(5)
+```
+
+Traceback:
+```
+Traceback (most recent call last):
+  File "In[3]", line 4, in <module>
+    factorial(5)
+  File "In[3]", line 2, in factorial
+    return n * factorial(n - 1)
+  [Previous line repeated 2970 more times]
+{error}
+```'''
+
+
+def test_a_traceback_to_explain_gets_what_went_wrong_why_and_a_fix(
+    emulator: EmulatorHandle,
+) -> None:
+    error = "RecursionError: maximum recursion depth exceeded"
+    reply = text(emulator, EXPLAIN_PROMPT.format(error=error))
+    assert reply.startswith(f"**What went wrong:** `{error}`, raised in `factorial` (line 2).")
+    assert "**Why:**" in reply and "base case" in reply
+    other = text(emulator, EXPLAIN_PROMPT.format(error="KeyError: 'revenue'"))
+    assert "`KeyError: 'revenue'`" in other and "key" in other.split("**Why:**")[1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -270,6 +271,7 @@ def test_teaching_explains_the_error_renders_hostile_output_inertly_and_restores
     assert "RecursionError: maximum recursion depth exceeded" in shown
     explain = cell_with(nb, "%aimo explain")
     assert "Explaining: RecursionError" in stdout(explain)
+    assert "base case" in answer_text(explain), "the explanation fits the error"
     assert record(explain)["thread"] == "explain"
     side_by_side = comparison(cell_with(nb, "--compare openai/gpt-4o,DeepSeek-V3-1"))
     assert [p["title"] for p in side_by_side.metadata["aimo"]["panes"]] == [
@@ -299,11 +301,13 @@ def test_batch_asks_every_row_shapes_the_answers_and_lists_failures(
     assert any(WIDGET in o.get("data", {}) for o in run.outputs), "the progress bar"
     assert "8 of 8 rows answered" in stdout(run)
     assert "row/s]ticket\n101 " in plain(run), "a Series on the tickets' index"
+    assert re.search(r"101\s+bug\n102\s+billing\n103\s+question\n", plain(run)), "one-word labels"
     assert "category    string\nurgency      Int64" in plain(cell_with(nb, "triage_schema"))
     each = cell_with(nb, "%%aimo --each tickets")
     assert "<table" in "".join(o.get("data", {}).get("text/html", "") for o in each.outputs)
     assert stdout(each).startswith("8 of 8 rows answered")
-    assert "friendly one-line reply" in plain(cell_with(nb, "replies.loc"))
+    replies = plain(cell_with(nb, "replies.loc"))
+    assert re.search(r"101\s+Thank.*“The app crashe", replies), "a reply that fits each ticket"
     flaky = cell_with(nb, "flaky = aimo_magic.Batch")
     assert "1 failed (1 × ServerError" in stdout(flaky)
     assert "RowError(index=1, error='ServerError'" in plain(cell_with(nb, "flaky.errors"))

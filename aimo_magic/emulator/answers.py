@@ -11,6 +11,7 @@ from typing import Any
 
 from aimo_magic.emulator import brief, samples
 from aimo_magic.emulator.directives import Directives
+from aimo_magic.emulator.explanations import explanation, reported_error
 from aimo_magic.emulator.questions import (
     Question,
     expected_option,
@@ -160,6 +161,9 @@ def fitting_answer(question: Question, prompt: str, view: RequestView) -> str:
         return brief.haiku(prompt)
     if question.kind == "sentences":
         return mention(view.images) + brief.sentences(question, prompt, limit)
+    if question.kind == "error":
+        error = reported_error(prompt)
+        return explanation(error) if error is not None else ""
     if question.kind == "code":
         return brief.code_example(question.language, limit)
     rich = mention(view.images) + samples.rich_markdown(_topic(prompt), _variant(prompt, 3))

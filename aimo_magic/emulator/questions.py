@@ -11,7 +11,8 @@ word" makes every example look wrong. So the prompt is read (never run) for:
   (named in it, or through a few common synonyms), else one picked by a hash of the
   prompt, so the same prompt always gets the same option;
 - a short form asked for: one word or a label, a number, N sentences or one line,
-  a haiku, a code example.
+  a haiku, a code example;
+- a traceback to explain (``%aimo explain``): what went wrong, why, how to fix it.
 
 Anything else is an open question and gets the rich answer.
 """
@@ -23,9 +24,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from aimo_magic.emulator.arithmetic import find_arithmetic
+from aimo_magic.emulator.explanations import reported_error
 from aimo_magic.emulator.seeds import stable_index
 
-Kind = Literal["arithmetic", "choice", "number", "word", "sentences", "haiku", "code", "open"]
+Kind = Literal[
+    "arithmetic", "choice", "number", "word", "sentences", "haiku", "code", "error", "open"
+]
 
 _ITEM = r"(?:\"[^\"\n]{1,40}\"|'[^'\n]{1,40}'|`[^`\n]{1,40}`|[A-Za-z0-9][\w'-]*)"
 _OR_LIST = rf"{_ITEM}(?:\s*,\s*{_ITEM})*\s*,?\s+or\s+{_ITEM}"
@@ -229,6 +233,8 @@ def read_question(prompt: str, instructions: str = "") -> Question:
     ``instructions`` (system prompts) can ask for a form too, or name the options."""
     both = f"{instructions}\n{prompt}" if instructions else prompt
     subject = subject_of(prompt)
+    if reported_error(prompt) is not None:
+        return Question("error", subject=subject)
     explains = _EXPLANATION_CUES.search(both) is not None
     arithmetic = find_arithmetic(prompt)
     if arithmetic is not None and not explains:
