@@ -15,11 +15,8 @@ from typing import TYPE_CHECKING, Any
 from aimo_magic.core.image_parts import is_image
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from aimo_magic.conversation import Content
     from aimo_magic.core.image_parts import EncodedImage
-    from aimo_magic.core.types import Model
     from aimo_magic.magics.figures import FigureMemory
     from aimo_magic.magics.fill_report import Fill
 
@@ -75,16 +72,3 @@ class ImagePlaceholders:
         if position < len(text):
             parts.append({"type": "text", "text": text[position:]})
         return parts
-
-
-def refusal(model: Model, catalogue: Sequence[Model], count: int) -> str:
-    """The one line for images aimed at a model the catalogue lists as text only."""
-    from aimo_magic.core.catalogue import image_models
-
-    what = "the image was" if count == 1 else f"{count} images were"
-    takers = image_models(catalogue)
-    if takers:
-        advice = f"models that take images: {', '.join(takers)} (e.g. `%%aimo {takers[0]}`)"
-    else:
-        advice = "no model in the catalogue takes images"
-    return f"{model.name} takes text only, so {what} not sent; {advice}."

@@ -189,19 +189,23 @@ def fill_placeholders(
     return parts, tuple(fills)
 
 
-def check_images(ctx: AskContext, prompt: Content, model: Model | None) -> None:
-    """Refuse images for a model the catalogue lists as text only, before sending them.
+def check_fit(
+    ctx: AskContext,
+    messages: Sequence[Mapping[str, Any]],
+    models: Sequence[Model | None],
+    *,
+    with_history: bool,
+) -> None:
+    """Refuse, before sending, a request some of its models cannot take: images for a
+    model listed as text only, a prompt larger than a model's listed context.
 
-    When the catalogue does not say (``takes_images`` is None, or the model was not
-    checked), they are sent and the server decides.
+    A model the catalogue does not describe (not checked, or ``takes_images`` and
+    ``context_length`` not listed) passes, and the server decides.
     """
-    from aimo_magic.core.image_parts import image_parts
+    from aimo_magic.core.model_fit import refuse_what_does_not_fit
 
-    count = len(image_parts(prompt))
-    if count and model is not None and model.takes_images is False:
-        from aimo_magic.magics.image_placeholders import refusal
-
-        raise ValueError(refusal(model, ctx.session.cached_catalogue or [], count))
+    what = "The prompt, with the history that would go with it," if with_history else "The prompt"
+    refuse_what_does_not_fit(models, messages, ctx.session.cached_catalogue or [], what=what)
 
 
 def build_request(
@@ -210,12 +214,15 @@ def build_request(
     prompt: Content,
     *,
     namespace: Mapping[str, Any] | None = None,
+    fit_models: Sequence[Model | None] | None = None,
 ) -> AskRequest:
     """Check everything and decide the request; raises before anything is sent or kept.
 
     ``namespace`` fills ``{placeholders}`` (unless ``--no-interpolate``); None
     leaves the prompt as given. The options are checked before any placeholder
     is evaluated, so a refused cell runs none of the user's expressions.
+    ``fit_models`` are the catalogue entries of every model the messages go to (a
+    comparison's), when not just the one the options name.
     Raises AimoError (model, key) or ValueError (options, prompt, thread name).
     """
     from aimo_magic.conversation import DEFAULT_THREAD, validate_thread_name
@@ -231,9 +238,12 @@ def build_request(
         prompt = check_prompt(prompt)
     model_id = session.resolve_model(options.model)
     check = session.check_model(model_id, settings.client, enabled=settings.check_models)
-    check_images(ctx, prompt, check.model)
+    models = [check.model] if fit_models is None else list(fit_models)
     thread = None if options.no_history else validate_thread_name(options.chat or DEFAULT_THREAD)
-    messages = conversation_messages(ctx, options, thread, prompt, check.model, params)
+    text_only = any(m is not None and m.takes_images is False for m in models)
+    messages = conversation_messages(ctx, options, thread, prompt, check.model, params, text_only)
+    sent_alone = 1 + bool(messages and messages[0].get("role") == "system")
+    check_fit(ctx, messages, models, with_history=len(messages) > sent_alone)
     return AskRequest(
         prompt=prompt,
         model_id=model_id,
@@ -263,20 +273,24 @@ def conversation_messages(
     prompt: Content,
     model: Model | None,
     params: Mapping[str, Any],
+    text_only: bool = False,
 ) -> Sequence[Mapping[str, Any]]:
-    """The system prompt, the thread's earlier turns that fit, and the new prompt."""
-    if thread is None or options.new:
-        # --new starts the thread afresh, but only once the answer is in (see record).
+    """The system prompt, the thread's earlier turns that fit, and the new prompt.
+
+    ``text_only``: a model it goes to takes no images, so earlier turns carry notes
+    where their images were.
+    """
+    store = ctx.session.conversations
+    if thread is None or options.new or thread not in store.names():
+        # --new starts the thread afresh, but only once the answer is in (see record);
+        # a thread not yet begun is made then too, so a refused cell leaves none behind.
         system = [{"role": "system", "content": options.system}] if options.system else []
         return [*system, {"role": "user", "content": prompt}]
-    return ctx.session.conversations.thread(thread).messages_for(
+    return store.thread(thread).messages_for(
         prompt,
         system=options.system,
         cell_id=ctx.session.current_cell_id,
         max_turns=ctx.settings.history_turns,
         max_tokens=history_budget(ctx.settings, model, params),
-        # A text-only model gets earlier turns with notes where their images were.
-        image_turns=0
-        if model is not None and model.takes_images is False
-        else ctx.settings.image_turns,
+        image_turns=0 if text_only else ctx.settings.image_turns,
     )
