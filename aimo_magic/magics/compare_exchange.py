@@ -114,17 +114,14 @@ class CompareExchange:
 
         ctx, request = self.ctx, self.request
         first = request.first
-        client = ctx.settings.client
+        first.resolution.require_key()
         comparison = Comparison(
             first.message_list(),
             request.ids,
             first.param_dict(),
-            catalogue=ctx.session.cached_catalogue,
+            catalogue=first.resolution.catalogue,
             stream=first.stream,
-            base_url=client.base_url,
-            timeout=client.timeout,
-            max_retries=client.max_retries,
-            api_key=ctx.session.require_key(),
+            settings=first.resolution.settings,
         )
         warm_up_in_background()
         view = compare_panes(

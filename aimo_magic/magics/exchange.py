@@ -142,10 +142,8 @@ class Exchange:
     def _receive(self, wait_until_warm: Any) -> ChatResult:
         """The answer: from the answer cache when the request allows it and has one
         stored (the client then replays it whole), else from the server."""
-        request, session, settings = self.request, self.ctx.session, self.ctx.settings
-        if request.cache and settings.cache_options is not None:
-            session.answer_cache(settings.cache_options)  # opened on first use
-        client = session.client(settings.client)
+        request = self.request
+        client = self.ctx.session.client(request.resolution, cache=request.cache)
         params = request.param_dict()
         if not request.stream:
             result = client.chat(
