@@ -103,8 +103,13 @@ def prepare(
 def answer(ctx: AskContext, request: AskRequest) -> ChatResult:
     """Send one request in its own display, then keep the answer as the cell does."""
     from aimo_magic.magics.exchange import Exchange
-    from aimo_magic.magics.record import keep_result
+    from aimo_magic.magics.record import keep_partial, keep_result
 
-    result = Exchange(ctx, request).run()
+    exchange = Exchange(ctx, request)
+    try:
+        result = exchange.run()
+    except AnswerInterrupted:
+        keep_partial(ctx, request, exchange.partial_text)
+        raise
     keep_result(ctx, request, result)
     return result
