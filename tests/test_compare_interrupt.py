@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from aimo_magic.core.resolution import Choices
 from aimo_magic.emulator import EmulatorHandle
 from aimo_magic.magics.ask_context import AskContext, AskSettings
 from aimo_magic.magics.cell_options import CellOptions
@@ -22,7 +23,7 @@ from aimo_magic.magics.compare import build_compare
 from aimo_magic.magics.compare_exchange import INTERRUPTED, CompareExchange
 from aimo_magic.magics.failures import AnswerInterrupted
 from aimo_magic.rendering.compare_view import WAITING
-from aimo_magic.session import AimoSession, ClientOptions
+from aimo_magic.session import AimoSession
 
 MODELS = "openai/gpt-4o,DeepSeek-V3-1"
 STALLING = "Tell me about rivers ::words 200 ::fault stall_after=5;stall_s=60"
@@ -57,7 +58,8 @@ class PressingSink:
 def ctx(emu: EmulatorHandle) -> Iterator[AskContext]:
     session = AimoSession()
     session.explicit_key = "aimo-sk-v2-test-compare-interrupt-0000"
-    settings = AskSettings(client=ClientOptions(emu.base_url, 30.0, 0), short_errors=True)
+    session.configured = Choices(base_url=emu.base_url, timeout=30.0, max_retries=0)
+    settings = AskSettings(short_errors=True)
     try:
         yield AskContext(session, settings)
     finally:

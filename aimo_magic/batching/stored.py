@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
+    from aimo_magic.core.resolution import Resolution
     from aimo_magic.core.types import ChatResult
+    from aimo_magic.session import AimoSession
 
 GROUP = 64
 """Answers written per transaction at most; fewer when ``FLUSH_S`` has passed."""
@@ -30,7 +32,31 @@ RowMessages = Callable[[int], "list[dict[str, Any]]"]
 the messages themselves)."""
 
 
-def report_unusable(exc: CacheUnavailableError, session: Any = None) -> None:
+def open_store(
+    choice: Any, where: Resolution, session: AimoSession | None
+) -> tuple[AnswerCache | None, bool]:
+    """The store ``cache=`` names, and whether the batch opened it (and must close it).
+
+    In a notebook ``True`` is the session's own store (one file: ``%aimo cache stats``
+    sees the batch); elsewhere the default file. A file that cannot be used is
+    reported once and the batch runs without it.
+    """
+    from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
+
+    if choice is None or choice is False:
+        return None, False
+    if isinstance(choice, AnswerCache):
+        return choice, False
+    if choice is True and session is not None:
+        return session.answer_cache(where), False
+    try:
+        return AnswerCache(None if choice is True else choice), True
+    except CacheUnavailableError as exc:
+        report_unusable(exc, session)
+        return None, False
+
+
+def report_unusable(exc: CacheUnavailableError, session: AimoSession | None = None) -> None:
     """One line about a cache that cannot be used: the session's warning, else a CacheWarning."""
     if session is not None:
         session.cache_unusable(exc)

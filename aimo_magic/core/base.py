@@ -13,7 +13,7 @@ import httpx2
 
 from aimo_magic._version import __version__
 from aimo_magic.core.catalogue import provider_name
-from aimo_magic.core.config import Settings
+from aimo_magic.core.config import Settings, choose_model
 from aimo_magic.core.errors import (
     AimoError,
     APIConnectionError,
@@ -141,13 +141,9 @@ class BaseClient:
         return {**self._auth_headers(request_id), "Accept": "text/event-stream"}
 
     def _model_for(self, model: str | None) -> str:
-        chosen = model or self.settings.model
-        if not chosen:
-            raise AimoError(
-                "No model given",
-                hint="Pass model=... (see Client.models()) or set AIMO_MODEL.",
-            )
-        return chosen
+        """The model asked for, else the client's default (AIMO_MODEL), else the error
+        ``core.config`` words for code."""
+        return choose_model(model or self.settings.model)
 
     def _chat_request(
         self, messages: str | Messages, model: str | None, params: Mapping[str, Any]

@@ -114,17 +114,14 @@ class CompareExchange:
 
         ctx, request = self.ctx, self.request
         first = request.first
-        client = ctx.settings.client
+        first.resolution.require_key()
         comparison = Comparison(
             first.message_list(),
             request.ids,
             first.param_dict(),
-            catalogue=ctx.session.cached_catalogue,
+            catalogue=first.resolution.catalogue,
             stream=first.stream,
-            base_url=client.base_url,
-            timeout=client.timeout,
-            max_retries=client.max_retries,
-            api_key=ctx.session.require_key(),
+            settings=first.resolution.settings,
         )
         warm_up_in_background()
         view = compare_panes(
@@ -246,14 +243,18 @@ def one_after_another(ctx: AskContext, request: CompareRequest) -> dict[str, str
 
     from aimo_magic.magics.exchange import Exchange
     from aimo_magic.magics.failures import CellFailed
-    from aimo_magic.magics.record import record_turn
+    from aimo_magic.magics.record import keep_partial, record_turn
 
     print("In the browser the models answer one after another, not side by side.")
     texts: dict[str, str] = {}
     for contender, asked in zip(request.contenders, request.requests, strict=True):
         print(f"── {contender.title}")
+        exchange = Exchange(ctx, asked)
         try:
-            result = Exchange(ctx, asked).run()
+            result = exchange.run()
+        except AnswerInterrupted:
+            keep_partial(ctx, asked, exchange.partial_text)
+            raise
         except (CellFailed, UsageError) as exc:
             print(f"{contender.title}: {exc}")
             texts[contender.id] = ""

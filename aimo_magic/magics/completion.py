@@ -79,7 +79,7 @@ def _model_list(magics: AimoMagics, fragment: str) -> list[str]:
 def _compared(magics: AimoMagics, before: list[str]) -> list[str]:
     """``--keep``: the models the line compares (as written, ``NAME@*`` as its providers'
     names and ids, which ``--keep`` accepts); every model while no ``--compare`` is typed."""
-    from aimo_magic.core.comparison import split_models
+    from aimo_magic.core.resolution import split_models
 
     spec = None
     for index, word in enumerate(before):

@@ -11,9 +11,12 @@ and find the loaded ones through IPython, the way ``%load_ext`` does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from aimo_magic.session import AimoSession, ClientOptions
+from aimo_magic.session import AimoSession
+
+if TYPE_CHECKING:
+    from aimo_magic.core.resolution import Choices
 
 EXTENSION = "aimo_magic"
 MAGICS_CLASS = "AimoMagics"
@@ -29,23 +32,14 @@ class MagicsSettings(Protocol):
     @property
     def session(self) -> AimoSession: ...
 
-    def client_options(self) -> ClientOptions: ...
-
-
-PLAIN_OPTIONS = ClientOptions(base_url=None, timeout=None, max_retries=None)
-
 
 @dataclass
 class Binding:
     session: AimoSession
     magics: MagicsSettings | None = None
-    fixed_options: ClientOptions | None = None
-
-    def options(self) -> ClientOptions:
-        """Read on every load, so a changed ``%config AimoMagics.base_url`` takes effect."""
-        if self.fixed_options is not None:
-            return self.fixed_options
-        return self.magics.client_options() if self.magics is not None else PLAIN_OPTIONS
+    fixed_options: Choices | None = None
+    """Settings that win over the session's (else a changed ``%config AimoMagics.base_url``
+    takes effect at the next load, through the session)."""
 
     def choose(self, model_id: str) -> None:
         if self.magics is not None:
@@ -71,7 +65,7 @@ def find_magics() -> MagicsSettings | None:
 def bind(
     session: AimoSession | None,
     magics: MagicsSettings | None,
-    options: ClientOptions | None = None,
+    options: Choices | None = None,
 ) -> Binding:
     """Outside IPython and without arguments, a fresh session configured from the environment."""
     if magics is not None:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from traitlets import TraitType
 
     from aimo_magic.magics.ask_context import AskContext
-    from aimo_magic.session import AimoSession, CacheOptions, ClientOptions
+    from aimo_magic.session import AimoSession
 
 
 class MagicsSurface(Protocol):
@@ -28,10 +28,6 @@ class MagicsSurface(Protocol):
 
     @property
     def session(self) -> AimoSession: ...
-
-    def client_options(self) -> ClientOptions: ...
-
-    def cache_options(self) -> CacheOptions: ...
 
     def ask_context(self) -> AskContext: ...
 

@@ -67,8 +67,8 @@ def run(magics: MagicsSurface, args: Any) -> None:
         return
     with user_errors(magics):
         check_alias_name(args.name)
-        target = session.resolve_model(args.model)
-        check = session.check_model(target, magics.client_options(), enabled=magics.check_models)
+        check = session.resolve(args.model)
+        target = check.model_id or args.model
         if find_model(session.cached_catalogue or (), args.name) is not None:
             raise ValueError(f"{args.name!r} is already a model id; pick another alias name.")
     previous = session.aliases.get(args.name)

@@ -44,7 +44,7 @@ def open_store(magics: MagicsSurface) -> AnswerCache | None:
     """The session's cache, or None after saying in one line why it cannot be used
     (a problem found just now has already been announced by the session)."""
     known = magics.session.cache_problem
-    store = magics.session.answer_cache(magics.cache_options())
+    store = magics.session.answer_cache()
     problem = magics.session.cache_problem
     if store is None and problem is not None and problem is known:
         print(f"The answer cache at {problem.path} cannot be used ({problem.reason}).")

@@ -56,7 +56,7 @@ def run(magics: MagicsSurface, args: Any) -> None:
     session = magics.session
     with user_errors(magics):
         try:
-            models = session.catalogue(magics.client_options(), refresh=args.refresh)
+            models = session.catalogue(refresh=args.refresh)
         except AimoError as exc:
             line = no_list(exc)
             if line is None:
@@ -74,7 +74,7 @@ def run(magics: MagicsSurface, args: Any) -> None:
             "try fewer or shorter words, or `%aimo models` for all of them."
         )
         return
-    default = session.resolve_model(None) if session.default_model else None
+    default = session.default_model_id
     what = f" matching {' '.join(args.search)!r}" if args.search else ""
     summary = f"{len(shown)} of {len(models)} models{what}."
     if default and any(default in m.ids for m in shown):

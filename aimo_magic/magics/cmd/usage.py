@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from aimo_magic.core.types import Model
+    from aimo_magic.core.usage import UsageLedger
     from aimo_magic.magics.cmd._host import MagicsSurface
     from aimo_magic.magics.cmd._table import Table
-    from aimo_magic.session import UsageLedger
 
 
 def parser() -> CommandParser:
