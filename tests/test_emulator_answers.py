@@ -270,8 +270,8 @@ def test_a_haiku_is_three_lines_and_code_requests_get_one_block(emulator: Emulat
     assert "```sql\n" in sql and sql.count("```") == 2
 
 
-EXPLAIN_PROMPT = '''This error came from a Python cell in a Jupyter notebook. Explain briefly what went \
-wrong and why, then suggest a fix as corrected code.
+EXPLAIN_PROMPT = """This error came from a Python cell in a Jupyter notebook. Explain briefly \
+what went wrong and why, then suggest a fix as corrected code.
 
 Cell In[3]:
 ```python
@@ -290,7 +290,7 @@ Traceback (most recent call last):
     return n * factorial(n - 1)
   [Previous line repeated 2970 more times]
 {error}
-```'''
+```"""
 
 
 def test_a_traceback_to_explain_gets_what_went_wrong_why_and_a_fix(
