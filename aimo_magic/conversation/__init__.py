@@ -7,13 +7,12 @@ from aimo_magic.conversation.persist import (
 )
 from aimo_magic.conversation.store import DEFAULT_THREAD, ConversationStore
 from aimo_magic.conversation.thread import (
-    Content,
     Thread,
     ThreadNameError,
     Turn,
-    content_text,
     validate_thread_name,
 )
+from aimo_magic.core.content import Content, content_text
 from aimo_magic.core.tokens import IMAGE_TOKENS, estimate_tokens
 
 __all__ = [

@@ -9,15 +9,13 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from aimo_magic.conversation.budget import keep_recent
-from aimo_magic.core.image_parts import is_image_part, part_url
+from aimo_magic.core.content import Content, check_content
+from aimo_magic.core.image_parts import is_image_part
 from aimo_magic.core.tokens import Estimator, estimate_tokens
 from aimo_magic.core.types import Usage
-
-# OpenAI chat content: plain text or a list of parts such as text and image_url.
-Content = Union[str, list[dict[str, Any]]]  # noqa: UP007 - a runtime alias must work on 3.10
 
 MAX_NAME_LENGTH = 64
 # What the model reads where an earlier turn's image is not sent again.
@@ -41,44 +39,6 @@ def validate_thread_name(name: object) -> str:
             f"thread name {name!r} contains spaces or control characters; use one word"
         )
     return name
-
-
-def check_content(content: object, what: str) -> Content:
-    """Return ``content`` if it is OpenAI chat content, else raise a one-line ValueError."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list) and all(
-        isinstance(part, dict) and isinstance(part.get("type"), str) for part in content
-    ):
-        for part in content:
-            if part["type"] == "image_url" and part_url(part) is None:
-                raise ValueError(
-                    f"{what} has an image part without a URL; build image parts with "
-                    "aimo_magic.image(...)"
-                )
-        return content
-    raise ValueError(
-        f"{what} must be a string or a list of content parts like "
-        "{'type': 'text', 'text': ...}; got " + type(content).__name__
-    )
-
-
-def content_text(content: Content) -> str:
-    """Readable text of some content, with each image shown as ``[image WxH]``."""
-    if isinstance(content, str):
-        return content
-    pieces: list[str] = []
-    for part in content:
-        kind = part.get("type")
-        if kind == "text":
-            pieces.append(str(part.get("text", "")))
-        elif is_image_part(part):
-            from aimo_magic.core.image_parts import part_label
-
-            pieces.append(part_label(part))
-        else:
-            pieces.append(f"[{kind}]")
-    return "\n".join(pieces)
 
 
 def without_images(content: Content) -> Content:

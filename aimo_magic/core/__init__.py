@@ -49,6 +49,16 @@ _EXPORTS = {
     "ProviderOffer": "types",
     "Timings": "types",
     "Usage": "types",
+    "ToolCall": "types",
+    "Tool": "tools",
+    "ToolDefinitionError": "tools",
+    "tool": "tools",
+    "CallRecord": "tool_loop",
+    "LoopEvents": "tool_loop",
+    "ToolLoop": "tool_loop",
+    "ToolLoopInterrupted": "tool_loop",
+    "ToolsResult": "tool_loop",
+    "ask": "tool_loop",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -243,14 +243,18 @@ def one_after_another(ctx: AskContext, request: CompareRequest) -> dict[str, str
 
     from aimo_magic.magics.exchange import Exchange
     from aimo_magic.magics.failures import CellFailed
-    from aimo_magic.magics.record import record_turn
+    from aimo_magic.magics.record import keep_partial, record_turn
 
     print("In the browser the models answer one after another, not side by side.")
     texts: dict[str, str] = {}
     for contender, asked in zip(request.contenders, request.requests, strict=True):
         print(f"── {contender.title}")
+        exchange = Exchange(ctx, asked)
         try:
-            result = Exchange(ctx, asked).run()
+            result = exchange.run()
+        except AnswerInterrupted:
+            keep_partial(ctx, asked, exchange.partial_text)
+            raise
         except (CellFailed, UsageError) as exc:
             print(f"{contender.title}: {exc}")
             texts[contender.id] = ""

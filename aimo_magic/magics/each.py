@@ -61,7 +61,8 @@ def prepare_each(ctx: AskContext, options: CellOptions, cell: str) -> Batch:
     from aimo_magic.batching import Batch
     from aimo_magic.batching.rows import field_names
     from aimo_magic.core.secrets import looks_like_key
-    from aimo_magic.magics.request import KEY_IN_PROMPT, check_prompt, request_params
+    from aimo_magic.magics.prompt_fill import KEY_IN_PROMPT, check_prompt
+    from aimo_magic.magics.request import request_params
     from aimo_magic.magics.row_template import row_template
 
     fmt = options.format or ctx.settings.default_format

@@ -2,9 +2,9 @@
 
 An ``Exchange`` owns one live display (one pane). ``run`` sends the request and
 returns the finished result; ``deliver`` shows a result obtained some other way
-(an answer cache, say) exactly as if it had just arrived. Neither records the
-finished turn: that is the caller's choice (see ``magics/record.py``); only an
-interrupted answer is kept here, as a partial turn, since the cell ends there.
+(an answer cache, say) exactly as if it had just arrived. Neither records
+anything: that is the caller's choice (see ``magics/record.py``), for an interrupted
+answer too (``partial_text``).
 """
 
 from __future__ import annotations
@@ -72,6 +72,8 @@ class Exchange:
 
         self.ctx = ctx
         self.request = request
+        self.partial_text = ""
+        """What arrived before an interrupt: the caller may keep it as a partial turn."""
         self.live: LiveAnswer = LiveAnswer(
             fmt=request.fmt,
             min_interval=1.0 / max(ctx.settings.render_rate, 0.5),
@@ -94,7 +96,8 @@ class Exchange:
         """Send the request, show the answer as it comes, and end with the footer.
 
         Failures end the cell in one line (the original exception under --debug);
-        an interrupt keeps what arrived, shown and recorded as partial.
+        an interrupt keeps what arrived shown, marked as interrupted, and in
+        ``partial_text`` for the caller to record.
         """
         from aimo_magic.core.errors import AimoError, IncompleteStreamError
         from aimo_magic.rendering.warmup import wait_until_warm, warm_up_in_background
@@ -217,9 +220,5 @@ class Exchange:
             raise fail(self.ctx.settings, str(exc)) from None
 
     def _interrupted(self) -> None:
-        from aimo_magic.magics.record import record_turn
-
-        text = self.live.text
+        self.partial_text = self.live.text
         self.live.finish(status="interrupted", metadata=provenance(self.request, None))
-        if text:
-            record_turn(self.ctx.session.conversations, self.request, text, None, partial=True)

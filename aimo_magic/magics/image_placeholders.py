@@ -1,90 +1,86 @@
-"""Images in ``%%aimo`` prompts: placeholders that become image parts, and which models.
+"""Images in ``%%aimo`` prompts: placeholders whose values become image parts.
 
-Interpolation turns each ``{expr}`` into text; for an image value it writes a marker
-instead, and ``ImagePlaceholders.content`` then cuts the prompt at the markers into
-OpenAI content parts, keeping the text around each image in order. Nothing here imports
-Pillow or matplotlib unless a value really is an image.
+Interpolation hands on the prompt's text cut at its filled placeholders, with each
+value as it is (``interpolate.interpolate_pieces``); here each value becomes text, or
+an image part where it stood when it is an image, the text around it kept in order.
+Nothing here imports Pillow or matplotlib unless a value really is an image.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from aimo_magic.core.image_parts import is_image
+from aimo_magic.magics.fill_report import Fill, describe
+from aimo_magic.magics.interpolate import Piece, Placed
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from aimo_magic.conversation import Content
+    from aimo_magic.core.content import Content
     from aimo_magic.core.image_parts import EncodedImage
-    from aimo_magic.core.types import Model
     from aimo_magic.magics.figures import FigureMemory
-    from aimo_magic.magics.fill_report import Fill
-
-# NUL cannot come from a notebook cell's text or a str() of a value in practice.
-_MARKER = "\x00aimo-image-{}\x00"
-_MARKERS = re.compile("\x00aimo-image-(\\d+)\x00")
 
 
 class ImagePlaceholders:
-    """Collects the images a prompt's placeholders named, in the order they appear."""
+    """Turns filled text into content, one text part at a time, sending image values
+    as images; it remembers whether any came before, as a prompt of several text parts
+    then becomes parts throughout."""
 
     def __init__(self, figures: FigureMemory | None = None) -> None:
         self._figures = figures
         self.images: list[EncodedImage] = []
-        self._by_expression: dict[str, EncodedImage] = {}
 
-    def text_for(self, expression: str, value: Any) -> str | None:
-        """A marker standing for ``value`` if it is an image (encoding it now), else None."""
-        if self._figures is not None:
-            value = self._figures.resolve(value)
+    def content(
+        self, pieces: Sequence[Piece], found: Sequence[Fill | Placed]
+    ) -> tuple[Content, list[Fill]]:
+        """The text as plain text, or as text and image parts when it names images,
+        and the fill report (saying so where a placeholder became an image)."""
+        shown: dict[int, str | EncodedImage] = {}
+        fills: list[Fill] = []
+        for item in found:
+            if isinstance(item, Fill):
+                fills.append(item)
+                continue
+            shown[id(item)] = self._shown(item)
+            fills.append(self._report(item, shown[id(item)]))
+        values = [piece if isinstance(piece, str) else shown[id(piece)] for piece in pieces]
+        if not self.images:
+            return "".join(value for value in values if isinstance(value, str)), fills
+        parts: list[dict[str, Any]] = []
+        text = ""
+        for value in values:
+            if isinstance(value, str):
+                text += value
+                continue
+            if text:
+                parts.append({"type": "text", "text": text})
+                text = ""
+            parts.append(value.part())
+        if text:
+            parts.append({"type": "text", "text": text})
+        return parts, fills
+
+    def _shown(self, placed: Placed) -> str | EncodedImage:
+        """The value's text, or the value encoded as an image if it is one."""
+        value = self._figures.resolve(placed.value) if self._figures else placed.value
         if not is_image(value):
-            return None
+            return placed.text()
         from aimo_magic.core.image_parts import ImageError, encode_image
 
         try:
             encoded = encode_image(value)
         except ImageError as exc:
-            raise ImageError(f"{{{expression.strip()}}}: {exc}") from None
+            raise ImageError(f"{{{placed.expression}}}: {exc}") from None
         self.images.append(encoded)
-        self._by_expression[expression.strip()] = encoded
-        return _MARKER.format(len(self.images) - 1)
+        return encoded
 
-    def report(self, fill: Fill) -> Fill:
+    @staticmethod
+    def _report(placed: Placed, shown: str | EncodedImage) -> Fill:
         """The fill report's line for a placeholder, saying so when it became an image."""
-        encoded = self._by_expression.get(fill.expression)
-        if encoded is None:
-            return fill
-        kind = encoded.mime.split("/")[-1].upper()
-        sent = f"an image {encoded.width}x{encoded.height} {kind}"
-        return dataclasses.replace(fill, chars=encoded.url_chars, sent=sent)
-
-    def content(self, text: str) -> Content:
-        """The prompt as plain text, or as text and image parts when it names images."""
-        if not self.images:
-            return text
-        parts: list[dict[str, Any]] = []
-        position = 0
-        for match in _MARKERS.finditer(text):
-            if match.start() > position:
-                parts.append({"type": "text", "text": text[position : match.start()]})
-            parts.append(self.images[int(match.group(1))].part())
-            position = match.end()
-        if position < len(text):
-            parts.append({"type": "text", "text": text[position:]})
-        return parts
-
-
-def refusal(model: Model, catalogue: Sequence[Model], count: int) -> str:
-    """The one line for images aimed at a model the catalogue lists as text only."""
-    from aimo_magic.core.catalogue import image_models
-
-    what = "the image was" if count == 1 else f"{count} images were"
-    takers = image_models(catalogue)
-    if takers:
-        advice = f"models that take images: {', '.join(takers)} (e.g. `%%aimo {takers[0]}`)"
-    else:
-        advice = "no model in the catalogue takes images"
-    return f"{model.name} takes text only, so {what} not sent; {advice}."
+        if isinstance(shown, str):
+            return describe(placed.expression, placed.value, shown)
+        kind = shown.mime.split("/")[-1].upper()
+        sent = f"an image {shown.width}x{shown.height} {kind}"
+        fill = describe(placed.expression, placed.value, "")
+        return dataclasses.replace(fill, chars=shown.url_chars, sent=sent)

@@ -53,6 +53,12 @@ def record_turn(
     )
 
 
+def keep_partial(ctx: AskContext, request: AskRequest, text: str) -> None:
+    """What a cell does with an interrupted answer: record what arrived, marked partial."""
+    if text:
+        record_turn(ctx.session.conversations, request, text, None, partial=True)
+
+
 def answer_value(request: AskRequest, text: str) -> Any:
     """What ``-o VAR`` stores: the parsed value for ``-f json``, else the text.
 

@@ -18,17 +18,9 @@ if TYPE_CHECKING:
     from aimo_magic.conversation import Content
     from aimo_magic.core.resolution import Resolution
     from aimo_magic.core.types import Model, ProviderOffer
-    from aimo_magic.magics.ask_context import AskContext, AskSettings
+    from aimo_magic.magics.ask_context import AskContext
     from aimo_magic.magics.cell_options import CellOptions
-    from aimo_magic.magics.figures import FigureMemory
     from aimo_magic.magics.fill_report import Fill
-
-CONTEXT_SHARE = 0.75
-KEY_IN_PROMPT = (
-    "Refused: the prompt contains something that looks like an AiMo API key; it would "
-    "be sent to the model and saved in the notebook. Remove it and run the cell again."
-)
-NO_PROMPT = "The cell has no prompt: write your question below the %%aimo line."
 
 
 class ReadOnlyDict(dict[str, Any]):
@@ -133,18 +125,6 @@ def request_params(options: CellOptions, fmt: str) -> dict[str, Any]:
     return params
 
 
-def history_budget(
-    settings: AskSettings, model: Model | None, params: Mapping[str, Any]
-) -> int | None:
-    """Tokens of history to send: the setting, else a share of the model's context."""
-    if settings.history_tokens > 0:
-        return settings.history_tokens
-    if model is None or not model.context_length:
-        return None
-    reserve = int(params.get("max_tokens") or 0)
-    return max(int(model.context_length * CONTEXT_SHARE) - reserve, 256)
-
-
 def check_options(options: CellOptions, fmt: str) -> None:
     """Refuse options that contradict each other (ValueError, one line)."""
     if options.insert and fmt != "code":
@@ -153,71 +133,27 @@ def check_options(options: CellOptions, fmt: str) -> None:
         raise ValueError("--new and --no-history contradict each other; use one of them.")
 
 
-def check_prompt(prompt: Content) -> Content:
-    """The prompt without surrounding blank space, if it is one that may be sent."""
-    from aimo_magic.conversation.thread import check_content, content_text
-    from aimo_magic.core.secrets import looks_like_key
-
-    prompt = check_content(prompt, "the prompt")
-    if isinstance(prompt, str):
-        prompt = prompt.strip()
-    text = content_text(prompt)
-    if looks_like_key(text):
-        raise ValueError(KEY_IN_PROMPT)
-    if not text.strip() and not _has_non_text_part(prompt):
-        raise ValueError(NO_PROMPT)
-    return prompt
-
-
-def _has_non_text_part(prompt: Content) -> bool:
-    return not isinstance(prompt, str) and any(part.get("type") != "text" for part in prompt)
-
-
-def fill_placeholders(
-    prompt: Content, namespace: Mapping[str, Any], figures: FigureMemory | None = None
-) -> tuple[Content, tuple[Fill, ...]]:
-    """``{expr}`` placeholders replaced from the user's variables, in every text part,
-    and what each one became (shown above the answer, never sent or recorded).
-
-    A placeholder whose value is an image becomes an image part where it stood, the
-    text around it kept in order (see ``magics/image_placeholders.py``).
-    """
-    from aimo_magic.magics.image_placeholders import ImagePlaceholders
-    from aimo_magic.magics.interpolate import interpolate_with_fills
-
-    images = ImagePlaceholders(figures)
-    fills: list[Fill] = []
-
-    def fill(text: str) -> Content:
-        filled, found = interpolate_with_fills(text, namespace, render=images.text_for)
-        fills.extend(images.report(one) for one in found)
-        return images.content(filled)
-
-    if isinstance(prompt, str):
-        return fill(prompt), tuple(fills)
-    parts: list[dict[str, Any]] = []
-    for part in prompt:
-        if part.get("type") != "text":
-            parts.append(part)
-            continue
-        content = fill(str(part.get("text", "")))
-        parts.extend([{**part, "text": content}] if isinstance(content, str) else content)
-    return parts, tuple(fills)
-
-
-def check_images(ctx: AskContext, prompt: Content, model: Model | None) -> None:
+def check_images(ctx: AskContext, count: int, model: Model | None) -> None:
     """Refuse images for a model the catalogue lists as text only, before sending them.
 
     When the catalogue does not say (``takes_images`` is None, or the model was not
     checked), they are sent and the server decides.
     """
-    from aimo_magic.core.image_parts import image_parts
-
-    count = len(image_parts(prompt))
     if count and model is not None and model.takes_images is False:
-        from aimo_magic.magics.image_placeholders import refusal
+        raise ValueError(images_refusal(model, ctx.session.cached_catalogue or [], count))
 
-        raise ValueError(refusal(model, ctx.session.cached_catalogue or [], count))
+
+def images_refusal(model: Model, catalogue: Sequence[Model], count: int) -> str:
+    """The one line for images aimed at a model the catalogue lists as text only."""
+    from aimo_magic.core.catalogue import image_models
+
+    what = "the image was" if count == 1 else f"{count} images were"
+    takers = image_models(catalogue)
+    if takers:
+        advice = f"models that take images: {', '.join(takers)} (e.g. `%%aimo {takers[0]}`)"
+    else:
+        advice = "no model in the catalogue takes images"
+    return f"{model.name} takes text only, so {what} not sent; {advice}."
 
 
 def build_request(
@@ -235,22 +171,28 @@ def build_request(
     Raises AimoError (model, key) or ValueError (options, prompt, thread name).
     """
     from aimo_magic.conversation import DEFAULT_THREAD, validate_thread_name
+    from aimo_magic.magics.prompt_fill import fill_prompt
+    from aimo_magic.magics.prompt_messages import prompt_messages
 
     session, settings = ctx.session, ctx.settings
     fmt = options.format or settings.default_format
     check_options(options, fmt)
-    prompt = check_prompt(prompt)
     params = request_params(options, fmt)
-    fills: tuple[Fill, ...] = ()
-    if namespace is not None and not options.no_interpolate:
-        prompt, fills = fill_placeholders(prompt, namespace, ctx.figures)
-        prompt = check_prompt(prompt)
+    filled = fill_prompt(prompt, None if options.no_interpolate else namespace, ctx.figures)
     where = session.resolve(options.model)
-    check_images(ctx, prompt, where.model)
+    check_images(ctx, filled.images, where.model)
     thread = None if options.no_history else validate_thread_name(options.chat or DEFAULT_THREAD)
-    messages = conversation_messages(ctx, options, thread, prompt, where.model, params)
+    messages = prompt_messages(
+        ctx,
+        filled.content,
+        thread=thread,
+        new=options.new,
+        system=options.system,
+        model=where.model,
+        params=params,
+    )
     return AskRequest(
-        prompt=prompt,
+        prompt=filled.content,
         model_id=where.model_id or "",
         resolution=where,
         messages=tuple(messages),
@@ -264,33 +206,7 @@ def build_request(
         out=options.out,
         insert=options.insert,
         debug=options.debug,
-        fills=fills,
+        fills=filled.fills,
         cache=settings.cache if options.cache is None else options.cache,
         notes=(where.note,) if where.note else (),
-    )
-
-
-def conversation_messages(
-    ctx: AskContext,
-    options: CellOptions,
-    thread: str | None,
-    prompt: Content,
-    model: Model | None,
-    params: Mapping[str, Any],
-) -> Sequence[Mapping[str, Any]]:
-    """The system prompt, the thread's earlier turns that fit, and the new prompt."""
-    if thread is None or options.new:
-        # --new starts the thread afresh, but only once the answer is in (see record).
-        system = [{"role": "system", "content": options.system}] if options.system else []
-        return [*system, {"role": "user", "content": prompt}]
-    return ctx.session.conversations.thread(thread).messages_for(
-        prompt,
-        system=options.system,
-        cell_id=ctx.session.current_cell_id,
-        max_turns=ctx.settings.history_turns,
-        max_tokens=history_budget(ctx.settings, model, params),
-        # A text-only model gets earlier turns with notes where their images were.
-        image_turns=0
-        if model is not None and model.takes_images is False
-        else ctx.settings.image_turns,
     )
