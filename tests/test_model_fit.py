@@ -155,3 +155,24 @@ def test_a_batch_refuses_rows_larger_than_the_context_before_the_first_request(
     assert batch_env.requests == []
     answered = aimo_magic.batch("Summarise: {}", rows, model="openai/gpt-4.1", progress=False)
     assert answered.notna().all() and len(batch_env.requests) == 4
+
+
+def test_a_rows_size_is_a_lower_bound_that_formats_nothing() -> None:
+    from aimo_magic.batching.template import Template
+
+    class Loud:
+        def __format__(self, spec: str) -> str:
+            raise AssertionError("measuring a row must not format its values")
+
+    template = Template("About {name!r}: {text:.100} ({price:>12.2f}) {obj}")
+    row = {"name": "lamp", "text": "x" * 5_000, "price": 2.5, "obj": Loud()}
+    assert template.least_chars(row) == len("About : ") + 4 + 100 + len(" () ") + 0
+    assert Template("{}").least_chars("word " * 3) == 15
+
+
+def test_a_row_cut_by_its_format_spec_is_not_refused(batch_env: EmulatorHandle) -> None:
+    rows = [{"text": "word " * 160_000}]
+    values = aimo_magic.batch(
+        "Summarise: {text:.2000}", rows, model="DeepSeek-V3-1", progress=False
+    )
+    assert values[0] is not None and len(batch_env.requests) == 1

@@ -2,18 +2,22 @@
 
 A batch sends each row's prompt to one model; a row that puts a whole document or
 table in its prompt may be larger than that model's listed context. Every row still to
-send is measured (``core.tokens``' estimate) before anything is sent, so one such row
-does not fail after hundreds of paid ones, and the refusal names the rows.
+send is measured before anything is sent, so one such row does not fail after hundreds
+of paid ones, and the refusal names the rows. The measure is a lower bound that formats
+nothing (the template's text and the rows' string values, ``Template.least_chars``), in
+``core.tokens``' units: a row is still formatted once, when it is sent, and only a row
+that clearly cannot fit is refused.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from aimo_magic.batching.rows import Rows, messages_for
 from aimo_magic.core.model_fit import DoesNotFit, context_refusal
-from aimo_magic.core.tokens import estimate_prompt_tokens
+from aimo_magic.core.tokens import CHARS_PER_TOKEN, estimate_prompt_tokens
 
 if TYPE_CHECKING:
     from aimo_magic.core.types import Model
@@ -34,9 +38,10 @@ def refuse_rows_too_large(
     if model is None or not model.context_length:
         return
     limit = model.context_length
+    around = estimate_prompt_tokens(messages_for(system, ""))  # the system prompt and roles
     too_large: list[tuple[int, int]] = []
     for position in positions:
-        tokens = estimate_prompt_tokens(messages_for(system, rows.prompt(position)))
+        tokens = around + math.ceil(rows.least_chars(position) / CHARS_PER_TOKEN)
         if tokens > limit:
             too_large.append((position, tokens))
     if not too_large:
