@@ -43,6 +43,7 @@ _EXPORTS = {
     "ImageError": "image_parts",
     "encode_image": "image_parts",
     "image": "image_parts",
+    "DoesNotFit": "model_fit",
     "ChatResult": "types",
     "Model": "types",
     "Pricing": "types",
