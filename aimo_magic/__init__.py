@@ -1,7 +1,8 @@
 """aimo-magic: the AiMo Network from a Jupyter notebook.
 
 ``%load_ext aimo_magic`` registers the magics; ``aimo_magic.Client`` works from plain
-Python, and ``aimo_magic.batch`` asks one prompt template of every row of a dataset.
+Python, ``aimo_magic.batch`` asks one prompt template of every row of a dataset, and
+``@aimo_magic.tool`` / ``aimo_magic.ask`` let a model call your functions.
 Names are resolved lazily so that loading the extension stays fast.
 """
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
         Client,
         ComparedAnswer,
         CompareInterrupted,
+        DoesNotFit,
         ImageError,
         IncompleteStreamError,
         InvalidRequestError,
@@ -36,9 +38,13 @@ if TYPE_CHECKING:
         RateLimitError,
         ServerError,
         StreamRestart,
+        Tool,
+        ToolsResult,
         Usage,
+        ask,
         compare,
         image,
+        tool,
     )
     from aimo_magic.widgets.selector import ModelSelector
 
@@ -54,6 +60,7 @@ _CORE_NAMES = {
     "Client",
     "ComparedAnswer",
     "CompareInterrupted",
+    "DoesNotFit",
     "ImageError",
     "IncompleteStreamError",
     "InvalidRequestError",
@@ -64,9 +71,13 @@ _CORE_NAMES = {
     "RateLimitError",
     "ServerError",
     "StreamRestart",
+    "Tool",
+    "ToolsResult",
     "Usage",
+    "ask",
     "compare",
     "image",
+    "tool",
 }
 
 _BATCH_NAMES = {"Batch", "BatchError", "batch"}

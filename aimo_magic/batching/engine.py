@@ -36,7 +36,7 @@ from aimo_magic.core.tokens import estimate_prompt_tokens
 from aimo_magic.core.types import ChatResult
 
 if TYPE_CHECKING:
-    from aimo_magic.batching.stored import StoredAnswers
+    from aimo_magic.batching.stored import QueuedRow, StoredAnswers
 
 FATAL = (AuthenticationError, PaymentError, NotFoundError, MissingKeyError)
 """Errors no retry and no other row can fix: the batch stops at the first."""
@@ -141,17 +141,19 @@ class Engine:
 
     async def _worker(self, queue: RowQueue) -> None:
         while self.stop is None:
-            position = await queue.next()
-            if position is None:
+            row = await queue.next()
+            if row is None:
                 return
-            await self._row(position)
+            await self._row(row)
 
     def _messages(self, position: int) -> list[dict[str, Any]]:
         return messages_for(self._system, self._rows.prompt(position))
 
-    async def _row(self, position: int) -> None:
+    async def _row(self, row: QueuedRow) -> None:
+        """Send one row; its messages are the ones its cache lookup made, if it had one."""
+        position = row.position
         try:
-            messages = self._messages(position)
+            messages = row.messages if row.messages is not None else self._messages(position)
         except Exception as exc:  # a format spec that does not fit this row's value
             self._failed(position, type(exc).__name__, error_words(exc))
             return
@@ -172,7 +174,7 @@ class Engine:
             tally.reserved -= reserve
         # An answer that does not parse is not stored: running the batch again asks anew.
         if self._answered(position, result) and self._stored is not None:
-            await self._stored.remember(messages, result)
+            await self._stored.remember(messages, result, row.key)
 
     def _reserve(self, messages: list[dict[str, Any]]) -> float | None:
         """The row's guessed cost, or None (and the batch stops) if it would pass max_cost."""

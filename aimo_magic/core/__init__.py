@@ -43,12 +43,23 @@ _EXPORTS = {
     "ImageError": "image_parts",
     "encode_image": "image_parts",
     "image": "image_parts",
+    "DoesNotFit": "model_fit",
     "ChatResult": "types",
     "Model": "types",
     "Pricing": "types",
     "ProviderOffer": "types",
     "Timings": "types",
     "Usage": "types",
+    "ToolCall": "types",
+    "Tool": "tools",
+    "ToolDefinitionError": "tools",
+    "tool": "tools",
+    "CallRecord": "tool_loop",
+    "LoopEvents": "tool_loop",
+    "ToolLoop": "tool_loop",
+    "ToolLoopInterrupted": "tool_loop",
+    "ToolsResult": "tool_loop",
+    "ask": "tool_loop",
 }
 
 __all__ = sorted(_EXPORTS)

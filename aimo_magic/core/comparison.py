@@ -364,7 +364,9 @@ def compare(
     ``models`` is a list or a comma-separated string; ``NAME@*`` stands for every
     provider of NAME. Any OpenAI chat parameter passes through in ``params``. Returns a
     dict from model id to :class:`ComparedAnswer` (text, usage, timings, provider, cost,
-    error) in the order given. A model that fails does not stop the others: its answer
+    error) in the order given. Images for a model the catalogue lists as text only, or a
+    prompt larger than a model's listed context, raise ``DoesNotFit`` (a ValueError)
+    before anything is sent. A model that fails does not stop the others: its answer
     has ``status == "error"`` and the one-line ``error``. Ctrl-C stops every stream and
     raises :class:`CompareInterrupted`, whose ``answers`` keep what had arrived.
 
@@ -388,6 +390,12 @@ def compare(
     except AimoError:
         catalogue = None  # provider names and costs are then unknown, nothing worse
     ids = [where.model_id or "" for where in destinations]
+    if catalogue is not None:  # images or a prompt some model cannot take: refused here
+        from aimo_magic.core.model_fit import refuse_what_does_not_fit
+        from aimo_magic.core.protocol import normalise_messages
+
+        entries = [found[0] if (found := find_model(catalogue, i)) else None for i in ids]
+        refuse_what_does_not_fit(entries, normalise_messages(prompt_or_messages), catalogue)
     return Comparison(
         prompt_or_messages,
         ids,

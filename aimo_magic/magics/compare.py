@@ -103,7 +103,9 @@ def contenders(session: AimoSession, spec: str) -> list[Contender]:
 def kept_id(session: AimoSession, keep: str, chosen: list[Contender]) -> str:
     """The contender ``--keep`` names: its id, an alias of it, its pane's title, or its
     provider's name when that is unique among the panes."""
-    wanted = session.aliases.get(keep, keep)
+    from aimo_magic.core.resolution import unalias
+
+    wanted = unalias(keep, session.aliases)
     for contender in chosen:
         if wanted in (contender.id, contender.title):
             return contender.id
@@ -124,7 +126,8 @@ def build_compare(
     """One request per model, all sending the same messages; raises before sending.
 
     History is trimmed for the model with the smallest context, so that every model
-    gets the same conversation.
+    gets the same conversation; images and the prompt's size are checked against every
+    model (one line naming those that cannot take it).
     """
     from aimo_magic.magics.request import build_request
     from aimo_magic.rendering.compare_view import pane_format
@@ -138,16 +141,13 @@ def build_compare(
     smallest = min(
         chosen, key=lambda c: (c.model.context_length if c.model else None) or float("inf")
     )
-    store = ctx.session.conversations
-    existed = set(store.names())
     shared = build_request(
         ctx,
         dataclasses.replace(options, model=smallest.id, compare=None, keep=None),
         prompt,
         namespace=namespace,
+        fit_models=[c.model for c in chosen],
+        resolution=smallest.resolution,
     )
-    if keep is None:  # reading the history made its thread; a comparison keeps nothing
-        for name in set(store.names()) - existed:
-            store.remove(name)
     requests = tuple(shared.replace(model_id=c.id, resolution=c.resolution) for c in chosen)
     return CompareRequest(tuple(chosen), requests, keep)

@@ -40,21 +40,25 @@ def prompt_messages(
     system: str | None,
     model: Model | None,
     params: Mapping[str, Any],
+    text_only: bool = False,
 ) -> list[dict[str, Any]]:
     """The messages for ``prompt``: with the history of ``thread`` unless there is none
-    (``--no-history``) or it starts afresh (``--new``)."""
-    if thread is None or new:
-        # --new starts the thread afresh, but only once the answer is in (see record).
+    (``--no-history``) or it starts afresh (``--new``).
+
+    ``text_only``: a model they go to takes no images (a comparison's may be another
+    than ``model``), so earlier turns carry notes where their images were.
+    """
+    store = ctx.session.conversations
+    if thread is None or new or thread not in store.names():
+        # --new starts the thread afresh, but only once the answer is in (see record);
+        # a thread not begun yet is made then too, so a refused cell leaves none behind.
         opening = [{"role": "system", "content": system}] if system else []
         return [*opening, {"role": "user", "content": prompt}]
-    return ctx.session.conversations.thread(thread).messages_for(
+    return store.thread(thread).messages_for(
         prompt,
         system=system,
         cell_id=ctx.session.current_cell_id,
         max_turns=ctx.settings.history_turns,
         max_tokens=history_budget(ctx.settings, model, params),
-        # A text-only model gets earlier turns with notes where their images were.
-        image_turns=0
-        if model is not None and model.takes_images is False
-        else ctx.settings.image_turns,
+        image_turns=0 if text_only else ctx.settings.image_turns,
     )

@@ -67,7 +67,7 @@ def answer_value(request: AskRequest, text: str) -> Any:
     """
     if request.fmt != "json":
         return text
-    from aimo_magic.rendering.bundles import parse_json_answer
+    from aimo_magic.core.answer_text import parse_json_answer
 
     try:
         return parse_json_answer(text)
@@ -83,7 +83,7 @@ def keep_result(ctx: AskContext, request: AskRequest, result: ChatResult) -> Non
     if request.out:
         ctx.shell.user_ns[request.out] = answer_value(request, result.text)
     if request.insert:
-        from aimo_magic.rendering.bundles import extract_code
+        from aimo_magic.core.answer_text import extract_code
 
         # The block -f code showed: the kernel's language, else untagged, else the first.
         code = extract_code(result.text, prefer=ctx.code_language)[1]

@@ -133,27 +133,23 @@ def check_options(options: CellOptions, fmt: str) -> None:
         raise ValueError("--new and --no-history contradict each other; use one of them.")
 
 
-def check_images(ctx: AskContext, count: int, model: Model | None) -> None:
-    """Refuse images for a model the catalogue lists as text only, before sending them.
+def check_fit(
+    ctx: AskContext,
+    messages: Sequence[Mapping[str, Any]],
+    models: Sequence[Model | None],
+    *,
+    with_history: bool,
+) -> None:
+    """Refuse, before sending, a request some of its models cannot take: images for a
+    model listed as text only, a prompt larger than a model's listed context.
 
-    When the catalogue does not say (``takes_images`` is None, or the model was not
-    checked), they are sent and the server decides.
+    A model the catalogue does not describe (not checked, or ``takes_images`` and
+    ``context_length`` not listed) passes, and the server decides.
     """
-    if count and model is not None and model.takes_images is False:
-        raise ValueError(images_refusal(model, ctx.session.cached_catalogue or [], count))
+    from aimo_magic.core.model_fit import refuse_what_does_not_fit
 
-
-def images_refusal(model: Model, catalogue: Sequence[Model], count: int) -> str:
-    """The one line for images aimed at a model the catalogue lists as text only."""
-    from aimo_magic.core.catalogue import image_models
-
-    what = "the image was" if count == 1 else f"{count} images were"
-    takers = image_models(catalogue)
-    if takers:
-        advice = f"models that take images: {', '.join(takers)} (e.g. `%%aimo {takers[0]}`)"
-    else:
-        advice = "no model in the catalogue takes images"
-    return f"{model.name} takes text only, so {what} not sent; {advice}."
+    what = "The prompt, with the history that would go with it," if with_history else "The prompt"
+    refuse_what_does_not_fit(models, messages, ctx.session.cached_catalogue or [], what=what)
 
 
 def build_request(
@@ -162,12 +158,18 @@ def build_request(
     prompt: Content,
     *,
     namespace: Mapping[str, Any] | None = None,
+    fit_models: Sequence[Model | None] | None = None,
+    resolution: Resolution | None = None,
 ) -> AskRequest:
     """Check everything and decide the request; raises before anything is sent or kept.
 
     ``namespace`` fills ``{placeholders}`` (unless ``--no-interpolate``); None
     leaves the prompt as given. The options are checked before any placeholder
     is evaluated, so a refused cell runs none of the user's expressions.
+    ``fit_models`` are the catalogue entries of every model the messages go to (a
+    comparison's), when not just the one the options name. ``resolution`` is where the
+    request goes when the caller resolved it already (a comparison's model), else the
+    session resolves ``options.model``.
     Raises AimoError (model, key) or ValueError (options, prompt, thread name).
     """
     from aimo_magic.conversation import DEFAULT_THREAD, validate_thread_name
@@ -179,8 +181,8 @@ def build_request(
     check_options(options, fmt)
     params = request_params(options, fmt)
     filled = fill_prompt(prompt, None if options.no_interpolate else namespace, ctx.figures)
-    where = session.resolve(options.model)
-    check_images(ctx, filled.images, where.model)
+    where = resolution if resolution is not None else session.resolve(options.model)
+    models = [where.model] if fit_models is None else list(fit_models)
     thread = None if options.no_history else validate_thread_name(options.chat or DEFAULT_THREAD)
     messages = prompt_messages(
         ctx,
@@ -190,7 +192,10 @@ def build_request(
         system=options.system,
         model=where.model,
         params=params,
+        text_only=any(m is not None and m.takes_images is False for m in models),
     )
+    sent_alone = 1 + bool(messages and messages[0].get("role") == "system")
+    check_fit(ctx, messages, models, with_history=len(messages) > sent_alone)
     return AskRequest(
         prompt=filled.content,
         model_id=where.model_id or "",
