@@ -243,17 +243,23 @@ class Batch:
         )
 
     def _prepare(self) -> _Run:
-        """Everything refused before sending: no key, unknown model, max_cost without prices."""
+        """Everything refused before sending: no key, unknown model, max_cost without
+        prices, a row larger than the model's listed context."""
+        from aimo_magic.batching.fit import refuse_rows_too_large
+
         where, session = self._destination()
         model = where.model_id or ""
         where.require_key()
-        prices = PriceBook(listed_models(where), model)
+        listed = listed_models(where)
+        prices = PriceBook(listed, model)
         if self.max_cost is not None and not prices.known:
             raise ValueError(
                 f"max_cost needs prices, and the catalogue lists none for {model!r}; "
                 "drop max_cost or pick a model with listed prices (`%aimo models`)."
             )
         assert self.rows is not None
+        waiting = [i for i, value in enumerate(self._values) if value is None]
+        refuse_rows_too_large(self.rows, self.system, where.model, listed, waiting)
         self.errors = []
         tally = self.tally
         tally.failed = 0

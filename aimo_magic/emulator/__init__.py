@@ -22,8 +22,12 @@ clears) and ``/_emulator/requests`` (what the chat endpoint received, keys redac
 
 Answers are chosen by directives in the last user message (``DIRECTIVES``):
 
-- no directive: rich markdown (headings, lists, a table, python/javascript/sql/bash code,
-  inline and display math), one of three templates picked by a hash of the prompt;
+- no directive: an answer that fits the question (``questions``): a number for simple
+  arithmetic, one of the options a prompt or a schema's ``enum`` names, a word, a few
+  sentences, a haiku or a code example when asked for, a short answer when ``max_tokens``
+  is small; for open questions rich markdown (headings, lists, a table,
+  python/javascript/sql/bash code, inline and display math), one of three templates
+  picked by a hash of the prompt;
 - ``::echo``: a JSON object describing the request; ``::hostile``: markdown full of
   hostile HTML; ``::code LANG``: a sentence and one code block; ``::long N``: about N KiB
   of markdown; ``::words N``: exactly N words;

@@ -159,6 +159,7 @@ def build_request(
     *,
     namespace: Mapping[str, Any] | None = None,
     fit_models: Sequence[Model | None] | None = None,
+    resolution: Resolution | None = None,
 ) -> AskRequest:
     """Check everything and decide the request; raises before anything is sent or kept.
 
@@ -166,7 +167,9 @@ def build_request(
     leaves the prompt as given. The options are checked before any placeholder
     is evaluated, so a refused cell runs none of the user's expressions.
     ``fit_models`` are the catalogue entries of every model the messages go to (a
-    comparison's), when not just the one the options name.
+    comparison's), when not just the one the options name. ``resolution`` is where the
+    request goes when the caller resolved it already (a comparison's model), else the
+    session resolves ``options.model``.
     Raises AimoError (model, key) or ValueError (options, prompt, thread name).
     """
     from aimo_magic.conversation import DEFAULT_THREAD, validate_thread_name
@@ -178,7 +181,7 @@ def build_request(
     check_options(options, fmt)
     params = request_params(options, fmt)
     filled = fill_prompt(prompt, None if options.no_interpolate else namespace, ctx.figures)
-    where = session.resolve(options.model)
+    where = resolution if resolution is not None else session.resolve(options.model)
     models = [where.model] if fit_models is None else list(fit_models)
     thread = None if options.no_history else validate_thread_name(options.chat or DEFAULT_THREAD)
     messages = prompt_messages(
