@@ -215,3 +215,36 @@ def test_an_async_client_passes_its_budget_too(emu: EmulatorHandle) -> None:
 
     asyncio.run(ask())
     assert len(emu.requests) == 1
+
+
+def test_every_tool_step_passes_the_budget(emu: EmulatorHandle) -> None:
+    from aimo_magic.core.tool_loop import ToolLoop
+    from aimo_magic.core.tools import tool
+
+    @tool
+    def double(number: int) -> int:
+        """Twice the number."""
+        return 2 * number
+
+    forced = {"type": "function", "function": {"name": "double"}}
+    budget = Budget(None)
+    with client(emu, budget) as c:
+        loop = ToolLoop([double], max_steps=8)
+        first = maximum_cost(
+            c.catalogue or [],
+            {
+                "model": PINNED,
+                "messages": [{"role": "user", "content": "Go"}],
+                "max_tokens": 200,
+                "tools": [loop.specs[0]],
+            },
+        ).cost
+        assert first is not None
+        # Each step settles far below its maximum (a short call, not 200 tokens), so the
+        # first step's maximum and a tenth more leave room for a step or two, never eight.
+        budget.cap = first.amount(c.price_basis) * 1.1
+        with pytest.raises(BudgetError, match="Not sent: the budget"):
+            loop.run(c, "Go", model=PINNED, tool_choice=forced, max_tokens=200)
+    state = budget.state(DOLLARS)
+    assert 2 <= len(emu.requests) == budget.sent < 8, "each step counted, none past the cap"
+    assert state.spent <= budget.cap and state.refused == 1

@@ -353,6 +353,23 @@ def test_a_prompt_far_larger_than_the_context_is_refused_before_sending(
     kernel.execute("%aimo reset --all\ndel huge, half")
 
 
+def test_each_refuses_a_row_larger_than_the_context_before_sending(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    kernel.execute("notes = ['short', 'word ' * 160_000, 'short too']")
+    message = one_line_error(kernel.execute("%%aimo --each notes -o got\nSummarise: {}"))
+    assert message.startswith("Row 1's prompt is about 200,0"), message
+    assert "DeepSeek-V3-1's context holds 163,840, so nothing was sent" in message
+    assert emu.requests == []
+    assert (
+        kernel.execute("'got' in dir()").of_type("execute_result")[0]["content"]["data"][
+            "text/plain"
+        ]
+        == "False"
+    ), "nothing stored under -o"
+    kernel.execute("del notes")
+
+
 def test_a_comparison_checks_the_prompt_against_every_models_context(
     kernel: Kernel, emu: EmulatorHandle
 ) -> None:

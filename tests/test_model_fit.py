@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -122,3 +123,56 @@ def test_compare_refuses_a_prompt_larger_than_a_context_before_sending(
 def test_models_without_a_catalogue_entry_are_not_refused() -> None:
     assert isinstance(UNLISTED, Model) and UNLISTED.takes_images is None
     assert image_refusal([UNLISTED], 3, CATALOGUE) is None
+
+
+@pytest.fixture
+def batch_env(
+    emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> EmulatorHandle:
+    for name, value in {
+        "AIMO_API_KEY": emu.api_key,
+        "AIMO_BASE_URL": emu.base_url,
+        "AIMO_CACHE_DIR": str(tmp_path / "cache"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AIMO_MODEL", raising=False)
+    return emu
+
+
+def test_a_batch_refuses_rows_larger_than_the_context_before_the_first_request(
+    batch_env: EmulatorHandle,
+) -> None:
+    import pandas as pd
+
+    huge = "word " * 160_000  # about 200,000 tokens
+    rows = pd.Series(["short", huge, "short too", huge + huge], index=["a", "b", "c", "d"])
+    with pytest.raises(DoesNotFit) as refused:
+        aimo_magic.batch("Summarise: {}", rows, model="DeepSeek-V3-1", progress=False)
+    line = str(refused.value)
+    assert line.startswith("2 rows do not fit (rows b, d). Row d's prompt is about 400,0"), line
+    assert "but DeepSeek-V3-1's context holds 163,840, so nothing was sent" in line
+    assert "shorten what the rows put in the prompt" in line and "openai/gpt-4.1" in line
+    assert batch_env.requests == []
+    answered = aimo_magic.batch("Summarise: {}", rows, model="openai/gpt-4.1", progress=False)
+    assert answered.notna().all() and len(batch_env.requests) == 4
+
+
+def test_a_rows_size_is_a_lower_bound_that_formats_nothing() -> None:
+    from aimo_magic.batching.template import Template
+
+    class Loud:
+        def __format__(self, spec: str) -> str:
+            raise AssertionError("measuring a row must not format its values")
+
+    template = Template("About {name!r}: {text:.100} ({price:>12.2f}) {obj}")
+    row = {"name": "lamp", "text": "x" * 5_000, "price": 2.5, "obj": Loud()}
+    assert template.least_chars(row) == len("About : ") + 4 + 100 + len(" () ") + 0
+    assert Template("{}").least_chars("word " * 3) == 15
+
+
+def test_a_row_cut_by_its_format_spec_is_not_refused(batch_env: EmulatorHandle) -> None:
+    rows = [{"text": "word " * 160_000}]
+    values = aimo_magic.batch(
+        "Summarise: {text:.2000}", rows, model="DeepSeek-V3-1", progress=False
+    )
+    assert values[0] is not None and len(batch_env.requests) == 1

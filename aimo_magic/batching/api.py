@@ -258,17 +258,23 @@ class Batch:
         )
 
     def _prepare(self) -> _Run:
-        """Everything refused before sending: no key, unknown model, max_cost without prices."""
+        """Everything refused before sending: no key, unknown model, max_cost without
+        prices, a row larger than the model's listed context."""
+        from aimo_magic.batching.fit import refuse_rows_too_large
+
         where, session = self._destination()
         model = where.model_id or ""
         where.require_key()
-        prices = price_book(where, model)
+        listed = listed_models(where)
+        prices = price_book(where, model, listed)
         if self.max_cost is not None and not prices.known:
             raise ValueError(
                 f"max_cost needs prices, and the catalogue lists none for {model!r}; "
                 "drop max_cost or pick a model with listed prices (`%aimo models`)."
             )
         assert self.rows is not None
+        waiting = [i for i, value in enumerate(self._values) if value is None]
+        refuse_rows_too_large(self.rows, self.system, where.model, listed, waiting)
         self.errors = []
         tally = self.tally
         tally.failed = 0
@@ -365,12 +371,13 @@ class _Run:
     session: AimoSession | None
 
 
-def price_book(where: Resolution, model: str) -> PriceBook:
+def price_book(where: Resolution, model: str, models: list[Model] | None = None) -> PriceBook:
     """The batch model's prices, read in the resolution's ``price_unit`` (inferred from
-    this same model list when ``auto``)."""
+    this same model list when ``auto``); ``models`` is the list if read already."""
     from aimo_magic.core.pricing import price_basis
 
-    models = listed_models(where)
+    if models is None:
+        models = listed_models(where)
     return PriceBook(models, model, price_basis(where.settings.price_unit, models))
 
 

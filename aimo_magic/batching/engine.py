@@ -9,6 +9,10 @@ by the client's rules (its ``RetryPolicy``); a 429 pauses the whole batch throug
 shared :class:`BackoffGate`. A row that still fails is recorded and the batch goes on.
 An error that would fail every row (bad key, no balance, unknown model) stops the batch
 at once and cancels what is in flight.
+
+Several engines can run as one (an evaluation: one engine per model, on one client):
+they share the ``gate`` (so ``concurrency`` and a 429's pause hold for all of them) and
+the ``spending`` (so ``max_cost`` bounds them together).
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from aimo_magic.batching.outcome import (
     Tally,
 )
 from aimo_magic.batching.positions import RowQueue
-from aimo_magic.batching.rows import Rows, messages_for
+from aimo_magic.batching.rows import messages_for
+from aimo_magic.batching.spending import Spending
 from aimo_magic.core.budget import BudgetError
 from aimo_magic.core.errors import (
     AimoError,
@@ -45,7 +50,7 @@ from aimo_magic.core.tokens import estimate_prompt_tokens
 from aimo_magic.core.types import ChatResult
 
 if TYPE_CHECKING:
-    from aimo_magic.batching.stored import StoredAnswers
+    from aimo_magic.batching.stored import QueuedRow, StoredAnswers
 
 FATAL = (AuthenticationError, PaymentError, NotFoundError, MissingKeyError)
 """Errors no retry and no other row can fix: the batch stops at the first."""
@@ -56,6 +61,16 @@ uses a try when it is the one probing whether the limit has lifted."""
 
 class ChatClient(Protocol):
     async def chat(self, messages: Any, *, model: str | None = None, **params: Any) -> Any: ...
+
+    def stream(self, messages: Any, *, model: str | None = None, **params: Any) -> Any: ...
+
+
+class RowPrompts(Protocol):
+    """What the engine needs of the rows (``batching.rows.Rows`` is one)."""
+
+    def prompt(self, position: int) -> str: ...
+
+    def label(self, position: int) -> Any: ...
 
 
 def error_words(error: BaseException) -> str:
@@ -75,7 +90,7 @@ class Engine:
 
     def __init__(
         self,
-        rows: Rows,
+        rows: RowPrompts,
         *,
         model: str,
         system: str | None,
@@ -89,7 +104,15 @@ class Engine:
         values: list[Any],
         errors: list[RowError],
         stored: StoredAnswers | None = None,
+        gate: BackoffGate | None = None,
+        spending: Spending | None = None,
+        results: list[Any] | None = None,
+        stream: bool = False,
     ) -> None:
+        """``gate`` and ``spending`` are shared with other engines of the same run (else
+        this engine's own: ``concurrency`` and ``max_cost``); ``results`` receives each
+        answered row's ``ChatResult`` by position; ``stream`` asks for streamed answers,
+        so that their time to first token is measured."""
         self._client: ChatClient | None = None
         self._rows = rows
         self._model = model
@@ -100,10 +123,12 @@ class Engine:
         self._policy = policy
         self._rate_limit_retries = RATE_LIMIT_RETRIES if policy.max_retries else 0
         self._prices = prices
-        self._max_cost = max_cost
+        self._spending = spending if spending is not None else Spending(max_cost)
         self._answer_bound = answer_bound(params)
-        self._gate = BackoffGate(self._concurrency)
+        self._gate = gate if gate is not None else BackoffGate(self._concurrency)
         self._stored = stored
+        self._results = results
+        self._stream = stream
         self._workers: list[asyncio.Task[None]] = []
         self._queue: RowQueue | None = None
         self.tally = tally
@@ -150,25 +175,27 @@ class Engine:
 
     async def _worker(self, queue: RowQueue) -> None:
         while self.stop is None:
-            position = await queue.next()
-            if position is None:
+            row = await queue.next()
+            if row is None:
                 return
-            await self._row(position)
+            await self._row(row)
 
     def _messages(self, position: int) -> list[dict[str, Any]]:
         return messages_for(self._system, self._rows.prompt(position))
 
-    async def _row(self, position: int) -> None:
+    async def _row(self, row: QueuedRow) -> None:
+        """Send one row; its messages are the ones its cache lookup made, if it had one."""
+        position = row.position
         try:
-            messages = self._messages(position)
+            messages = row.messages if row.messages is not None else self._messages(position)
         except Exception as exc:  # a format spec that does not fit this row's value
             self._failed(position, type(exc).__name__, error_words(exc))
             return
         reserve = self._reserve(messages)
         if reserve is None:
             return
-        tally = self.tally
-        tally.reserved += reserve
+        spending = self._spending
+        spending.reserved += reserve
         try:
             result = await self._ask(messages)
         except BudgetError as error:  # nothing was sent; the row waits for a run with room
@@ -176,19 +203,20 @@ class Engine:
             return
         except AimoError as error:
             if is_fatal(error):
-                self._abort(error)
+                self.abort(error)
             else:
                 self._failed(position, type(error).__name__, error_words(error))
             return
         finally:
-            tally.reserved -= reserve
+            spending.reserved -= reserve
         # An answer that does not parse is not stored: running the batch again asks anew.
         if self._answered(position, result) and self._stored is not None:
-            await self._stored.remember(messages, result)
+            await self._stored.remember(messages, result, row.key)
 
     def _reserve(self, messages: list[dict[str, Any]]) -> Listed | None:
         """The row's guessed cost, or None (and the batch stops) if it would pass max_cost."""
-        if self._max_cost is None or self._prices is None:
+        spending = self._spending
+        if spending.limit is None or self._prices is None:
             return NOTHING
         tally = self.tally
         answer = self._answer_bound
@@ -196,13 +224,10 @@ class Engine:
             paid = tally.answered - tally.cached
             answer = round(tally.completion_tokens / paid) if paid else DEFAULT_ANSWER_TOKENS
         guess = self._prices.guess(estimate_prompt_tokens(messages), answer)
-        if self._prices.shown(tally.cost + tally.reserved + guess) > self._max_cost:
+        if spending.would_pass(guess, self._prices.basis):
             if self.stop is None:
                 self.stop = STOP_MAX_COST
-                self.stop_detail = (
-                    f"max_cost={tally.money(self._max_cost)}: ≈{tally.money(tally.cost)} "
-                    f"spent and ≈{tally.money(tally.reserved)} in flight"
-                )
+                self.stop_detail = spending.detail(self._prices.basis)
             return None
         return guess
 
@@ -222,9 +247,7 @@ class Engine:
             succeeded = False
             try:
                 assert self._client is not None
-                result: ChatResult = await self._client.chat(
-                    messages, model=self._model, **self._params
-                )
+                result = await self._send(self._client, messages)
                 succeeded = True
                 return result
             except BudgetError:
@@ -250,6 +273,14 @@ class Engine:
             if delay:
                 await asyncio.sleep(delay)
 
+    async def _send(self, client: ChatClient, messages: list[dict[str, Any]]) -> ChatResult:
+        if not self._stream:
+            answer: ChatResult = await client.chat(messages, model=self._model, **self._params)
+            return answer
+        async with client.stream(messages, model=self._model, **self._params) as stream:
+            streamed: ChatResult = await stream.until_done()
+            return streamed
+
     def _answered(self, position: int, result: ChatResult) -> bool:
         """Count the answer and keep its value; False when it does not parse (a row error)."""
         tally = self.tally
@@ -263,6 +294,8 @@ class Engine:
             self._failed(position, type(exc).__name__, str(exc))
             return False
         self.values[position] = value
+        if self._results is not None:
+            self._results[position] = result
         tally.answered += 1
         return True
 
@@ -284,6 +317,7 @@ class Engine:
             tally.cost_known = False
         else:
             tally.cost += cost
+            self._spending.spent += cost
             row.cost += cost
         row.calls += 1
 
@@ -291,8 +325,9 @@ class Engine:
         self.errors.append(RowError(self._rows.label(position), kind, message))
         self.tally.failed += 1
 
-    def _abort(self, error: AimoError) -> None:
-        """Stop everything: no more rows, and the requests in flight are cancelled."""
+    def abort(self, error: AimoError) -> None:
+        """Stop everything: no more rows, and the requests in flight are cancelled (also
+        called by whoever runs several engines together, when one meets such an error)."""
         if self.stop is None or self.stop == STOP_MAX_COST:
             self.stop, self.fatal, self.stop_detail = STOP_FATAL, error, error_words(error)
         current = asyncio.current_task()

@@ -41,7 +41,6 @@ class Tally:
     completion_tokens: int = 0
     cost: Listed = NOTHING
     cost_known: bool = True
-    reserved: Listed = NOTHING
     basis: PriceBasis = UNKNOWN
     """How the run reads listed prices: the unit of every amount it shows."""
     by_model: dict[str, ServedCount] = field(default_factory=dict)

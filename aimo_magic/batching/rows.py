@@ -121,13 +121,19 @@ class Rows:
         self._template = template
 
     def prompt(self, position: int) -> str:
-        template = self._template
+        return self._template.fill(self._row(position))
+
+    def least_chars(self, position: int) -> int:
+        """A lower bound of the length of ``prompt(position)``, formatting nothing."""
+        return self._template.least_chars(self._row(position))
+
+    def _row(self, position: int) -> Any:
+        """What the template fills: the value, or the record as a mapping of its fields."""
         if self.frame:
-            return template.fill({f: values[position] for f, values in self._columns.items()})
+            return {f: values[position] for f, values in self._columns.items()}
         if self._records is not None:
-            record = self._records[position]
-            return template.fill({str(k): v for k, v in record.items()})
-        return template.fill(self._items()[position])
+            return {str(k): v for k, v in self._records[position].items()}
+        return self._items()[position]
 
     def label(self, position: int) -> Any:
         """What ``.errors`` calls a row: its index label, or its position in a list."""

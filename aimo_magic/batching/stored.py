@@ -16,7 +16,7 @@ import asyncio
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
@@ -30,6 +30,15 @@ FLUSH_S = 1.0
 RowMessages = Callable[[int], "list[dict[str, Any]]"]
 """A row's position to the messages its request sends (``core.protocol.Messages`` is
 the messages themselves)."""
+
+
+class QueuedRow(NamedTuple):
+    """A row waiting to be sent, with what was made of it while looking it up: its
+    messages and cache key, so neither is made twice (None when not made yet)."""
+
+    position: int
+    messages: list[dict[str, Any]] | None = None
+    key: str | None = None
 
 
 def open_store(
@@ -101,42 +110,48 @@ class StoredAnswers:
 
     async def lookup(
         self, positions: Sequence[int], messages: RowMessages
-    ) -> tuple[dict[int, ChatResult], list[int]]:
-        """The stored answers among ``positions`` (by position), and the positions left."""
+    ) -> tuple[dict[int, ChatResult], list[QueuedRow]]:
+        """The stored answers among ``positions`` (by position), and the rows left to send,
+        each with the messages and key made for its lookup."""
         if self._store is None:
-            return {}, list(positions)
+            return {}, [QueuedRow(position) for position in positions]
         return await asyncio.to_thread(self._lookup, positions, messages)
 
     def _lookup(
         self, positions: Sequence[int], messages: RowMessages
-    ) -> tuple[dict[int, ChatResult], list[int]]:
+    ) -> tuple[dict[int, ChatResult], list[QueuedRow]]:
         from aimo_magic.core.cache import CacheUnavailableError
 
         found: dict[int, ChatResult] = {}
-        missing: list[int] = []
+        missing: list[QueuedRow] = []
         store = self._store
         for index, position in enumerate(positions):
             try:
-                key = self.key(messages(position))
+                sent = messages(position)
+                key = self.key(sent)
             except Exception:  # a row the template cannot fill: its worker reports it
-                missing.append(position)
+                missing.append(QueuedRow(position))
                 continue
             try:
                 stored = store.get(key) if store is not None else None
             except CacheUnavailableError as exc:
                 self._failed(exc)
-                return found, missing + list(positions[index:])
+                rest = [QueuedRow(p) for p in positions[index + 1 :]]
+                return found, [*missing, QueuedRow(position, sent, key), *rest]
             if stored is None:
-                missing.append(position)
+                missing.append(QueuedRow(position, sent, key))
             else:
                 found[position] = stored.result
         return found, missing
 
-    async def remember(self, messages: Sequence[Mapping[str, Any]], result: ChatResult) -> None:
-        """Queue a live answer; write the queue when it is full or has waited long enough."""
+    async def remember(
+        self, messages: Sequence[Mapping[str, Any]], result: ChatResult, key: str | None = None
+    ) -> None:
+        """Queue a live answer (``key``: its cache key, if made already); write the queue
+        when it is full or has waited long enough."""
         if self._store is None or (self._api_key and self._api_key in result.text):
             return
-        self._pending.append((self.key(messages), result, self._model))
+        self._pending.append((key or self.key(messages), result, self._model))
         if len(self._pending) >= GROUP or time.monotonic() - self._flushed_at >= FLUSH_S:
             await self.flush()
 

@@ -56,7 +56,9 @@ class Turn:
     """One complete exchange: the user's content and the assistant's answer.
 
     ``partial`` marks an answer the user interrupted but chose to keep; it is sent
-    back to the model as it stands.
+    back to the model as it stands. ``steps`` are the messages between the question and
+    the answer when the model called functions: assistant messages with ``tool_calls``
+    and the ``tool`` messages that answered them, in order (OpenAI's form).
     """
 
     user: Content
@@ -68,13 +70,28 @@ class Turn:
     usage: Usage | None = None
     partial: bool = False
     created: float = field(default_factory=time.time)
+    steps: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         # Copies, so a caller reusing its prompt or params dict cannot rewrite history.
         object.__setattr__(self, "user", copy.deepcopy(check_content(self.user, "user content")))
         object.__setattr__(self, "params", copy.deepcopy(dict(self.params)))
+        object.__setattr__(self, "steps", tuple(check_step(m) for m in self.steps))
         if not isinstance(self.assistant, str):
             raise ValueError("assistant text must be a string; pass '' for an empty answer")
+
+    @property
+    def tool_calls(self) -> list[dict[str, Any]]:
+        """The calls this turn made, each with the result it sent back (None if none)."""
+        results = {
+            m.get("tool_call_id"): m.get("content") for m in self.steps if m["role"] == "tool"
+        }
+        return [
+            {**call, "result": results.get(call.get("id"))}
+            for m in self.steps
+            if m["role"] == "assistant"
+            for call in m.get("tool_calls") or ()
+        ]
 
     def messages(self, *, images: bool = True) -> list[dict[str, Any]]:
         """This turn as the user and assistant chat messages the API expects.
@@ -85,8 +102,38 @@ class Turn:
         user = self.user if images else without_images(self.user)
         return [
             {"role": "user", "content": copy.deepcopy(user)},
+            *copy.deepcopy(list(self.steps)),
             {"role": "assistant", "content": self.assistant},
         ]
+
+
+def check_step(message: object) -> dict[str, Any]:
+    """A copy of one message of a turn's tool steps, or a one-line ValueError."""
+    if not isinstance(message, dict):
+        raise ValueError("a tool step must be a message object")
+    role = message.get("role")
+    if role == "assistant":
+        calls = message.get("tool_calls")
+        if not isinstance(calls, list) or not all(
+            isinstance(c, dict)
+            and isinstance(c.get("id"), str)
+            and isinstance(c.get("function"), dict)
+            and isinstance(c["function"].get("name"), str)
+            and isinstance(c["function"].get("arguments"), str)
+            for c in calls
+        ):
+            raise ValueError("an assistant tool step needs tool_calls with id, name, arguments")
+        content = message.get("content")
+        if content is not None and not isinstance(content, str):
+            raise ValueError("an assistant tool step's content must be text or null")
+    elif role == "tool":
+        if not isinstance(message.get("tool_call_id"), str) or not isinstance(
+            message.get("content"), str
+        ):
+            raise ValueError("a tool result needs a tool_call_id and text content")
+    else:
+        raise ValueError(f"a tool step is an assistant or tool message, not {role!r}")
+    return copy.deepcopy(message)
 
 
 @dataclass

@@ -28,7 +28,8 @@ DEFAULT_MAX_STEPS = 8
 Decision = Literal["run", "skip", "all"]
 Approver = Callable[[ToolCall, Tool, Mapping[str, Any]], Any]
 """Asked before a call that needs approval: ``"run"`` (or True), ``"skip"`` (or False),
-or ``"all"`` to run this and every later call of the loop without asking."""
+or ``"all"`` to run this and every later call of the loop without asking; None (or
+raising ``NobodyToAsk``) when nobody could be asked, which refuses the call."""
 Approval = Union[bool, Approver, None]  # noqa: UP007 - a runtime alias must work on 3.10
 
 Status = Literal[
@@ -112,6 +113,11 @@ class ToolsResult:
     @property
     def model(self) -> str | None:
         return self.steps[-1].model if self.steps else None
+
+
+class NobodyToAsk(Exception):
+    """Raised by an approver that found nobody to answer (no front end can show the
+    question): the call is refused as if no approver had been given."""
 
 
 class ToolLoopInterrupted(KeyboardInterrupt):
@@ -283,10 +289,21 @@ class ToolLoop:
         self.events.call_changed(record)
         return True
 
+    def _ask(self, record: CallRecord, tool: Tool, arguments: dict[str, Any]) -> Any:
+        """The approver's answer; None when it found nobody to ask."""
+        assert self.approver is not None
+        try:
+            return self.approver(record.call, tool, arguments)
+        except NobodyToAsk:
+            return None
+
     def _after_approval(self, record: CallRecord, answer: Any) -> bool:
         if self._decision(answer):
             return True
-        self._settle(record, "declined", DECLINED)
+        if answer is None:
+            self._settle(record, "refused", NEEDS_APPROVAL.format(name=record.call.name))
+        else:
+            self._settle(record, "declined", DECLINED)
         return False
 
     def _started_call(self, record: CallRecord) -> float:
@@ -331,8 +348,7 @@ class ToolLoop:
         ]
         for record in asked:
             if record.status in ("pending", "waiting", "running"):
-                record.status = "not run"
-                record.result = INTERRUPTED
+                self._settle(record, "not run", INTERRUPTED)
         if asked:
             self._answer_calls(asked)
         return ToolLoopInterrupted(self._result("interrupted", "".join(self._step_text)))
@@ -388,7 +404,11 @@ class ToolLoop:
                 result: ChatResult = client.chat(messages, model=model, tools=self.specs, **options)
                 self._text(result.text)
                 return result
-            with client.stream(messages, model=model, tools=self.specs, **options) as answer:
+            # restart=True: a stream that breaks after some text starts the step over, and
+            # says so in band (a StreamRestart), so cards and text can be cleared.
+            with client.stream(
+                messages, model=model, tools=self.specs, restart=True, **options
+            ) as answer:
                 for delta in answer:
                     self._text(delta)
                 assert answer.result is not None
@@ -402,8 +422,7 @@ class ToolLoop:
             if record.needs_approval and not self.approve_all:
                 if not self._before_approval(record):
                     continue
-                assert self.approver is not None
-                if not self._after_approval(record, self.approver(record.call, tool, arguments)):
+                if not self._after_approval(record, self._ask(record, tool, arguments)):
                     continue
             runnable.append((record, tool, arguments))
         together, in_order = self._split(runnable)
@@ -460,7 +479,9 @@ class ToolLoop:
                 )
                 self._text(result.text)
                 return result
-            async with client.stream(messages, model=model, tools=self.specs, **options) as answer:
+            async with client.stream(
+                messages, model=model, tools=self.specs, restart=True, **options
+            ) as answer:
                 async for delta in answer:
                     self._text(delta)
                 assert answer.result is not None
@@ -489,10 +510,12 @@ class ToolLoop:
             if record.needs_approval and not self.approve_all:
                 if not self._before_approval(record):
                     continue
-                assert self.approver is not None
-                answer = self.approver(record.call, tool, arguments)
+                answer = self._ask(record, tool, arguments)
                 if inspect.isawaitable(answer):
-                    answer = await answer
+                    try:
+                        answer = await answer
+                    except NobodyToAsk:
+                        answer = None
                 if not self._after_approval(record, answer):
                     continue
             runnable.append((record, tool, arguments))

@@ -14,6 +14,7 @@ from typing import Any
 
 from aimo_magic.emulator.faults import parse_fault_spec
 from aimo_magic.emulator.inflight import InFlight
+from aimo_magic.emulator.providers import ProviderCounts
 from aimo_magic.emulator.served_models import Catalogue, build_catalogue
 from aimo_magic.emulator.settings import EmulatorSettings
 
@@ -23,7 +24,10 @@ REQUEST_LOG_SIZE = 1000
 class EmulatorState:
     def __init__(self, settings: EmulatorSettings) -> None:
         self.settings = settings
-        self.catalogue = Catalogue(build_catalogue(settings.catalogue_size))
+        self.catalogue = Catalogue(
+            build_catalogue(settings.catalogue_size, settings.serve, settings.providers)
+        )
+        self.providers = ProviderCounts()
         self._lock = threading.Lock()
         self._faults: deque[str] = deque()
         self._requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)

@@ -86,6 +86,12 @@ class AimoMagics(Magics):
         "turn off for servers that serve models they do not list.",
     ).tag(config=True)
 
+    tools = Unicode(
+        "",
+        help="Functions every %%aimo cell offers the model when it names none with --tools "
+        "(NAME[,NAME...] or `all`); not offered to --compare and --each cells.",
+    ).tag(config=True)
+
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # The session must exist before traitlets applies configured values,
         # because their observers write into it.
@@ -193,6 +199,7 @@ class AimoMagics(Magics):
             image_turns=self.image_turns,
             short_errors=self.short_errors,
             cache=self.cache,
+            tools=self.tools,
         )
         return AskContext(self.session, settings, self.shell, figures=self.figures)
 

@@ -58,6 +58,13 @@ def run_cell(ctx: AskContext, parser: ArgumentParser, line: str, cell: str) -> N
             "--each and --compare do not go together: compare models on one prompt first, "
             "then run --each with the one you pick.",
         )
+    if options.tools is not None and (comparing or each):
+        kind = "--compare" if comparing else "--each"
+        raise fail(
+            ctx.settings,
+            f"--tools does not go with {kind} yet: let one model use the tools in a cell "
+            f"of its own, or drop --tools.",
+        )
     if comparing:
         from aimo_magic.magics.compare_exchange import compare_cell
 
@@ -105,6 +112,18 @@ def answer(ctx: AskContext, request: AskRequest) -> ChatResult:
     from aimo_magic.magics.exchange import Exchange
     from aimo_magic.magics.record import keep_partial, keep_result
 
+    if request.tools:
+        from aimo_magic.magics.tool_exchange import ToolExchange
+
+        tools = ToolExchange(ctx, request)
+        try:
+            result = tools.run()
+        except AnswerInterrupted:
+            keep_partial(ctx, request, tools.partial_text, tools.partial_steps)
+            raise
+        assert tools.tools_result is not None
+        keep_result(ctx, request, result, tools.tools_result.messages)
+        return result
     exchange = Exchange(ctx, request)
     try:
         result = exchange.run()

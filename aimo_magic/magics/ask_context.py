@@ -30,6 +30,8 @@ class AskSettings:
     image_turns: int | None = None
     short_errors: bool = False
     cache: bool = False
+    tools: str = ""
+    """``--tools`` for cells that do not name their own (``%config AimoMagics.tools``)."""
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,9 @@ def contenders(session: AimoSession, spec: str) -> list[Contender]:
 def kept_id(session: AimoSession, keep: str, chosen: list[Contender]) -> str:
     """The contender ``--keep`` names: its id, an alias of it, its pane's title, or its
     provider's name when that is unique among the panes."""
-    wanted = session.aliases.get(keep, keep)
+    from aimo_magic.core.resolution import unalias
+
+    wanted = unalias(keep, session.aliases)
     for contender in chosen:
         if wanted in (contender.id, contender.title):
             return contender.id
@@ -145,6 +147,7 @@ def build_compare(
         prompt,
         namespace=namespace,
         fit_models=[c.model for c in chosen],
+        resolution=smallest.resolution,
     )
     requests = tuple(shared.replace(model_id=c.id, resolution=c.resolution) for c in chosen)
     return CompareRequest(tuple(chosen), requests, keep)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from aimo_magic.core.resolution import WILDCARD
+
 if TYPE_CHECKING:
     from aimo_magic.magics.aimo_magics import AimoMagics
 
@@ -32,7 +34,6 @@ CELL_VALUE_KINDS = {
     "--compare": "model list",
     "--keep": "compared model",
 }
-WILDCARD = "@*"
 MATCHER_ID = "aimo_magic.completion"
 
 _INSTALLED: dict[int, Any] = {}
@@ -79,7 +80,7 @@ def _model_list(magics: AimoMagics, fragment: str) -> list[str]:
 def _compared(magics: AimoMagics, before: list[str]) -> list[str]:
     """``--keep``: the models the line compares (as written, ``NAME@*`` as its providers'
     names and ids, which ``--keep`` accepts); every model while no ``--compare`` is typed."""
-    from aimo_magic.core.resolution import split_models
+    from aimo_magic.core.resolution import split_models, unalias
 
     spec = None
     for index, word in enumerate(before):
@@ -95,8 +96,7 @@ def _compared(magics: AimoMagics, before: list[str]) -> list[str]:
         if not name.endswith(WILDCARD):
             offered.append(name)
             continue
-        base = name[: -len(WILDCARD)]
-        base = session.aliases.get(base, base)
+        base = unalias(name, session.aliases)[: -len(WILDCARD)]
         model = next((m for m in session.cached_catalogue or () if m.name == base), None)
         offers = model.providers if model is not None else ()
         offered.extend([*(o.name for o in offers), *(o.id for o in offers)])

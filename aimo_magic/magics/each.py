@@ -97,6 +97,7 @@ def prepare_each(ctx: AskContext, options: CellOptions, cell: str) -> Batch:
 
 def run_each(ctx: AskContext, options: CellOptions, cell: str) -> None:
     from aimo_magic.batching import BatchError, BatchInterrupted
+    from aimo_magic.core.errors import AimoError
 
     with user_errors(ctx.settings, debug=options.debug):
         batch = prepare_each(ctx, options, cell)
@@ -109,6 +110,10 @@ def run_each(ctx: AskContext, options: CellOptions, cell: str) -> None:
         ) from None
     except BatchError as exc:
         finish(ctx, options, exc.values, "")
+        if options.debug:
+            raise
+        raise fail(ctx.settings, str(exc)) from None
+    except (AimoError, ValueError) as exc:  # refused before the first request (a row too large)
         if options.debug:
             raise
         raise fail(ctx.settings, str(exc)) from None

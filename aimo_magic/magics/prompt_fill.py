@@ -34,8 +34,6 @@ class FilledPrompt:
 
     content: Content
     fills: tuple[Fill, ...] = ()
-    images: int = 0
-    """How many image parts ``content`` has (a model may refuse them)."""
 
 
 def check_prompt(prompt: object) -> Content:
@@ -63,14 +61,12 @@ def fill_prompt(
 ) -> FilledPrompt:
     """The checked prompt with its placeholders filled from ``namespace``; None leaves
     the prompt as given (``--no-interpolate``, or a prompt from Python)."""
-    from aimo_magic.core.image_parts import image_parts
-
     content = check_prompt(prompt)
     fills: tuple[Fill, ...] = ()
     if namespace is not None:
         content, fills = fill_placeholders(content, namespace, figures)
         content = _sendable(content)
-    return FilledPrompt(content, fills, len(image_parts(content)))
+    return FilledPrompt(content, fills)
 
 
 def fill_placeholders(

@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from aimo_magic.conversation import Content
     from aimo_magic.core.resolution import Resolution
+    from aimo_magic.core.tools import Tool
     from aimo_magic.core.types import Model, ProviderOffer
     from aimo_magic.magics.ask_context import AskContext
     from aimo_magic.magics.cell_options import CellOptions
     from aimo_magic.magics.fill_report import Fill
+
+DEFAULT_MAX_STEPS = 8
 
 
 class ReadOnlyDict(dict[str, Any]):
@@ -73,6 +76,9 @@ class AskRequest:
     fills: tuple[Fill, ...] = ()
     cache: bool = False
     notes: tuple[str, ...] = ()
+    tools: tuple[Tool, ...] = ()
+    max_steps: int = 8
+    approve_all: bool = False
 
     def __post_init__(self) -> None:
         # Private, read-only copies: a caller reusing its dicts cannot rewrite a
@@ -131,6 +137,11 @@ def check_options(options: CellOptions, fmt: str) -> None:
         raise ValueError("--insert goes with -f code (it puts the answer's code in a new cell).")
     if options.no_history and options.new:
         raise ValueError("--new and --no-history contradict each other; use one of them.")
+    if options.tools is None and (options.max_steps is not None or options.approve):
+        option = "--max-steps" if options.max_steps is not None else "--approve"
+        raise ValueError(f"{option} goes with --tools NAME[,NAME...]; add --tools or drop it.")
+    if options.max_steps is not None and options.max_steps < 1:
+        raise ValueError(f"--max-steps {options.max_steps}: give 1 or more (default 8).")
 
 
 def check_fit(
@@ -159,6 +170,7 @@ def build_request(
     *,
     namespace: Mapping[str, Any] | None = None,
     fit_models: Sequence[Model | None] | None = None,
+    resolution: Resolution | None = None,
 ) -> AskRequest:
     """Check everything and decide the request; raises before anything is sent or kept.
 
@@ -166,19 +178,25 @@ def build_request(
     leaves the prompt as given. The options are checked before any placeholder
     is evaluated, so a refused cell runs none of the user's expressions.
     ``fit_models`` are the catalogue entries of every model the messages go to (a
-    comparison's), when not just the one the options name.
+    comparison's), when not just the one the options name. ``resolution`` is where the
+    request goes when the caller resolved it already (a comparison's model), else the
+    session resolves ``options.model``.
     Raises AimoError (model, key) or ValueError (options, prompt, thread name).
     """
     from aimo_magic.conversation import DEFAULT_THREAD, validate_thread_name
     from aimo_magic.magics.prompt_fill import fill_prompt
     from aimo_magic.magics.prompt_messages import prompt_messages
+    from aimo_magic.magics.tool_names import offered_tools
 
     session, settings = ctx.session, ctx.settings
     fmt = options.format or settings.default_format
     check_options(options, fmt)
     params = request_params(options, fmt)
+    tools = offered_tools(
+        options.tools if options.tools is not None else settings.tools, namespace or {}
+    )
     filled = fill_prompt(prompt, None if options.no_interpolate else namespace, ctx.figures)
-    where = session.resolve(options.model)
+    where = resolution if resolution is not None else session.resolve(options.model)
     models = [where.model] if fit_models is None else list(fit_models)
     thread = None if options.no_history else validate_thread_name(options.chat or DEFAULT_THREAD)
     messages = prompt_messages(
@@ -211,4 +229,7 @@ def build_request(
         fills=filled.fills,
         cache=settings.cache if options.cache is None else options.cache,
         notes=(where.note,) if where.note else (),
+        tools=tools,
+        max_steps=options.max_steps or DEFAULT_MAX_STEPS,
+        approve_all=options.approve == "all",
     )

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "reset": "reset",
     "save": "save",
     "select": "select",
+    "tools": "tools",
     "unalias": "unalias",
     "usage": "usage",
     "use": "use",

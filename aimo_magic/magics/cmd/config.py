@@ -20,10 +20,10 @@ def parser() -> CommandParser:
 
 
 def effective_base_url(magics: MagicsSurface) -> str:
-    from aimo_magic.core.config import ConfigurationError, Settings
+    from aimo_magic.core.config import ConfigurationError
 
     try:
-        return Settings.resolve(base_url=magics.base_url or None).base_url
+        return magics.session.resolve(for_request=False).base_url
     except ConfigurationError as exc:
         return f"unusable: {exc}"
 
