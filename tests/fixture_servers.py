@@ -8,6 +8,10 @@ another unit, say). Chat requests reach the emulator unchanged.
 ``serve_breaking_streams``: a chat server that streams one known answer and breaks the
 first requests part-way, each in a way the test names (a dropped connection, an end
 without a finish, a malformed chunk, a stall), as chaos proxies do.
+
+``serve_varying_answers``: a chat server (no model list, so no prices) that answers the
+same question differently each time it is asked, in a cycle the test gives, as a model
+sampling at a temperature does.
 """
 
 from __future__ import annotations
@@ -148,6 +152,59 @@ def serve_breaking_streams(breaks: Sequence[Break], after: int) -> Iterator[Brea
     hide_expected_tracebacks()
     app = BreakingStreamServer(breaks, after)
     with _serving(app, before_exit=app.release.set) as port:
+        app.base_url = f"http://127.0.0.1:{port}/api"
+        yield app
+
+
+class VaryingAnswersServer:
+    """Answers the n-th request for a given model and prompt with ``cycle[n % len(cycle)]``,
+    whole (not streamed), whatever order the requests of other prompts arrive in."""
+
+    def __init__(self, cycle: Sequence[str]) -> None:
+        self.cycle = list(cycle)
+        self.asked: dict[str, int] = {}
+        self.chat_requests = 0
+        self.base_url = ""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if not scope["path"].endswith("/v1/chat/completions"):
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b"Not Found"})
+            return
+        request = json.loads(body)
+        prompt = f"{request.get('model')}: {request['messages'][-1]['content']}"
+        count = self.asked.get(prompt, 0)
+        self.asked[prompt] = count + 1
+        self.chat_requests += 1
+        text = self.cycle[count % len(self.cycle)]
+        usage = {"prompt_tokens": 7, "completion_tokens": 1, "total_tokens": 8}
+        choice = {"index": 0, "message": {"role": "assistant", "content": text}}
+        answer = {
+            "id": f"answer-{self.chat_requests}",
+            "object": "chat.completion",
+            "model": request.get("model", "mock"),
+            "choices": [choice | {"finish_reason": "stop"}],
+            "usage": usage,
+        }
+        payload = json.dumps(answer).encode()
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+
+@contextmanager
+def serve_varying_answers(cycle: Sequence[str]) -> Iterator[VaryingAnswersServer]:
+    """A chat server on loopback whose answers to one question go round ``cycle``."""
+    app = VaryingAnswersServer(cycle)
+    with _serving(app) as port:
         app.base_url = f"http://127.0.0.1:{port}/api"
         yield app
 

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 ON_ERROR = ("keep", "raise")
 
 
-def _check_options(concurrency: Any, on_error: Any, max_cost: Any) -> None:
+def check_options(concurrency: Any, on_error: Any, max_cost: Any) -> None:
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be a whole number of 1 or more, not {concurrency!r}.")
     if on_error not in ON_ERROR:
@@ -91,7 +91,7 @@ class Batch:
         price_unit: str | None = None,
         **params: Any,
     ) -> None:
-        _check_options(concurrency, on_error, max_cost)
+        check_options(concurrency, on_error, max_cost)
         if price_unit is not None:
             from aimo_magic.core.pricing import check_price_unit
 
@@ -289,7 +289,7 @@ class Batch:
             answer=self.answer,
             params=self.params,
             concurrency=self.concurrency,
-            policy=_policy(where),
+            policy=retry_policy(where),
             prices=prices,
             max_cost=self.max_cost,
             tally=tally,
@@ -342,8 +342,7 @@ class Batch:
             self.tally, self.errors, engine.stop, engine.stop_detail, self.elapsed
         )
         if run.session is not None:
-            _record_usage(run.session.usage, self.tally)
-        self.tally.by_model = {}
+            record_usage(run.session.usage, self.tally)
 
     def _conclude(self, run: _Run, started: float) -> Any:
         engine = run.engine
@@ -425,8 +424,9 @@ class PartitionJob:
         ).run()
 
 
-def _record_usage(ledger: UsageLedger, tally: Tally) -> None:
-    """This run's answers and cache hits into the session's ``%aimo usage``."""
+def record_usage(ledger: UsageLedger, tally: Tally) -> None:
+    """This run's answers and cache hits into the session's ``%aimo usage`` (and its
+    ``by_model`` emptied, so that a later run counts only its own)."""
     known = tally.cost_known
     for model, count in tally.by_model.items():
         if count.calls:
@@ -435,9 +435,10 @@ def _record_usage(ledger: UsageLedger, tally: Tally) -> None:
             ledger.record(model, used, count.cost if known else None, calls=count.calls)
         if count.hits:
             ledger.record_hit(model, count.saved if known else None, hits=count.hits)
+    tally.by_model = {}
 
 
-def _policy(where: Resolution) -> Any:
+def retry_policy(where: Resolution) -> Any:
     from aimo_magic.core.retry import RetryPolicy
 
     settings = where.settings
