@@ -171,6 +171,11 @@ def test_bad_lines_are_refused_in_one_line(kernel: Kernel, emu: EmulatorHandle) 
             "--tools column_stats --compare DeepSeek-V3-1,openai/gpt-4o",
             "does not go with --compare",
         ),
+        ("--tools column_stats --each SAVED", "does not go with --each"),
+        (
+            "--tools column_stats --each SAVED --compare DeepSeek-V3-1,openai/gpt-4o",
+            "with --compare",
+        ),
         ("--tools nowhere", "--tools nowhere: no function of that name"),
         ("--max-steps 3", "--max-steps goes with --tools"),
         ("--tools column_stats --max-steps 0", "--max-steps 0: give 1 or more"),
