@@ -94,7 +94,7 @@ def test_cheapest_pins_the_provider_cheapest_for_this_request(
     long = client.chat(long_prompt, model=ROUTED, route="cheapest", max_tokens=1)
     assert sent_models(emu) == [pinned("akash"), pinned("promptcheap")]
     assert short.provider == "akash" and long.provider == "promptcheap"
-    assert short.route is not None and short.route.startswith("cheapest for this request (≈")
+    assert short.route is not None and short.route.startswith("cheapest for this request (≈$0.")
 
 
 def test_the_client_route_is_every_call_s_default(emu: EmulatorHandle) -> None:
@@ -107,18 +107,24 @@ def test_the_client_route_is_every_call_s_default(emu: EmulatorHandle) -> None:
 def test_max_price_refuses_dear_providers_and_sends_nothing_when_none_fits(
     client: Client, emu: EmulatorHandle
 ) -> None:
-    # ~10 prompt tokens and 100 answer tokens: akash ≈21, nebula ≈93, promptcheap ≈200.
-    client.chat("hello", model=ROUTED, max_price=50, max_tokens=100)
+    """Prices in dollars (the emulator's figures read per million tokens): 6 prompt and
+    100 answer tokens cost ≈$0.000021 at akash, $0.000092 at nebula, $0.0002 at
+    promptcheap."""
+    client.chat("hello", model=ROUTED, max_price=0.00005, max_tokens=100)
     assert sent_models(emu) == [pinned("akash")]
-    with pytest.raises(RouteError, match=r"max_price 5: every provider of demo/routed costs"):
-        client.chat("hello", model=ROUTED, max_price=5, max_tokens=100)
+    with pytest.raises(
+        RouteError,
+        match=r"max_price \$0.000005: every provider of demo/routed costs more for this "
+        r"request \(the cheapest, akash: ≈\$0.000021\)",
+    ):
+        client.chat("hello", model=ROUTED, max_price=0.000005, max_tokens=100)
     assert len(emu.requests) == 1
 
 
 def test_max_price_within_every_provider_leaves_routing_to_aimo(
     client: Client, emu: EmulatorHandle
 ) -> None:
-    client.chat("hello", model=ROUTED, max_price=10_000, max_tokens=100)
+    client.chat("hello", model=ROUTED, max_price=1.0, max_tokens=100)
     assert sent_models(emu) == [ROUTED]
 
 

@@ -92,7 +92,7 @@ def test_route_cheapest_pins_the_provider_and_the_footer_says_why(
     run = ok(kernel, f"%%aimo {ROUTED} --route cheapest --no-history\nhello")
     assert sent_models(emu) == [pinned("akash")]
     footer = part(run, "footer")
-    assert "via akash" in footer and "cheapest for this request (≈" in footer
+    assert "via akash" in footer and "cheapest for this request (≈$0.0" in footer
 
 
 def test_the_configured_route_is_every_cell_s_and_auto_sends_the_id_as_asked(
@@ -111,10 +111,12 @@ def test_the_configured_route_is_every_cell_s_and_auto_sends_the_id_as_asked(
 def test_max_price_refuses_in_one_line_and_sends_nothing(
     kernel: Kernel, emu: EmulatorHandle
 ) -> None:
-    run = kernel.execute(f"%%aimo {ROUTED} --max-price 0.5 --max-tokens 50\nhello", timeout=120)
+    run = kernel.execute(
+        f"%%aimo {ROUTED} --max-price 0.000001 --max-tokens 50\nhello", timeout=120
+    )
     assert run.status == "error"
     line = run.error["evalue"] if run.error else ""
-    assert "max_price 0.5: every provider of demo/routed costs more" in line
+    assert "max_price $0.000001: every provider of demo/routed costs more" in line
     assert "Traceback" not in run.stderr + run.stdout
     assert emu.requests == []
 
@@ -172,7 +174,7 @@ def test_providers_shows_prices_and_what_was_measured(kernel: Kernel, emu: Emula
     assert "Providers of demo/routed" in text
     rows = {line.split()[0]: line.split() for line in text.splitlines() if line.split()}
     # Provider, prompt and completion prices, answers, failures, first token (n s), rate.
-    assert rows["akash"][1:3] == ["0.1", "0.2"]
+    assert rows["akash"][1:3] == ["$0.10", "$0.20"]  # dollars per million tokens
     assert int(rows["akash"][3]) >= 3 and rows["akash"][4] == "0"
     assert rows["nebula"][4] == "1"
     assert rows["akash"][6] == "s"  # a first-token time was measured ("0.01 s")

@@ -45,8 +45,10 @@ from aimo_magic.core.routing import split_models
 from aimo_magic.core.secrets import mask
 
 if TYPE_CHECKING:
+    from aimo_magic.core.budget import Budget
     from aimo_magic.core.config import Settings
     from aimo_magic.core.model_check import KnownModels
+    from aimo_magic.core.pricing import PriceBasis
     from aimo_magic.core.routing import Hop
     from aimo_magic.core.types import Model, ProviderOffer
 
@@ -84,6 +86,8 @@ class Choices:
     route: str | None = None
     max_price: float | None = None
     fallback: tuple[str, ...] | None = None
+    price_unit: str | None = None
+    budget: Budget | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         chosen = ", ".join(
@@ -175,6 +179,7 @@ class Resolution:
         """This resolution with its provider chosen for one request (``core.routing``):
         ``model_id``, ``offer`` and ``hops`` set. Fallback models are checked against the
         model list as the model was. Raises RouteError (max_price), NotFoundError."""
+        from aimo_magic.core.pricing import price_basis
         from aimo_magic.core.routing import Hop, RequestSize, plan_route
 
         model_id = self.model_id or ""
@@ -197,6 +202,7 @@ class Resolution:
             fallback=self.fallback,
             measured=measured,
             base_url=self.settings.base_url,
+            basis=price_basis(self.settings.price_unit, catalogue),
         )
         first = hops[0]
         return dataclasses.replace(
@@ -210,6 +216,14 @@ class Resolution:
             return self.catalogue if self.catalogue is not None else self.models()
         except AimoError:
             return None
+
+    @property
+    def price_basis(self) -> PriceBasis:
+        """How listed prices are read here: the ``price_unit`` chosen, inferred from the
+        model list when ``auto`` (``core.pricing``)."""
+        from aimo_magic.core.pricing import price_basis
+
+        return price_basis(self.settings.price_unit, self.catalogue)
 
     def _known(self) -> KnownModels:
         if self.known is not None:
@@ -286,6 +300,10 @@ def _resolve(
             )
         if client.catalogue is not None:
             known = KnownModels(models=list(client.catalogue))
+        if given.price_unit is not None:
+            from aimo_magic.core.pricing import check_price_unit
+
+            settings = dataclasses.replace(settings, price_unit=check_price_unit(given.price_unit))
         chosen = given
         key_source = "the client given"
         model_name = given.model or settings.model
@@ -301,6 +319,8 @@ def _resolve(
             timeout=given.timeout,
             max_retries=given.max_retries,
             model=given.model,
+            price_unit=given.price_unit,
+            budget=given.budget,
         )
         chosen = given
         model_name = settings.model

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
+    from aimo_magic.core.pricing import PriceBasis
     from aimo_magic.core.provider_log import ProviderFigures
     from aimo_magic.core.types import Model, ProviderOffer
 
@@ -85,14 +86,17 @@ def answer_bound(params: Mapping[str, Any]) -> int | None:
     return None
 
 
-def request_price(offer: ProviderOffer, size: RequestSize) -> float | None:
-    """The provider's price for this request at its listed prices; None when not listed."""
-    from aimo_magic.core.pricing import estimate_cost
+def request_price(
+    offer: ProviderOffer, size: RequestSize, basis: PriceBasis | None = None
+) -> float | None:
+    """The provider's price for this request at its listed prices, in ``basis``'s
+    currency (dollars, or listed price units; None: listed units); None when not listed."""
+    from aimo_magic.core.pricing import UNKNOWN, cost_at
     from aimo_magic.core.types import Usage
 
     tokens = size.prompt_tokens + size.answer_tokens
     usage = Usage(size.prompt_tokens, size.answer_tokens, tokens)
-    return estimate_cost(usage, offer.pricing, images=size.images)
+    return cost_at(usage, offer.pricing, basis or UNKNOWN, images=size.images)
 
 
 @dataclass(frozen=True)
@@ -149,23 +153,25 @@ def plan_route(
     fallback: Sequence[str] | None = None,
     measured: Measurements | None = None,
     base_url: str = "",
+    basis: PriceBasis | None = None,
 ) -> tuple[Hop, ...]:
     """The hops of one request, in order; raises RouteError when the model's own
     providers are all refused by ``max_price`` (a fallback model's are then skipped).
 
     ``fallback`` None means none: the first hop only. A sequence (even empty) lets the
     request fall back to the model's other providers, then to each model named.
+    Prices (and ``max_price``) are in ``basis``'s currency (``core.pricing``: dollars
+    when the price unit is known; None: listed price units).
     """
     from aimo_magic.core.catalogue import find_model
     from aimo_magic.core.errors import RouteError
 
-    check_route(route)
+    planner = _Planner(size, check_route(route), max_price, basis, measured, base_url)
     listed = list(catalogue or ())
     hops: list[Hop] = []
     for number, name in enumerate([model_id, *(fallback or ())]):
-        found = find_model(listed, name)
         try:
-            ways = _hops_for(name, found, size, route, max_price, measured, base_url)
+            ways = planner.hops_for(name, find_model(listed, name))
         except RouteError:
             if number == 0:
                 raise
@@ -184,75 +190,151 @@ def _fallback_hop(hop: Hop, why: str) -> Hop:
     return replace(hop, why=f"{why}: {hop.why}" if hop.why else why)
 
 
-def _hops_for(
-    model_id: str,
-    found: tuple[Model, ProviderOffer | None] | None,
-    size: RequestSize,
-    route: str,
-    max_price: float | None,
-    measured: Measurements | None,
-    base_url: str,
-) -> list[Hop]:
-    """Every way to send ``model_id``, best first, by the route."""
-    from aimo_magic.core.errors import RouteError
+@dataclass(frozen=True)
+class _Planner:
+    """One request's routing: its size, route, price cap, currency and measurements."""
 
-    if found is None:
-        if max_price is not None:
-            raise RouteError(
-                f"max_price {max_price:g}: {model_id!r} has no listed prices here, so its "
-                "price cannot be checked; drop max_price or pick a listed model"
-            )
-        return [Hop(model_id, why="as asked (not in the model list)")]
-    model, pinned = found
-    offers = _priced(model, size)
-    if max_price is not None:
-        allowed: list[Priced] = [(o, p) for o, p in offers if p is not None and p <= max_price]
-        if not allowed:
-            raise RouteError(_too_dear(model, offers, max_price))
-    else:
+    size: RequestSize
+    route: str
+    max_price: float | None
+    basis: PriceBasis | None
+    measured: Measurements | None
+    base_url: str
+
+    def hops_for(
+        self, model_id: str, found: tuple[Model, ProviderOffer | None] | None
+    ) -> list[Hop]:
+        """Every way to send ``model_id``, best first, by the route."""
+        from aimo_magic.core.errors import RouteError
+
+        max_price = self.max_price
+        if found is None:
+            if max_price is not None:
+                raise RouteError(
+                    f"max_price {self.amount(max_price)}: {model_id!r} has no listed prices "
+                    "here, so its price cannot be checked; drop max_price or pick a listed model"
+                )
+            return [Hop(model_id, why="as asked (not in the model list)")]
+        model, pinned = found
+        offers = [(offer, request_price(offer, self.size, self.basis)) for offer in model.providers]
         allowed = offers
-    if pinned is not None:
+        if max_price is not None:
+            allowed = [(o, p) for o, p in offers if p is not None and p <= max_price]
+            if not allowed and pinned is None:
+                raise RouteError(self.too_dear(model, offers))
+        if pinned is not None:
+            return self.pinned_first(model, pinned, offers, allowed)
+        if not model.providers:
+            return [Hop(model.name, model, None, None, "")]
+        every_one = len(allowed) == len(offers)
+        if self.route == "auto" and every_one:
+            return self.aimo_first(model, allowed, "")
+        if self.route == "fastest":
+            return self.fastest(model, allowed, every_one)
+        if every_one and all(price is None for _, price in allowed):
+            return self.aimo_first(model, allowed, "cheapest: no prices listed, AiMo's routing")
+        why = (
+            "cheapest for this request" if self.route == "cheapest" else "cheapest within max_price"
+        )
+        (first, price), *rest = _by_price(allowed)
+        return [
+            Hop(first.id, model, first, price, self.priced(why, price)),
+            *(Hop(o.id, model, o, p, self.priced("next cheapest", p)) for o, p in rest),
+        ]
+
+    def pinned_first(
+        self, model: Model, pinned: ProviderOffer, offers: list[Priced], allowed: list[Priced]
+    ) -> list[Hop]:
+        """A provider the user pinned is kept whatever the route; the others follow."""
+        from aimo_magic.core.errors import RouteError
+
         price = next(p for o, p in offers if o.id == pinned.id)
-        if max_price is not None and (price is None or price > max_price):
-            raise RouteError(_too_dear(model, [(pinned, price)], max_price))
-        others = [(o, p) for o, p in _ordered(allowed, route, size, model, measured, base_url)]
+        if self.max_price is not None and (price is None or price > self.max_price):
+            raise RouteError(self.too_dear(model, [(pinned, price)]))
+        others = self.ordered(model, allowed)
         return [
             Hop(pinned.id, model, pinned, price, "the provider asked for"),
             *(Hop(o.id, model, o, p, "next provider") for o, p in others if o.id != pinned.id),
         ]
-    if not model.providers:
-        return [Hop(model.name, model, None, None, "")]
-    every_one = len(allowed) == len(offers)
-    if route == "auto" and every_one:
-        return _aimo_first(model, allowed, "")
-    if route == "fastest":
-        return _fastest(model, allowed, size, measured, base_url, every_one)
-    if every_one and all(price is None for _, price in allowed):
-        return _aimo_first(model, allowed, "cheapest: no prices listed, AiMo's routing")
-    ordered = _by_price(allowed)
-    why = "cheapest for this request" if route == "cheapest" else "cheapest within max_price"
-    first, *rest = ordered
-    return [
-        Hop(first[0].id, model, first[0], first[1], _priced_why(why, first[1])),
-        *(Hop(o.id, model, o, p, _priced_why("next cheapest", p)) for o, p in rest),
-    ]
 
+    def aimo_first(self, model: Model, offers: list[Priced], why: str) -> list[Hop]:
+        """AiMo's routing (the routing name), then, should it fail, each provider in turn,
+        cheapest first: AiMo's own order."""
+        return [
+            Hop(model.name, model, None, None, why),
+            *(
+                Hop(o.id, model, o, p, self.priced("next provider", p))
+                for o, p in _by_price(offers)
+            ),
+        ]
 
-def _aimo_first(model: Model, offers: list[Priced], why: str) -> list[Hop]:
-    """AiMo's routing (the routing name), then, should it fail, each provider in turn,
-    cheapest first: AiMo's own order."""
-    return [
-        Hop(model.name, model, None, None, why),
-        *(Hop(o.id, model, o, p, _priced_why("next provider", p)) for o, p in _by_price(offers)),
-    ]
+    def ordered(self, model: Model, offers: list[Priced]) -> list[Priced]:
+        if self.route == "fastest":
+            figures = self.figures(model)
+            size = self.size
+            return sorted(
+                offers, key=lambda item: _speed_key(figures.get(item[0].provider_id), size)
+            )
+        return _by_price(offers)
 
+    def figures(self, model: Model) -> Mapping[str, ProviderFigures]:
+        if self.measured is None:
+            return {}
+        return self.measured.figures(self.base_url, model.name)
 
-def _priced(model: Model, size: RequestSize) -> list[Priced]:
-    return [(offer, request_price(offer, size)) for offer in model.providers]
+    def fastest(self, model: Model, allowed: list[Priced], every_one: bool) -> list[Hop]:
+        figures, size = self.figures(model), self.size
+        known = [(o, p) for o, p in allowed if (f := figures.get(o.provider_id)) and f.measured]
+        if not known and every_one:
+            return self.aimo_first(model, allowed, "fastest: nothing measured yet, AiMo's routing")
+        untried = [(o, p) for o, p in allowed if not (figures.get(o.provider_id) or _NONE).measured]
+        ranked = self.ordered(model, allowed)
+        if known and not untried:
+            best, price = ranked[0]
+            seconds = expected_seconds(figures[best.provider_id], size.answer_tokens)
+            why = f"fastest measured (≈{seconds:.2g} s to a {size.answer_tokens}-token answer)"
+            first = Hop(best.id, model, best, price, why)
+        else:
+            # The next provider not measured yet: the least failed, in the catalogue's order.
+            trying, price = min(
+                untried, key=lambda item: (figures.get(item[0].provider_id) or _NONE).failures
+            )
+            first = Hop(
+                trying.id, model, trying, price, "fastest: trying a provider not measured yet"
+            )
+        return [
+            first,
+            *(Hop(o.id, model, o, p, "next fastest") for o, p in ranked if o.id != first.model_id),
+        ]
 
+    def amount(self, price: float) -> str:
+        """A price as costs are shown: ``$0.0012`` in dollars, else the listed figure."""
+        from aimo_magic.core.pricing import money
 
-def _priced_why(why: str, price: float | None) -> str:
-    return why if price is None else f"{why} (≈{short_price(price)})"
+        return (
+            money(price, self.basis)
+            if self.basis is not None and self.basis.dollars
+            else short_price(price)
+        )
+
+    def priced(self, why: str, price: float | None) -> str:
+        return why if price is None else f"{why} (≈{self.amount(price)})"
+
+    def too_dear(self, model: Model, offers: list[Priced]) -> str:
+        assert self.max_price is not None
+        cap = self.amount(self.max_price)
+        priced = [(o, p) for o, p in offers if p is not None]
+        if not priced:
+            return (
+                f"max_price {cap}: no provider of {model.name} lists a price, so none can be "
+                "checked against it; drop max_price or pick a model with listed prices"
+            )
+        offer, price = min(priced, key=lambda item: item[1])
+        return (
+            f"max_price {cap}: every provider of {model.name} costs more for this request "
+            f"(the cheapest, {offer.name}: ≈{self.amount(price)}); raise max_price, "
+            "bound the answer with max_tokens, or pick another model"
+        )
 
 
 def short_price(price: float) -> str:
@@ -263,31 +345,9 @@ def short_price(price: float) -> str:
     return f"{price:.{decimals}f}"
 
 
-def _by_price(
-    offers: list[Priced],
-) -> list[Priced]:
+def _by_price(offers: list[Priced]) -> list[Priced]:
     """Cheapest first; unlisted prices last; ties keep the catalogue's order."""
     return sorted(offers, key=lambda item: (item[1] is None, item[1] or 0.0))
-
-
-def _ordered(
-    offers: list[Priced],
-    route: str,
-    size: RequestSize,
-    model: Model,
-    measured: Measurements | None,
-    base_url: str,
-) -> list[Priced]:
-    if route == "fastest":
-        figures = _figures(measured, base_url, model)
-        return sorted(offers, key=lambda item: _speed_key(figures.get(item[0].provider_id), size))
-    return _by_price(offers)
-
-
-def _figures(
-    measured: Measurements | None, base_url: str, model: Model
-) -> Mapping[str, ProviderFigures]:
-    return measured.figures(base_url, model.name) if measured is not None else {}
 
 
 def expected_seconds(figures: ProviderFigures, answer_tokens: int) -> float | None:
@@ -309,55 +369,6 @@ def _speed_key(figures: ProviderFigures | None, size: RequestSize) -> tuple[int,
         return (2 if figures is not None and _unreliable(figures) else 1, 0.0)
     seconds = expected_seconds(figures, size.answer_tokens) or 0.0
     return (2 if _unreliable(figures) else 0, seconds)
-
-
-def _fastest(
-    model: Model,
-    allowed: list[Priced],
-    size: RequestSize,
-    measured: Measurements | None,
-    base_url: str,
-    every_one: bool,
-) -> list[Hop]:
-    figures = _figures(measured, base_url, model)
-    known = [(o, p) for o, p in allowed if (f := figures.get(o.provider_id)) and f.measured]
-    if not known and every_one:
-        return _aimo_first(model, allowed, "fastest: nothing measured yet, AiMo's routing")
-    untried = [(o, p) for o, p in allowed if not (figures.get(o.provider_id) or _NONE).measured]
-    ranked = sorted(allowed, key=lambda item: _speed_key(figures.get(item[0].provider_id), size))
-    hops = []
-    if known and not untried:
-        best, price = ranked[0]
-        seconds = expected_seconds(figures[best.provider_id], size.answer_tokens)
-        why = f"fastest measured (≈{seconds:.2g} s to a {size.answer_tokens}-token answer)"
-        hops.append(Hop(best.id, model, best, price, why))
-    else:
-        # The next provider not measured yet: the least failed, in the catalogue's order.
-        trying, price = min(
-            untried, key=lambda item: (figures.get(item[0].provider_id) or _NONE).failures
-        )
-        hops.append(
-            Hop(trying.id, model, trying, price, "fastest: trying a provider not measured yet")
-        )
-    hops.extend(
-        Hop(o.id, model, o, p, "next fastest") for o, p in ranked if o.id != hops[0].model_id
-    )
-    return hops
-
-
-def _too_dear(model: Model, offers: list[Priced], max_price: float) -> str:
-    priced = [(o, p) for o, p in offers if p is not None]
-    if not priced:
-        return (
-            f"max_price {max_price:g}: no provider of {model.name} lists a price, so none "
-            "can be checked against it; drop max_price or pick a model with listed prices"
-        )
-    offer, price = min(priced, key=lambda item: item[1])
-    return (
-        f"max_price {max_price:g}: every provider of {model.name} costs more for this request "
-        f"(the cheapest, {offer.name}: ≈{short_price(price)}); raise max_price, "
-        "bound the answer with max_tokens, or pick another model"
-    )
 
 
 class _NoFigures:

@@ -15,6 +15,7 @@ from aimo_magic.magics.cmd._args import CommandParser, command
 from aimo_magic.magics.failures import fail, user_errors
 
 if TYPE_CHECKING:
+    from aimo_magic.core.pricing import PriceBasis
     from aimo_magic.core.provider_log import ProviderFigures, ProviderLog
     from aimo_magic.core.types import Model
     from aimo_magic.magics.cmd._host import MagicsSurface
@@ -38,11 +39,13 @@ def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
 
-def providers_table(model: Model, figures: dict[str, ProviderFigures], where: str) -> Table:
+def providers_table(
+    model: Model, figures: dict[str, ProviderFigures], where: str, basis: PriceBasis
+) -> Table:
     """One row per provider: prices, answers, failures, median first token and rate."""
-    from aimo_magic.core.pricing import format_price
+    from aimo_magic.core.pricing import price_per_million
     from aimo_magic.core.provider_log import KEEP, ProviderFigures
-    from aimo_magic.magics.cmd._models_table import UNIT
+    from aimo_magic.magics.cmd._models_table import price_note
     from aimo_magic.magics.cmd._table import Table
 
     rows = []
@@ -52,8 +55,8 @@ def providers_table(model: Model, figures: dict[str, ProviderFigures], where: st
         rows.append(
             (
                 offer.name,
-                format_price(pricing.prompt) if pricing else "not listed",
-                format_price(pricing.completion) if pricing else "not listed",
+                price_per_million(pricing.prompt if pricing else None, basis),
+                price_per_million(pricing.completion if pricing else None, basis),
                 str(found.answers),
                 str(found.failures),
                 _seconds(found.first_token_s),
@@ -63,8 +66,8 @@ def providers_table(model: Model, figures: dict[str, ProviderFigures], where: st
         )
     headers = [
         "Provider",
-        "Prompt price*",
-        "Completion price*",
+        "Price in*",
+        "Price out*",
         "Answers",
         "Failures",
         "First token",
@@ -72,7 +75,7 @@ def providers_table(model: Model, figures: dict[str, ProviderFigures], where: st
         "Id",
     ]
     notes = [
-        f"* Price {UNIT}.",
+        price_note(basis),
         f"Measured here ({where}) over each provider's last {KEEP} answers and failures: "
         "the medians of your answers' first-token times and rates (answers not streamed "
         "give a first-token time only).",
@@ -86,7 +89,7 @@ def providers_table(model: Model, figures: dict[str, ProviderFigures], where: st
     )
 
 
-def would_pick(model: Model, log: ProviderLog, base_url: str) -> str:
+def would_pick(model: Model, log: ProviderLog, base_url: str, basis: PriceBasis) -> str:
     """Which provider each route picks for a short prompt and a typical answer."""
     from aimo_magic.core.errors import RouteError
     from aimo_magic.core.routing import RequestSize, plan_route
@@ -96,7 +99,13 @@ def would_pick(model: Model, log: ProviderLog, base_url: str) -> str:
     for route in ("cheapest", "fastest"):
         try:
             hop = plan_route(
-                model.name, [model], size, route=route, measured=log, base_url=base_url
+                model.name,
+                [model],
+                size,
+                route=route,
+                measured=log,
+                base_url=base_url,
+                basis=basis,
             )[0]
         except RouteError:
             continue
@@ -122,10 +131,12 @@ def run(magics: MagicsSurface, args: Any) -> None:
         print(f"The model list names no providers for {model.name}: AiMo routes it.")
         return
     log = session.provider_log
-    table = providers_table(model, log.figures(where.base_url, model.name), where.base_url)
+    basis = where.price_basis
+    figures = log.figures(where.base_url, model.name)
+    table = providers_table(model, figures, where.base_url, basis)
     if log.problem is not None:
         table.notes.append(f"Nothing measured can be read: {log.problem}")
-    picked = would_pick(model, log, where.base_url)
+    picked = would_pick(model, log, where.base_url, basis)
     if picked:
         table.notes.append(picked)
     table.show()
