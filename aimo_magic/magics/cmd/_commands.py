@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "login": "login",
     "logout": "logout",
     "models": "models",
+    "providers": "providers",
     "reset": "reset",
     "save": "save",
     "select": "select",
