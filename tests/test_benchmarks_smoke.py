@@ -34,6 +34,11 @@ TARGETS = {
         "streamed: loop's own time per step (outside requests)",
         "not streamed: loop overhead per step",
     ],
+    "bench_providers.py": [
+        "spread / pinned (wall)",
+        "rows lost (all runs)",
+        "rows paid twice (answers at the server beyond the rows)",
+    ],
     "bench_batch.py": [
         "aimo / bare httpx2 (wall)",
         "aimo / bare httpx2 (CPU per row)",
