@@ -18,7 +18,11 @@ Endpoints under ``handle.base_url`` (``http://127.0.0.1:PORT/api``):
 ``POST /v1/chat/completions`` (streamed or not; any ``aimo-sk-`` key; ``BROKE_KEY``
 gets 402, ``EXPIRED_KEY`` a plain-text 401), and for tests ``/_emulator/faults``
 (POST ``{"faults": [SPEC, ...]}`` queues one fault per chat request, GET lists, DELETE
-clears) and ``/_emulator/requests`` (what the chat endpoint received, keys redacted).
+clears), ``/_emulator/requests`` (what the chat endpoint received, keys redacted, with
+``received`` and ``answered`` times) and ``/_emulator/gate`` (POST ``{"after": N}`` or
+``{"until": N}`` holds chat answers, DELETE releases them, GET counts the held ones; the
+handle's ``hold()``, ``release()``, ``held`` and ``abandoned`` do the same in Python, so
+tests wait for events instead of sleeping: see ``aimo_magic.emulator.gate``).
 
 Answers are chosen by directives in the last user message (``DIRECTIVES``):
 

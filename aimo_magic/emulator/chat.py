@@ -2,7 +2,10 @@
 
 Order of checks: key (401), body and image data (400), directives, faults and tools (400
 if malformed), the fault's own status, ``stream_options`` rejection, model and provider
-(404), images sent to a text-only model (400), balance (402).
+(404), images sent to a text-only model (400), balance (402). Then, if a test has closed
+the gate (``gate.AnswerGate``), the answer waits there before it starts (a stream with
+``hold_after=N``: after N chunks). Each log entry gets ``answered`` once its response has
+been handed over whole.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable
 from typing import Any
 
 from starlette.requests import Request
@@ -59,20 +63,36 @@ def _pace(request: Request, state: EmulatorState, directives: Directives, fault:
     return Pace(latency_ms / 1000 + (fault.slow_first_token or 0.0), rate)
 
 
-def _record(state: EmulatorState, request: Request, raw: bytes) -> None:
+def _record(state: EmulatorState, request: Request, raw: bytes) -> dict[str, Any]:
     headers = dict(request.headers.items())
     if "authorization" in headers:
         headers["authorization"] = "[redacted]"
     body = raw.decode("utf-8", "replace")
-    state.record(
-        {
-            "method": request.method,
-            "path": request.url.path,
-            "headers": headers,
-            "body": body,
-            "received": time.monotonic(),
-        }
-    )
+    entry = {
+        "method": request.method,
+        "path": request.url.path,
+        "headers": headers,
+        "body": body,
+        "received": time.monotonic(),
+    }
+    state.record(entry)
+    return entry
+
+
+def _mark_answered(entry: dict[str, Any], response: Response) -> Response:
+    """Note in the log entry when the response was handed over whole (``answered``, on the
+    clock of ``received``): a bound that holds however late the client reads it."""
+    if not isinstance(response, StreamingResponse):
+        entry["answered"] = time.monotonic()
+        return response
+
+    async def then_mark(body: AsyncIterable[Any]) -> AsyncIterator[Any]:
+        async for piece in body:
+            yield piece
+        entry["answered"] = time.monotonic()
+
+    response.body_iterator = then_mark(response.body_iterator)
+    return response
 
 
 def _completion(
@@ -113,7 +133,14 @@ def _layout(body: dict[str, Any], fault: FaultSpec) -> UsageLayout:
 async def chat_completions(request: Request) -> Response:
     state: EmulatorState = request.app.state.emulator
     raw = await request.body()
-    _record(state, request, raw)
+    entry = _record(state, request, raw)
+    response = await _answer(request, state, raw)
+    if response is None:  # the client went away while the answer was held at the gate
+        return Response(status_code=499)
+    return _mark_answered(entry, response)
+
+
+async def _answer(request: Request, state: EmulatorState, raw: bytes) -> Response | None:
     authorization = request.headers.get("authorization")
     rejected = check_key(authorization)
     if rejected is not None:
@@ -160,9 +187,16 @@ async def chat_completions(request: Request) -> Response:
     else:
         text = compose_answer(directives, view) + (UNICODE_TAIL if fault.unicode else "")
         completion = _completion(text, body, served)
-    if body.get("stream"):
+    streamed = bool(body.get("stream"))
+    if not (streamed and fault.hold_after) and not await state.gate.wait(request.receive):
+        return None
+    if streamed:
+
+        def hold() -> Awaitable[bool]:
+            return state.gate.wait(request.receive)
+
         return StreamingResponse(
-            stream_bytes(completion, _layout(body, fault), fault, pace),
+            stream_bytes(completion, _layout(body, fault), fault, pace, hold),
             media_type="text/event-stream; charset=utf-8",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
