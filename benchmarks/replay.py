@@ -26,8 +26,8 @@ from types import TracebackType
 from typing import Any
 
 from aimo_magic.emulator import DEFAULT_API_KEY, provider_id
-from aimo_magic.emulator.catalogue import build_catalogue
 from aimo_magic.emulator.faults import FaultSpec
+from aimo_magic.emulator.served_models import build_catalogue
 from aimo_magic.emulator.sse import Completion, dumps, frame
 
 MODEL = "DeepSeek-V3-1"

@@ -1,23 +1,33 @@
 """Real loopback servers shaped like the other OpenAI-compatible servers people point us at.
 
-Each is the emulator's app behind a small ASGI wrapper that changes only the model
-list: absent (404), failing (500), or listing other models than it serves (as
+``serve_models``: the emulator's app behind a small ASGI wrapper that changes only the
+model list: absent (404), failing (500), or listing other models than it serves (as
 LiteLLM's wildcard routes do). Chat requests reach the emulator unchanged.
+
+``serve_breaking_streams``: a chat server that streams one known answer and breaks the
+first requests part-way, each in a way the test names (a dropped connection, an end
+without a finish, a malformed chunk, a stall), as chaos proxies do.
+
+``serve_varying_answers``: a chat server (no model list, so no prices) that answers the
+same question differently each time it is asked, in a cycle the test gives, as a model
+sampling at a temperature does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
-from aimo_magic.emulator.app import create_app
+from aimo_magic.emulator.app import create_app, hide_expected_tracebacks
 from aimo_magic.emulator.server import bind_loopback
+from aimo_magic.emulator.stream import DeliberateDisconnect
 
 Listing = str | list[str]  # "absent", "failing", or the ids the list names
 
@@ -57,6 +67,147 @@ class ModelsServer:
 def serve_models(listing: Listing) -> Iterator[ModelsServer]:
     """A server on loopback whose chat is the emulator's and whose model list is ``listing``."""
     app = ModelsServer(listing)
+    with _serving(app) as port:
+        app.base_url = f"http://127.0.0.1:{port}/api"
+        yield app
+
+
+Break = Literal["drop", "truncate", "bad_json", "stall", "whole"]
+
+ANSWER_PIECES = ("Mock", " response", " from", " gpt-4o.")
+ANSWER = "".join(ANSWER_PIECES)
+
+
+class BreakingStreamServer:
+    """Streams ``ANSWER`` in ``ANSWER_PIECES``; chat request N breaks as ``breaks[N]`` says
+    (``whole`` once they run out), after ``after`` pieces of text.
+
+    ``drop`` closes the connection, ``truncate`` ends the body with no finish_reason and no
+    ``[DONE]``, ``bad_json`` sends a chunk that is not JSON, and ``stall`` goes silent until
+    ``release`` is set (the context manager sets it when the test ends).
+    """
+
+    def __init__(self, breaks: Sequence[Break], after: int) -> None:
+        self.breaks = list(breaks)
+        self.after = after
+        self.chat_requests = 0
+        self.release = threading.Event()
+        self.base_url = ""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if not scope["path"].endswith("/v1/chat/completions"):
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b"Not Found"})
+            return
+        while (await receive()).get("more_body"):
+            pass
+        index, self.chat_requests = self.chat_requests, self.chat_requests + 1
+        how = self.breaks[index] if index < len(self.breaks) else "whole"
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+        async def event(data: Any) -> None:
+            text = data if isinstance(data, str) else json.dumps(data)
+            body = f"data: {text}\n\n".encode()
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+
+        await event(chunk({"role": "assistant", "content": ""}))
+        for number, piece in enumerate(ANSWER_PIECES):
+            if number == self.after and how != "whole":
+                await self._break(how, event)
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await event(chunk({"content": piece}))
+        await event(chunk({}, finish_reason="stop"))
+        usage = {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9}
+        await event(
+            {"id": "answer", "object": "chat.completion.chunk", "choices": [], "usage": usage}
+        )
+        await event("[DONE]")
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _break(self, how: Break, event: Any) -> None:
+        if how == "drop":
+            raise DeliberateDisconnect  # uvicorn closes the connection mid-body
+        if how == "bad_json":
+            await event('{"choices": [{"index": 0, "delta": {"content": "unterminated')
+        elif how == "stall":
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
+
+
+def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+    choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+    return {"id": "answer", "object": "chat.completion.chunk", "model": "mock", "choices": [choice]}
+
+
+@contextmanager
+def serve_breaking_streams(breaks: Sequence[Break], after: int) -> Iterator[BreakingStreamServer]:
+    """A chat server on loopback whose first answers break as ``breaks`` says."""
+    hide_expected_tracebacks()
+    app = BreakingStreamServer(breaks, after)
+    with _serving(app, before_exit=app.release.set) as port:
+        app.base_url = f"http://127.0.0.1:{port}/api"
+        yield app
+
+
+class VaryingAnswersServer:
+    """Answers the n-th request for a given model and prompt with ``cycle[n % len(cycle)]``,
+    whole (not streamed), whatever order the requests of other prompts arrive in."""
+
+    def __init__(self, cycle: Sequence[str]) -> None:
+        self.cycle = list(cycle)
+        self.asked: dict[str, int] = {}
+        self.chat_requests = 0
+        self.base_url = ""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if not scope["path"].endswith("/v1/chat/completions"):
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b"Not Found"})
+            return
+        request = json.loads(body)
+        prompt = f"{request.get('model')}: {request['messages'][-1]['content']}"
+        count = self.asked.get(prompt, 0)
+        self.asked[prompt] = count + 1
+        self.chat_requests += 1
+        text = self.cycle[count % len(self.cycle)]
+        usage = {"prompt_tokens": 7, "completion_tokens": 1, "total_tokens": 8}
+        choice = {"index": 0, "message": {"role": "assistant", "content": text}}
+        answer = {
+            "id": f"answer-{self.chat_requests}",
+            "object": "chat.completion",
+            "model": request.get("model", "mock"),
+            "choices": [choice | {"finish_reason": "stop"}],
+            "usage": usage,
+        }
+        payload = json.dumps(answer).encode()
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+
+@contextmanager
+def serve_varying_answers(cycle: Sequence[str]) -> Iterator[VaryingAnswersServer]:
+    """A chat server on loopback whose answers to one question go round ``cycle``."""
+    app = VaryingAnswersServer(cycle)
+    with _serving(app) as port:
+        app.base_url = f"http://127.0.0.1:{port}/api"
+        yield app
+
+
+@contextmanager
+def _serving(app: Any, before_exit: Any = None) -> Iterator[int]:
+    """Serve ``app`` with uvicorn on a free loopback port from a daemon thread."""
     sock = bind_loopback("127.0.0.1", 0)
     config = uvicorn.Config(app, http="h11", lifespan="off", log_config=None, log_level="error")
     server = uvicorn.Server(config)
@@ -67,10 +218,11 @@ def serve_models(listing: Listing) -> Iterator[ModelsServer]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the fixture server did not start")
         time.sleep(0.01)
-    app.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}/api"
     try:
-        yield app
+        yield sock.getsockname()[1]
     finally:
+        if before_exit is not None:
+            before_exit()
         server.should_exit = True
         thread.join(10)
         sock.close()

@@ -118,6 +118,8 @@ class Kernel:
         timeout: float = 60,
         interrupt_when: Callable[[CellRun], bool] | None = None,
         while_running: Callable[[CellRun], None] | None = None,
+        answer_input: Any = None,
+        on_message: Any = None,
     ) -> CellRun:
         """Run code and collect what it sends until the kernel is idle again.
 
@@ -127,13 +129,18 @@ class Kernel:
         at what a server has received. ``while_running(run)`` is called at the same moments,
         e.g. to release an answer a server holds once the cell has shown what it must.
         ``timeout`` only bounds a failure.
+
+        ``answer_input(prompt) -> str`` answers ``input()`` as a front end's stdin box
+        would (the request then allows stdin, as JupyterLab's do; without it stdin is
+        not allowed, as in nbclient). ``on_message(kernel, run, message)`` sees each
+        message of the cell as it arrives, to act as a front end would (click a button).
         """
         content = {
             "code": code,
             "silent": False,
             "store_history": True,
             "user_expressions": {},
-            "allow_stdin": False,
+            "allow_stdin": answer_input is not None,
             "stop_on_error": True,
         }
         message = self.client.session.msg("execute_request", content)
@@ -148,6 +155,8 @@ class Kernel:
         while not idle:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"cell did not finish within {timeout} s: {code[:60]!r}")
+            if answer_input is not None:
+                self._answer_stdin(answer_input)
             try:
                 msg = self.client.get_iopub_msg(timeout=0.05)
             except queue.Empty:
@@ -158,6 +167,8 @@ class Kernel:
                 idle = msg["content"]["execution_state"] == "idle"
             elif msg is not None:
                 run.messages.append(msg)
+                if on_message is not None:
+                    on_message(self, run, msg)
             if idle:
                 break
             if while_running is not None:
@@ -170,6 +181,19 @@ class Kernel:
             if reply["parent_header"].get("msg_id") == msg_id:
                 run.reply = reply
                 return run
+
+    def _answer_stdin(self, answer_input: Any) -> None:
+        try:
+            request = self.client.get_stdin_msg(timeout=0.01)
+        except queue.Empty:
+            return
+        if request["msg_type"] == "input_request":
+            self.client.input(answer_input(request["content"]["prompt"]))
+
+    def send_comm_message(self, comm_id: str, data: dict[str, Any]) -> None:
+        """A front end's message to a widget (a button's click, say)."""
+        message = self.client.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+        self.client.shell_channel.send(message)
 
     def close(self) -> None:
         self.client.stop_channels()

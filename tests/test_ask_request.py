@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from IPython.core.error import UsageError
 
+from aimo_magic.core.resolution import Choices
 from aimo_magic.core.types import ChatResult, Timings
 from aimo_magic.emulator import EmulatorHandle
 from aimo_magic.magics.ask_context import AskContext, AskSettings
 from aimo_magic.magics.cell_options import CellOptions, cell_arguments, parse_cell_line
 from aimo_magic.magics.record import record_turn
 from aimo_magic.magics.request import AskRequest, build_request
-from aimo_magic.session import AimoSession, ClientOptions
+from aimo_magic.session import AimoSession
 
 MODEL = "DeepSeek-V3-1"
 
@@ -27,7 +28,8 @@ MODEL = "DeepSeek-V3-1"
 def ctx(emulator: EmulatorHandle) -> Iterator[AskContext]:
     session = AimoSession()
     session.explicit_key = "aimo-sk-v2-test-request-0000"
-    settings = AskSettings(client=ClientOptions(emulator.base_url, 30.0, 0))
+    session.configured = Choices(base_url=emulator.base_url, timeout=30.0, max_retries=0)
+    settings = AskSettings()
     try:
         yield AskContext(session, settings)
     finally:
@@ -47,7 +49,7 @@ def test_every_option_of_the_line_is_a_field_of_the_options() -> None:
 
 
 def test_the_line_is_read_into_frozen_options() -> None:
-    settings = AskSettings(client=ClientOptions(None, None, None), short_errors=False)
+    settings = AskSettings(short_errors=False)
     options = parse_cell_line(settings, parser(), f"{MODEL} -t 0.5 -p top_p=0.9 -c side --new")
     assert options == CellOptions(
         model=MODEL, temperature=0.5, param=("top_p=0.9",), chat="side", new=True

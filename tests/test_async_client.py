@@ -50,7 +50,7 @@ def test_async_retry_and_give_up(emulator: EmulatorHandle) -> None:
                 KEY, base_url=emulator.base_url, max_retries=1, max_retry_wait=0.05
             ) as client,
             client.stream(
-                "x ::fault disconnect_after=3", model=MODEL, on_retry=events.append
+                "x ::fault disconnect_after=3", model=MODEL, on_retry=events.append, restart=True
             ) as stream,
         ):
             async for _ in stream:

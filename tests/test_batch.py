@@ -16,13 +16,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from emulator_env import use_emulator
 from pydantic import BaseModel, field_validator
 
 import aimo_magic
 from aimo_magic import AsyncClient, Batch, BatchError, Client, NotFoundError
 from aimo_magic.batching import TemplateError
-from aimo_magic.conversation.budget import estimate_tokens
 from aimo_magic.core.errors import AimoError, AuthenticationError, PaymentError
+from aimo_magic.core.tokens import estimate_tokens
 from aimo_magic.emulator import BROKE_KEY, EXPIRED_KEY, EmulatorHandle, provider_id
 
 KEY = "aimo-sk-v2-test-batch-0000-made-up"
@@ -35,17 +36,7 @@ def emu(
     emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[EmulatorHandle]:
     """The emulator in AIMO_* variables, and a fresh answer cache for each test."""
-    for name, value in {
-        "AIMO_API_KEY": KEY,
-        "AIMO_BASE_URL": emulator.base_url,
-        "AIMO_CACHE_DIR": str(tmp_path / "cache"),
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AIMO_MODEL", raising=False)
-    emulator.clear_faults()
-    emulator.clear_requests()
-    emulator.reset_in_flight()
-    yield emulator
+    yield use_emulator(emulator, monkeypatch, KEY, tmp_path / "cache")
     emulator.clear_faults()
 
 
@@ -312,7 +303,7 @@ def test_a_json_schema_is_sent_and_its_properties_become_typed_columns(
         "score": "Float64",
         "stars": "Int64",
     }
-    assert list(out["label"]) == ["positive"] * 3
+    assert list(out["label"]) == ["positive", "negative", "positive"], "the enum fits each row"
     (format_sent,) = {json.dumps(b["response_format"]) for b in sent(emu)}
     assert json.loads(format_sent) == {
         "type": "json_schema",
@@ -455,6 +446,26 @@ def test_running_the_same_batch_again_answers_finished_rows_from_the_cache(
     assert values[1] == first.values[1]
     assert again.usage.total_tokens < first.usage.total_tokens, "hits cost no tokens"
     assert (tmp_path / "cache" / "answers.sqlite3").exists()
+
+
+class CountedRow:
+    """A row value that counts how often a prompt is made from it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.formatted = 0
+
+    def __format__(self, spec: str) -> str:
+        self.formatted += 1
+        return format(self.text, spec)
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_each_rows_prompt_is_made_once(emu: EmulatorHandle, cache: bool) -> None:
+    rows = [CountedRow(f"counted row {n}") for n in range(40)]
+    values = Batch("{}", rows, model=MODEL, cache=cache, progress=False).run()
+    assert None not in values and len(emu.requests) == 40
+    assert [row.formatted for row in rows] == [1] * 40
 
 
 def test_cache_false_stores_nothing(emu: EmulatorHandle, tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ def test_a_batch_in_a_notebook_shows_a_progress_widget_and_counts_in_usage(
     assert "3 of 3 rows answered" in run.stdout
     assert "['River answer cloud.'" in run.plain()
     usage = ok(kernel, "%aimo usage").plain()
-    assert re.search(r"DeepSeek-V3-1\s+3\s", usage), usage
+    assert re.search(r"DeepSeek-V3-1 · akash-ml\s+3\s", usage), usage
     assert len(emu.requests) == 3
 
 

@@ -135,3 +135,39 @@ def test_an_example_runs_in_the_binder_venv_on_the_emulator(
     ]
     assert answers and all("text/html" in output.data for output in answers)
     assert not [o for cell in nb.cells for o in cell.get("outputs", []) if o.output_type == "error"]
+
+
+BINDER_LINK = "https://mybinder.org/v2/gh/{}/HEAD?labpath=examples%2Fquickstart.ipynb"
+
+
+def test_the_readme_gives_a_binder_link_a_user_can_paste(tmp_path: Path) -> None:
+    """No OWNER/REPO placeholder: a worked example, and a command that prints the link
+    of the GitHub repository a clone came from (this one or a fork)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("On [mybinder.org]") :]
+    section = section[: section.index("`binder/requirements.txt` installs")]
+    assert "OWNER" not in section and "REPO/" not in section
+    assert BINDER_LINK.format("jane/aimo-magic") in section
+    command = re.search(r"```bash\n(git remote get-url origin[^\n]*)\n```", section)
+    assert command, "the command that prints the link"
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    for remote in (
+        "https://github.com/jane/aimo-magic.git",
+        "https://github.com/jane/aimo-magic",
+        "git@github.com:jane/aimo-magic.git",
+        "ssh://git@github.com/jane/aimo-magic.git",
+    ):
+        subprocess.run(
+            ["git", "-C", str(tmp_path), "remote", "remove", "origin"],
+            check=False,
+            capture_output=True,
+        )
+        subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", remote], check=True)
+        printed = subprocess.run(
+            ["bash", "-c", command.group(1)],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        assert printed == BINDER_LINK.format("jane/aimo-magic") + "\n", (remote, printed)

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
+from aimo_magic.core.resolution import Choices
 from aimo_magic.emulator import EmulatorHandle
 from aimo_magic.magics.ask import ask
 from aimo_magic.magics.ask_context import AskContext, AskSettings
 from aimo_magic.magics.cell_options import CellOptions, cell_arguments, parse_cell_line
 from aimo_magic.magics.request import build_request
-from aimo_magic.session import AimoSession, CacheOptions, ClientOptions
+from aimo_magic.session import AimoSession
 
 MODEL = "DeepSeek-V3-1"
 
@@ -29,11 +30,14 @@ def parser() -> Any:
 def context(emulator: EmulatorHandle, tmp_path: Path, *, cache: bool) -> AskContext:
     session = AimoSession()
     session.explicit_key = "aimo-sk-v2-test-cache-ask-0000"
-    settings = AskSettings(
-        client=ClientOptions(emulator.base_url, 30.0, 0),
-        cache=cache,
-        cache_options=CacheOptions(str(tmp_path), 200.0),
+    session.configured = Choices(
+        base_url=emulator.base_url,
+        timeout=30.0,
+        max_retries=0,
+        cache_dir=str(tmp_path),
+        cache_max_mb=200.0,
     )
+    settings = AskSettings(cache=cache)
     return AskContext(session, settings)
 
 
@@ -48,7 +52,7 @@ def ctx(emulator: EmulatorHandle, tmp_path: Path) -> Iterator[AskContext]:
 
 
 def test_the_line_says_cache_no_cache_or_nothing() -> None:
-    settings = AskSettings(client=ClientOptions(None, None, None))
+    settings = AskSettings()
     assert parse_cell_line(settings, parser(), "--cache").cache is True
     assert parse_cell_line(settings, parser(), "--no-cache").cache is False
     assert parse_cell_line(settings, parser(), "").cache is None
@@ -94,6 +98,12 @@ def test_a_hit_is_free_marked_and_recorded(
     assert [(t.assistant, t.cell_id) for t in turns] == [(hit.text, "cell-1")]
 
 
+def cache_at(session: AimoSession, directory: str, max_mb: float) -> Any:
+    """The session's cache once ``AimoMagics.cache_dir`` and ``cache_max_mb`` say this."""
+    session.configured = Choices(cache_dir=directory, cache_max_mb=max_mb)
+    return session.answer_cache()
+
+
 def test_the_session_reopens_the_cache_when_its_settings_change(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -101,13 +111,13 @@ def test_the_session_reopens_the_cache_when_its_settings_change(
     try:
         (tmp_path / "bad").mkdir()
         (tmp_path / "bad" / "answers.sqlite3").write_bytes(b"junk" * 1000)
-        assert session.answer_cache(CacheOptions(str(tmp_path / "bad"), 200.0)) is None
-        assert session.answer_cache(CacheOptions(str(tmp_path / "bad"), 200.0)) is None
+        assert cache_at(session, str(tmp_path / "bad"), 200.0) is None
+        assert cache_at(session, str(tmp_path / "bad"), 200.0) is None
         warned = capsys.readouterr().err
         assert warned.count("cannot be used") == 1 and len(warned.strip().splitlines()) == 1
-        good = session.answer_cache(CacheOptions(str(tmp_path / "good"), 200.0))
+        good = cache_at(session, str(tmp_path / "good"), 200.0)
         assert good is not None and session.cache_problem is None
-        smaller = session.answer_cache(CacheOptions(str(tmp_path / "good"), 1.0))
+        smaller = cache_at(session, str(tmp_path / "good"), 1.0)
         assert smaller is not None and smaller is not good and smaller.max_bytes == 1024 * 1024
     finally:
         session.close()

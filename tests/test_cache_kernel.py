@@ -296,7 +296,7 @@ def test_a_file_that_breaks_during_a_cell_is_reported_once(
     ok(kernel, "%aimo cache stats")
     corrupt = (
         "from aimo_magic.magics.extension import magics_for\n"
-        "magics_for(get_ipython()).session._answer_cache.close()"
+        "magics_for(get_ipython()).session.answer_cache().close()"
     )
     ok(kernel, corrupt)
     run = ok(kernel, "%%aimo --no-history\n::echo after")

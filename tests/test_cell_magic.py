@@ -339,6 +339,66 @@ def test_the_output_says_which_placeholders_were_left_as_written(
     assert sent == "What is {undefined_var} or {1/0}? ::echo", "sent exactly as typed"
 
 
+def test_a_prompt_far_larger_than_the_context_is_refused_before_sending(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    kernel.execute("%aimo reset --all\nhuge = 'word ' * 160_000")  # about 200,000 tokens
+    alone = one_line_error(kernel.execute(f"%%aimo {MODEL} --no-history\nSummarise {{huge}}"))
+    assert alone.startswith("The prompt is about 200,0"), alone
+    assert "but DeepSeek-V3-1's context holds 163,840, so nothing was sent" in alone
+    assert "{df.head()}" in alone and "a model with a larger context (" in alone
+    assert "openai/gpt-4.1 holds 1,047,576" in alone
+    assert emu.requests == []
+
+    assert kernel.execute("%%aimo --no-history openai/gpt-4.1\n{huge} ::words 2").status == "ok"
+
+    # History counts too, when a budget the user set lets it go with the prompt.
+    kernel.execute("half = 'word ' * 80_000")  # about 100,000 tokens
+    first = kernel.execute("%%aimo openai/gpt-4.1\n{half} ::words 2", cell_id="ctx-1")
+    assert first.status == "ok", first.error
+    kernel.execute("%config AimoMagics.history_tokens = 1_000_000")
+    emu.clear_requests()
+    try:
+        followed = one_line_error(kernel.execute(f"%%aimo {MODEL}\nAnd {{half}}"))
+    finally:
+        kernel.execute("%config AimoMagics.history_tokens = 0")
+    assert followed.startswith("The prompt, with the history that would go with it, is about 2")
+    assert emu.requests == []
+    kernel.execute("%aimo reset --all\ndel huge, half")
+
+
+def test_each_refuses_a_row_larger_than_the_context_before_sending(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    kernel.execute("notes = ['short', 'word ' * 160_000, 'short too']")
+    message = one_line_error(kernel.execute("%%aimo --each notes -o got\nSummarise: {}"))
+    assert message.startswith("Row 1's prompt is about 200,0"), message
+    assert "DeepSeek-V3-1's context holds 163,840, so nothing was sent" in message
+    assert emu.requests == []
+    assert (
+        kernel.execute("'got' in dir()").of_type("execute_result")[0]["content"]["data"][
+            "text/plain"
+        ]
+        == "False"
+    ), "nothing stored under -o"
+    kernel.execute("del notes")
+
+
+def test_a_comparison_checks_the_prompt_against_every_models_context(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    kernel.execute("big_text = 'word ' * 160_000")
+    line = "%%aimo --compare openai/gpt-4.1,DeepSeek-V3-1,openai/gpt-4o --no-history"
+    message = one_line_error(kernel.execute(f"{line}\n{{big_text}}"))
+    assert (
+        "but the contexts of DeepSeek-V3-1 (163,840) and openai/gpt-4o (128,000) hold fewer, "
+        "so nothing was sent" in message
+    ), message
+    assert "gpt-4.1's" not in message
+    assert emu.requests == []
+    kernel.execute("del big_text")
+
+
 def test_formats(kernel: Kernel, emu: EmulatorHandle) -> None:
     as_json = kernel.execute("%%aimo --no-history -f json\nGive me data ::echo")
     assert as_json.status == "ok", as_json.error
@@ -440,8 +500,10 @@ def test_server_errors_are_one_line_and_leave_history_alone(
 def test_a_broken_stream_resets_the_display_and_says_it_retries(
     kernel: Kernel, emu: EmulatorHandle
 ) -> None:
+    prompt = "%%aimo --no-history\nTell me about rivers ::pace 2000"
+    whole = answer_states(kernel.execute(prompt))[-1]
     emu.queue_faults("disconnect_after=40")
-    run = kernel.execute("%%aimo --no-history\nTell me about rivers ::pace 2000")
+    run = kernel.execute(prompt)
     assert run.status == "ok", run.error
     shown = [
         m["content"]["data"].get("text/plain", "")
@@ -450,6 +512,7 @@ def test_a_broken_stream_resets_the_display_and_says_it_retries(
     assert any("retrying" in text for text in shown)
     assert run.plain().startswith("# Tell me about rivers")
     assert "retrying" not in run.plain()
+    assert answer_states(run)[-1] == whole, "the answer starts over: shown once, not twice"
 
 
 def test_retries_running_out_keep_the_partial_text(kernel: Kernel, emu: EmulatorHandle) -> None:

@@ -22,6 +22,7 @@ from aimo_magic import (
     PaymentError,
     RateLimitError,
     ServerError,
+    StreamRestart,
 )
 from aimo_magic.core.base import RetryEvent
 from aimo_magic.emulator import BROKE_KEY, EmulatorHandle
@@ -194,9 +195,10 @@ def test_broken_streams_fail_loudly_with_partial_text(emu: EmulatorHandle, fault
         client.stream("Tell me about rivers", model=MODEL) as stream,
     ):
         emu.queue_faults(fault)
-        for _ in stream:
-            pass
-    assert caught.value.partial_text
+        deltas = []
+        for delta in stream:
+            deltas.append(delta)
+    assert caught.value.partial_text and caught.value.partial_text == "".join(deltas)
     assert "cut off" in str(caught.value) or "run the cell again" in str(caught.value)
 
 
@@ -239,7 +241,9 @@ def test_a_stream_without_a_finish_reason_is_still_retried(
     emu.queue_faults("no_finish", "no_finish", "no_finish")
     with (
         pytest.raises(IncompleteStreamError, match="without a finish_reason"),
-        client.stream("Tell me about rivers", model=MODEL, on_retry=events.append) as stream,
+        client.stream(
+            "Tell me about rivers", model=MODEL, on_retry=events.append, restart=True
+        ) as stream,
     ):
         list(stream)
     assert len(events) == 2 and len(emu.requests) == 3
@@ -251,11 +255,16 @@ def test_a_broken_stream_is_retried_and_the_caller_told(
     expected = client.chat("Tell me about rivers", model=MODEL)
     events: list[RetryEvent] = []
     emu.queue_faults("disconnect_after=6")
-    with client.stream("Tell me about rivers", model=MODEL, on_retry=events.append) as stream:
-        text_seen = "".join(stream)
+    with client.stream(
+        "Tell me about rivers", model=MODEL, on_retry=events.append, restart=True
+    ) as stream:
+        seen = list(stream)
     assert len(events) == 1
     assert events[0].attempt == 1 and events[0].partial_text
-    assert expected.text in text_seen
+    (restart,) = [item for item in seen if isinstance(item, StreamRestart)]
+    before, after = seen[: seen.index(restart)], seen[seen.index(restart) + 1 :]
+    assert "".join(before) == restart.discarded_text == events[0].partial_text
+    assert "".join(after) == expected.text, "after the restart, the answer from its start"
     assert stream.result is not None and stream.result.text == expected.text
 
 
@@ -264,7 +273,10 @@ def test_retries_run_out_on_a_stream_that_always_breaks(client: Client) -> None:
     with (
         pytest.raises(IncompleteStreamError) as caught,
         client.stream(
-            "Tell me about rivers ::fault disconnect_after=4", model=MODEL, on_retry=events.append
+            "Tell me about rivers ::fault disconnect_after=4",
+            model=MODEL,
+            on_retry=events.append,
+            restart=True,
         ) as stream,
     ):
         for _ in stream:

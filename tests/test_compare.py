@@ -12,15 +12,9 @@ from waiting import wait_until
 
 import aimo_magic
 from aimo_magic.core.catalogue import parse_catalogue
-from aimo_magic.core.comparison import (
-    CompareInterrupted,
-    Comparison,
-    Delta,
-    Finished,
-    expand_models,
-    split_models,
-)
+from aimo_magic.core.comparison import CompareInterrupted, Comparison, Delta, Finished
 from aimo_magic.core.errors import AimoError, NotFoundError
+from aimo_magic.core.resolution import expand_models, split_models
 from aimo_magic.emulator import EmulatorHandle, provider_id
 
 GPT = "openai/gpt-4o"

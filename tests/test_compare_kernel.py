@@ -253,6 +253,21 @@ def test_tab_completes_the_compared_models(kernel: Kernel, emu: EmulatorHandle) 
     assert keep == [DEEPSEEK]
 
 
+def test_tab_after_keep_offers_only_the_compared_models(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    kernel.execute("%aimo models\n%aimo alias mini " + MINI)
+    offered = complete(kernel, f"%%aimo --compare {GPT},{DEEPSEEK} --keep ")["matches"]
+    assert offered == [GPT, DEEPSEEK]
+    aliased = complete(kernel, f"%%aimo -t 0.2 --compare=mini,{DEEPSEEK} --keep ")["matches"]
+    assert aliased == ["mini", DEEPSEEK]
+    every_provider = complete(kernel, f"%%aimo --compare {DEEPSEEK},{GPT}@* --keep ")
+    assert every_provider["matches"] == [DEEPSEEK, "nebula-gpu", "solstice-labs", *GPT_PROVIDERS]
+    by_provider = complete(kernel, f"%%aimo --compare {GPT}@* --keep sol")["matches"]
+    assert by_provider == ["solstice-labs"]
+    kernel.execute("%aimo unalias mini")
+
+
 def test_without_threads_the_models_answer_one_after_another(
     kernel: Kernel, emu: EmulatorHandle
 ) -> None:

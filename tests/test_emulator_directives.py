@@ -94,9 +94,9 @@ def test_json_response_formats_get_valid_json(client: httpx2.Client) -> None:
         },
     }
     fmt = {"type": "json_schema", "json_schema": {"name": "pet", "schema": schema}}
-    pet = json.loads(answer(client, "a pet ::code rust", response_format=fmt))
+    pet = json.loads(answer(client, "a pet cat ::code rust", response_format=fmt))
     assert set(pet) == {"name", "age", "tags", "kind"}
-    assert isinstance(pet["age"], int) and pet["kind"] == "cat"
+    assert isinstance(pet["age"], int) and pet["kind"] == "cat", "the enum value the prompt names"
     echoed = json.loads(answer(client, "::echo", response_format={"type": "json_object"}))
     assert echoed["parameters"]["response_format"] == {"type": "json_object"}
 

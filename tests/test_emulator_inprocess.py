@@ -20,6 +20,7 @@ from aimo_magic import demo
 from aimo_magic.core.async_client import AsyncClient
 from aimo_magic.core.client import Client
 from aimo_magic.core.errors import APIConnectionError, APITimeoutError, IncompleteStreamError
+from aimo_magic.core.retry import StreamRestart
 from aimo_magic.core.transports import mounted_for
 from aimo_magic.emulator.inprocess import InProcessEmulator, start_in_process
 from aimo_magic.emulator.runners import ThreadRunner
@@ -86,7 +87,7 @@ def test_the_sync_client_streams_retries_and_counts(emu: InProcessEmulator) -> N
         assert stream.result.usage is not None
         assert stream.result.usage.completion_tokens == len(deltas), "one delta per token"
         emu.queue_faults("disconnect_after=4")
-        with client.stream("again ::words 6", model=MODEL) as stream:
+        with client.stream("again ::words 6", model=MODEL, restart=True) as stream:
             result = stream.until_done()
         assert stream.retries == 1 and len(result.text.split()) == 6
         emu.queue_faults("status=503;retry_after=0")
@@ -95,15 +96,19 @@ def test_the_sync_client_streams_retries_and_counts(emu: InProcessEmulator) -> N
 
 
 def test_the_async_twin_streams_through_its_own_loop(emu: InProcessEmulator) -> None:
-    async def ask() -> list[str]:
+    async def ask() -> tuple[list[str], str]:
         async with AsyncClient(KEY, base_url=emu.base_url, transport=emu.async_transport) as client:
             emu.queue_faults("disconnect_after=3")
-            async with client.stream("::words 9", model=MODEL) as stream:
-                deltas = [delta async for delta in stream]
-            assert stream.retries == 1
-            return deltas
+            async with client.stream("::words 9", model=MODEL, restart=True) as stream:
+                seen = [item async for item in stream]
+            assert stream.retries == 1 and stream.result is not None
+            (restart,) = [item for item in seen if isinstance(item, StreamRestart)]
+            at = seen.index(restart)
+            assert "".join(map(str, seen[:at])) == restart.discarded_text
+            return [str(item) for item in seen[at + 1 :]], stream.result.text
 
-    assert len(asyncio.run(ask())) >= 9
+    deltas, text = asyncio.run(ask())
+    assert len(deltas) >= 9 and "".join(deltas) == text
 
 
 def test_a_stalled_stream_times_out_like_a_socket(emu: InProcessEmulator) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -212,7 +213,7 @@ def test_quickstart_models_alias_and_usage(executed: dict[str, Any]) -> None:
     assert by_alias["params"] == {"temperature": 0.2}
     usage = plain(cell_with(nb, "%aimo usage"))
     assert "Total" in usage and "openai/gpt-4o" in usage and "DeepSeek-V3-1" in usage
-    assert all(f"%aimo {name}" in stdout(cell_with(nb, "%aimo help")) for name in ("use", "select"))
+    assert all(f"%aimo {name}" in plain(cell_with(nb, "%aimo help")) for name in ("use", "select"))
 
 
 def test_quickstart_saves_the_selector_as_a_widget(executed: dict[str, Any]) -> None:
@@ -259,14 +260,45 @@ def test_analysis_interpolates_data_keeps_answers_and_formats_json_and_code(
     assert "1 image" in aimo_outputs(chart, "footer")[0].data["text/plain"]
 
 
+def test_tools_shows_cards_refuses_unapproved_calls_headless_and_keeps_calls(
+    executed: dict[str, Any],
+) -> None:
+    nb = executed["tools"]
+    listing = plain(cell_with(nb, "%aimo tools"))
+    assert "column_stats" in listing and "save_chart" in listing and "asks first" in listing
+
+    def card(source: str) -> str:
+        (cards,) = aimo_outputs(cell_with(nb, source), "tools")
+        assert active_parts(cards.data["text/html"]) == []
+        return str(cards.data["text/plain"])
+
+    stats = card("--tools column_stats\n")
+    assert "⚙ column_stats(" in stats and "→ done" in stats and '"mean"' in stats
+    footer = aimo_outputs(cell_with(nb, "--tools column_stats\n"), "footer")[0]
+    assert "1 call in 2 steps" in footer.data["text/plain"]
+    # headless, nobody can approve: refused, and said so; with --approve all it runs
+    refused = card("--tools column_stats,save_chart\n")
+    assert "→ refused" in refused and "needs the user's approval" in refused
+    assert "→ done" in card("--approve all") and "saved " in card("--approve all")
+    assert "by-hand.png" in plain(cell_with(nb, "CHARTS.iterdir()"))
+    history = stdout(cell_with(nb, "%aimo history"))
+    assert "── 1. call column_stats(" in history and "── 3. call save_chart(" in history
+    ask = stdout(cell_with(nb, "aimo_magic.ask("))
+    assert "column_stats" in ask and "-> done" in ask and "2 requests" in ask
+
+
 def test_teaching_explains_the_error_renders_hostile_output_inertly_and_restores_a_lesson(
     executed: dict[str, Any],
 ) -> None:
     nb = executed["teaching"]
-    (error,) = [o for o in cell_with(nb, "def factorial").outputs if o.output_type == "error"]
-    assert error.ename == "RecursionError"
+    mistake = cell_with(nb, "def factorial")
+    assert not [o for o in mistake.outputs if o.output_type == "error"], "Run All goes past it"
+    shown = "".join(o.text for o in mistake.outputs if o.get("name") == "stderr")
+    assert shown.startswith("Traceback (most recent call last):"), "the student sees the error"
+    assert "RecursionError: maximum recursion depth exceeded" in shown
     explain = cell_with(nb, "%aimo explain")
     assert "Explaining: RecursionError" in stdout(explain)
+    assert "base case" in answer_text(explain), "the explanation fits the error"
     assert record(explain)["thread"] == "explain"
     side_by_side = comparison(cell_with(nb, "--compare openai/gpt-4o,DeepSeek-V3-1"))
     assert [p["title"] for p in side_by_side.metadata["aimo"]["panes"]] == [
@@ -296,15 +328,27 @@ def test_batch_asks_every_row_shapes_the_answers_and_lists_failures(
     assert any(WIDGET in o.get("data", {}) for o in run.outputs), "the progress bar"
     assert "8 of 8 rows answered" in stdout(run)
     assert "row/s]ticket\n101 " in plain(run), "a Series on the tickets' index"
+    assert re.search(r"101\s+bug\n102\s+billing\n103\s+question\n", plain(run)), "one-word labels"
     assert "category    string\nurgency      Int64" in plain(cell_with(nb, "triage_schema"))
     each = cell_with(nb, "%%aimo --each tickets")
     assert "<table" in "".join(o.get("data", {}).get("text/html", "") for o in each.outputs)
     assert stdout(each).startswith("8 of 8 rows answered")
-    assert "friendly one-line reply" in plain(cell_with(nb, "replies.loc"))
+    replies = plain(cell_with(nb, "replies.loc"))
+    assert re.search(r"101\s+Thank.*“The app crashe", replies), "a reply that fits each ticket"
     flaky = cell_with(nb, "flaky = aimo_magic.Batch")
     assert "1 failed (1 × ServerError" in stdout(flaky)
     assert "RowError(index=1, error='ServerError'" in plain(cell_with(nb, "flaky.errors"))
     assert "27" in plain(cell_with(nb, "%aimo usage")), "8 + 8 + 8 rows, 1 cell, 2 of 3 rows"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_run_all_goes_through_every_example(path: Path) -> None:
+    """JupyterLab's and JupyterLite's Run All stop at a cell that fails, whatever its tags
+    (``raises-exception`` only helps nbclient): no example may have one. The executed run
+    above proves it, since nbclient stops at an untagged failing cell too."""
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c.source for c in code_cells(nb) if "raises-exception" in c.metadata.get("tags", [])]
+    assert tagged == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

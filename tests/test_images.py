@@ -16,9 +16,9 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 import aimo_magic
-from aimo_magic.core import images
+from aimo_magic.core import image_parts
 from aimo_magic.core.catalogue import image_models, parse_catalogue
-from aimo_magic.core.images import (
+from aimo_magic.core.image_parts import (
     MAX_SIDE,
     MAX_URL_CHARS,
     ImageError,
@@ -143,9 +143,9 @@ def test_a_big_phone_photo_is_turned_the_right_way_up() -> None:
 
 def test_jpeg_flattens_transparency_on_white() -> None:
     clear = Image.new("RGBA", (3000, 100), (255, 0, 0, 0))
-    mime, shown = decoded(images.encode_image(clear).part())
+    mime, shown = decoded(image_parts.encode_image(clear).part())
     assert mime == "image/png" and shown.size == (MAX_SIDE, 68)
-    assert images._flatten(clear).getpixel((0, 0)) == (255, 255, 255)
+    assert image_parts._flatten(clear).getpixel((0, 0)) == (255, 255, 255)
 
 
 # Refusals -----------------------------------------------------------------------------
@@ -173,7 +173,7 @@ def test_a_decompression_bomb_is_refused_in_one_line(monkeypatch: pytest.MonkeyP
 def test_without_pillow_the_error_says_what_to_install() -> None:
     code = (
         "import sys; sys.modules['PIL'] = None\n"
-        "from aimo_magic.core.images import encode_image, ImageError\n"
+        "from aimo_magic.core.image_parts import encode_image, ImageError\n"
         "try:\n    encode_image(b'\\x89PNG\\r\\n\\x1a\\n' + bytes(40))\n"
         "except ImageError as exc:\n    print(exc)\n"
     )
@@ -183,7 +183,7 @@ def test_without_pillow_the_error_says_what_to_install() -> None:
 def test_recognising_images_imports_neither_pillow_nor_matplotlib() -> None:
     code = (
         "import sys\n"
-        "from aimo_magic.core.images import is_image\n"
+        "from aimo_magic.core.image_parts import is_image\n"
         "print(is_image(object()), is_image(b'\\x89PNG\\r\\n\\x1a\\n'), is_image(b'text'),\n"
         "      'PIL' in sys.modules, 'matplotlib' in sys.modules)\n"
     )

@@ -153,6 +153,38 @@ def test_a_text_only_model_is_refused_before_anything_is_sent(
     assert thumbnails(kernel.execute("%%aimo DeepSeek-V3-1 --no-history\nhi")) == []
 
 
+def test_a_comparison_checks_every_model_for_images(kernel: Kernel, emu: EmulatorHandle) -> None:
+    # DeepSeek-V3-1 (text only) has a larger context than openai/gpt-4o (images): the
+    # smallest context is not the one to check.
+    line = f"%%aimo --compare {VISION},DeepSeek-V3-1,anthropic/claude-3.5-haiku --no-history"
+    message = one_line_error(kernel.execute(f"{line}\nWhat is this? {{fig}}"))
+    assert message.startswith(
+        "DeepSeek-V3-1 and anthropic/claude-3.5-haiku take text only, so the image was not "
+        "sent to any of the compared models"
+    ), message
+    assert VISION not in message.split(";")[0]
+    assert emu.requests == [], "nothing was sent"
+    both = kernel.execute(f"%%aimo --compare {VISION},openai/gpt-4o-mini --no-history\n{{fig}}")
+    assert both.status == "ok", both.error
+    assert len(emu.requests) == 2
+
+
+def test_a_comparison_with_a_text_only_model_sends_earlier_images_as_notes(
+    kernel: Kernel, emu: EmulatorHandle
+) -> None:
+    kernel.execute("%aimo reset --all")
+    assert kernel.execute("%%aimo\nLook: {drawing}", cell_id="c-1").status == "ok"
+    emu.clear_requests()
+    run = kernel.execute(f"%%aimo --compare {VISION},DeepSeek-V3-1\nAnd now? ::echo")
+    assert run.status == "ok", run.error
+    sent = [json.loads(r["body"]) for r in emu.requests]
+    assert len(sent) == 2
+    for body in sent:
+        first = body["messages"][0]["content"]
+        assert [part["type"] for part in first] == ["text", "text"], "a note, not the image"
+    kernel.execute("%aimo reset --all")
+
+
 def test_a_text_only_model_gets_earlier_turns_with_notes_instead_of_images(
     kernel: Kernel, emu: EmulatorHandle
 ) -> None:

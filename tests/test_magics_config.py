@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from traitlets.config import Config
 
-from aimo_magic.magics.magics import AimoMagics
+from aimo_magic.magics.aimo_magics import AimoMagics
 
 
 def test_configured_model_and_key_reach_the_session() -> None:

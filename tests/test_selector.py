@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 from hostile_catalogue import HOSTILE_KEY, HOSTILE_NAME
 
+from aimo_magic.core.resolution import Choices
 from aimo_magic.core.types import Model, Pricing, ProviderOffer
 from aimo_magic.emulator import EmulatorHandle, provider_id, start
-from aimo_magic.emulator.catalogue import DEFAULT_CATALOGUE, build_catalogue
+from aimo_magic.emulator.served_models import DEFAULT_CATALOGUE, build_catalogue
+from aimo_magic.magics.aimo_magics import AimoMagics
 from aimo_magic.magics.cmd import dispatch
-from aimo_magic.magics.magics import AimoMagics
-from aimo_magic.session import AimoSession, ClientOptions
+from aimo_magic.session import AimoSession
 from aimo_magic.widgets import labels
 from aimo_magic.widgets.search import MAX_SHOWN
 from aimo_magic.widgets.selector import ModelSelector
@@ -48,11 +49,11 @@ def make_magics(**settings: Any) -> AimoMagics:
     return made
 
 
-def bare_session(server: EmulatorHandle) -> tuple[AimoSession, ClientOptions]:
+def bare_session(server: EmulatorHandle) -> tuple[AimoSession, Choices]:
     """A session with no magics around it, as plain Python code would have."""
     session = AimoSession()
     session.explicit_key = KEY
-    return session, ClientOptions(base_url=server.base_url, timeout=10, max_retries=0)
+    return session, Choices(base_url=server.base_url, timeout=10, max_retries=0)
 
 
 @pytest.fixture

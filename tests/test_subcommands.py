@@ -105,13 +105,29 @@ def kernel(emulator: EmulatorHandle) -> Iterator[Kernel]:
 def test_help_lists_every_subcommand_with_a_summary(kernel: Kernel) -> None:
     from aimo_magic.magics.cmd import COMMANDS
 
-    out = ok(kernel, "%aimo help").stdout
+    out = ok(kernel, "%aimo help").plain()  # the text form, as a terminal shows it
     assert "%%aimo?" in out
     for name in COMMANDS:
         line = next(x for x in out.splitlines() if x.strip().startswith(f"%aimo {name}"))
         if name != "select":  # written elsewhere; listed even before it exists
             assert len(line.split("  ")[-1].strip()) > 10, line
-    assert ok(kernel, "%aimo").stdout == out
+    assert ok(kernel, "%aimo").plain() == out
+
+
+def test_help_in_a_notebook_is_a_table(kernel: Kernel) -> None:
+    from aimo_magic.magics.cmd import COMMANDS
+
+    shown = ok(kernel, "%aimo help")
+    assert shown.stdout == "", "a display with both forms, not printed text"
+    page = shown.html()
+    assert '<table class="aimo-table"' in page and "<th" in page
+    rows = re.findall(r"<tr>(.*?)</tr>", page)
+    assert len(rows) == len(COMMANDS) + 1, "a header row, then one row per subcommand"
+    for name in COMMANDS:
+        row = next(r for r in rows if f"<code>%aimo {name}" in r)
+        if name != "select":
+            summary = re.findall(r"<td[^>]*>(.*?)</td>", row)[-1]
+            assert len(summary) > 10, row
 
 
 def test_help_for_one_subcommand_matches_its_dash_dash_help(kernel: Kernel) -> None:

@@ -11,14 +11,10 @@ from pathlib import Path
 import pytest
 
 from aimo_magic.core.catalogue import parse_model
+from aimo_magic.core.pricing import format_price
 from aimo_magic.core.types import Model
 from aimo_magic.emulator import EmulatorHandle
-from aimo_magic.magics.cmd._catalogue import (
-    catalogue_html,
-    catalogue_text,
-    format_price,
-    matches,
-)
+from aimo_magic.magics.cmd._models_table import catalogue_html, catalogue_text, matches
 from aimo_magic.magics.cmd._sessionfile import read_extras
 from aimo_magic.magics.cmd._table import Table
 from aimo_magic.magics.cmd._traceback import LastError, explain_prompt, fenced, shorten

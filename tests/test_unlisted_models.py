@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fixture_servers import ModelsServer, serve_models
 from kernel_harness import CellRun, Kernel
 
 from aimo_magic.core.errors import NotFoundError
+from aimo_magic.core.resolution import Choices, Resolution, resolve
 from aimo_magic.emulator import EmulatorHandle
-from aimo_magic.session import AimoSession, ClientOptions
+from aimo_magic.session import AimoSession
 
 MODEL = "DeepSeek-V3-1"
 KEY = "aimo-sk-v2-test-unlisted-0000"
@@ -39,8 +41,10 @@ def wildcard() -> Iterator[ModelsServer]:
         yield server
 
 
-def options(server: ModelsServer) -> ClientOptions:
-    return ClientOptions(server.base_url, 30.0, 0)
+def check(session: AimoSession, model: str, server: Any, *, enabled: bool = True) -> Resolution:
+    """A cell's resolution of ``model`` against ``server``, checked as ``enabled`` says."""
+    choices = Choices(base_url=server.base_url, timeout=30.0, max_retries=0, check_models=enabled)
+    return resolve(Choices(model=model).over(choices), session, from_cell=True)
 
 
 @pytest.mark.parametrize("kind", ["absent", "failing"])
@@ -51,11 +55,11 @@ def test_a_list_that_cannot_be_had_is_said_once_and_asked_for_once(
     session = AimoSession()
     before = server.model_lists
     try:
-        first = session.check_model(MODEL, options(server))
+        first = check(session, MODEL, server)
         assert first.model is None and first.offer is None
         assert first.note and first.note.startswith("Models could not be checked (")
         assert ("404" in first.note) if kind == "absent" else ("500" in first.note)
-        again = session.check_model(MODEL, options(server))
+        again = check(session, MODEL, server)
         assert again.model is None and again.note is None, "said once per session"
         assert server.model_lists - before == 1, "later cells do not ask again"
     finally:
@@ -68,12 +72,12 @@ def test_a_model_missing_from_a_list_that_was_had_is_refused_with_suggestions(
     session = AimoSession()
     try:
         with pytest.raises(NotFoundError) as caught:
-            session.check_model("DeepSeek-R2", options(wildcard))
+            check(session, "DeepSeek-R2", wildcard)
         message = str(caught.value)
         assert "Unknown model 'DeepSeek-R2'" in message and "DeepSeek-R1" in message
         assert "check_models = False" in message
         before = wildcard.model_lists
-        off = session.check_model("DeepSeek-R2", options(wildcard), enabled=False)
+        off = check(session, "DeepSeek-R2", wildcard, enabled=False)
         assert off.model is None and off.note is None and wildcard.model_lists == before
     finally:
         session.close()
@@ -82,10 +86,10 @@ def test_a_model_missing_from_a_list_that_was_had_is_refused_with_suggestions(
 def test_the_emulator_still_checks_and_suggests(emulator: EmulatorHandle) -> None:
     session = AimoSession()
     try:
-        found = session.check_model(MODEL, ClientOptions(emulator.base_url, 30.0, 0))
+        found = check(session, MODEL, emulator)
         assert found.model is not None and found.model.name == MODEL and found.note is None
         with pytest.raises(NotFoundError, match="Did you mean"):
-            session.check_model("DeepSeek-V3-2", ClientOptions(emulator.base_url, 30.0, 0))
+            check(session, "DeepSeek-V3-2", emulator)
     finally:
         session.close()
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aimo_magic.core.types import Usage
+from aimo_magic.core.usage import UsageLedger
 from aimo_magic.magics.cmd.usage import usage_table
-from aimo_magic.session import UsageLedger
 
 
 def rows(ledger: UsageLedger) -> dict[str, list[str]]:

@@ -9,7 +9,8 @@ data is a pandas or dask object.
 Modules: ``template`` (the placeholders), ``rows`` (input and output shapes),
 ``answers`` (text, JSON, schemas), ``engine`` (the async requests), ``gate`` (shared
 backoff), ``costs`` and ``estimate`` (prices), ``progress``, ``runner`` (from blocking
-code and notebooks), ``connect`` (key, model, session), ``on_dask``, ``api``.
+code and notebooks), ``stored`` and ``positions`` (the answer cache), ``on_dask``,
+``api``. Where the requests go (key, model, session) is ``core.resolution``'s to decide.
 """
 
 from __future__ import annotations

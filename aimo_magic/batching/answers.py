@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 FORMATS = ("text", "json")
-_FENCE = re.compile(r"^\s*```[\w-]*\s*\n(.*?)\n\s*```\s*$", re.DOTALL)
 _NAME = re.compile(r"[^A-Za-z0-9_-]")
 # pandas dtypes for JSON Schema scalar types: nullable, so a failed row can be NA.
 _DTYPES = {"string": "string", "integer": "Int64", "number": "Float64", "boolean": "boolean"}
@@ -95,8 +94,9 @@ class AnswerFormat:
         """The row's value: the text itself, or the parsed (and validated) JSON object."""
         if not self.json:
             return text
-        fenced = _FENCE.match(text)
-        raw = fenced.group(1) if fenced else text
+        from aimo_magic.core.answer_text import json_source
+
+        raw = json_source(text)
         if self.model_class is not None:
             try:
                 return self.model_class.model_validate_json(raw).model_dump(mode="json")

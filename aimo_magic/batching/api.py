@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aimo_magic.batching.answers import AnswerFormat, union_columns
-from aimo_magic.batching.connect import Target, resolve
 from aimo_magic.batching.costs import PriceBook, answer_bound, total_prompt_tokens
 from aimo_magic.batching.engine import Engine
 from aimo_magic.batching.estimate import Estimate, estimate
@@ -36,14 +35,16 @@ from aimo_magic.core.types import Usage
 
 if TYPE_CHECKING:
     from aimo_magic.batching.stored import StoredAnswers
-    from aimo_magic.core.async_client import AsyncClient
     from aimo_magic.core.cache import AnswerCache
-    from aimo_magic.session import UsageLedger
+    from aimo_magic.core.resolution import Resolution
+    from aimo_magic.core.types import Model
+    from aimo_magic.core.usage import UsageLedger
+    from aimo_magic.session import AimoSession
 
 ON_ERROR = ("keep", "raise")
 
 
-def _check_options(concurrency: Any, on_error: Any, max_cost: Any) -> None:
+def check_options(concurrency: Any, on_error: Any, max_cost: Any) -> None:
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be a whole number of 1 or more, not {concurrency!r}.")
     if on_error not in ON_ERROR:
@@ -59,11 +60,14 @@ class Batch:
 
     ``Batch(template, data, *, model=None, system=None, concurrency=16, format="text",
     schema=None, on_error="keep", max_cost=None, cache=True, progress=None,
-    client=None, **params)``; ``params`` are API parameters (``temperature=0.2``,
-    ``max_tokens=200``...). ``.estimate()`` sends nothing; ``.run()`` returns the
-    values shaped like ``data``; afterwards ``.errors``, ``.usage``, ``.cost``,
-    ``.elapsed`` and ``.summary`` describe the run. Running it again sends only the
-    rows that have no value yet.
+    client=None, resolution=None, **params)``; ``params`` are API parameters
+    (``temperature=0.2``, ``max_tokens=200``...). Where the requests go is resolved by
+    ``core.resolution``: from ``model=`` and ``client=``, then the notebook's session,
+    then the environment; a front end that resolved it already passes ``resolution=``
+    (then ``model=`` and ``client=`` are not used). ``.estimate()`` sends nothing;
+    ``.run()`` returns the values shaped like ``data``; afterwards ``.errors``,
+    ``.usage``, ``.cost``, ``.elapsed`` and ``.summary`` describe the run. Running it
+    again sends only the rows that have no value yet.
     """
 
     def __init__(
@@ -81,12 +85,14 @@ class Batch:
         cache: Any = True,
         progress: bool | None = None,
         client: Any = None,
+        resolution: Resolution | None = None,
         **params: Any,
     ) -> None:
-        _check_options(concurrency, on_error, max_cost)
+        check_options(concurrency, on_error, max_cost)
         self.template = Template(template)
         self.answer = AnswerFormat(format, schema)
-        self.model = model
+        self.model = resolution.model_id if resolution is not None else model
+        self._resolution = resolution
         self.system = system
         self.concurrency = concurrency
         self.on_error = on_error
@@ -136,8 +142,9 @@ class Batch:
     # Estimate -----------------------------------------------------------------
     def estimate(self) -> Estimate:
         """Rows, prompt tokens and a cost range; reads the model list, sends no chat request."""
-        target, model = self._target()
-        prices = PriceBook(target.models(), model)
+        where, _ = self._destination()
+        model = where.model_id or ""
+        prices = PriceBook(listed_models(where), model)
         if self._dask:
             from aimo_magic.batching.on_dask import count_prompt_tokens
 
@@ -148,11 +155,16 @@ class Batch:
             count, tokens = len(rows), total_prompt_tokens(rows, self.system)
         return estimate(model, count, tokens, prices, answer_bound(self.params))
 
-    def _target(self) -> tuple[Target, str]:
-        target = resolve(self._client)
-        model = target.model(self.model)
-        target.check_model(model)
-        return target, model
+    def _destination(self) -> tuple[Resolution, AimoSession | None]:
+        """Where the rows go, and the notebook session whose usage and cache they share
+        (none with an explicit ``client=``, whose settings are used as they are)."""
+        from aimo_magic.core.resolution import Choices, resolve
+        from aimo_magic.session import current_session
+
+        session = None if self._client is not None else current_session()
+        if self._resolution is not None:
+            return self._resolution, session
+        return resolve(Choices(model=self.model), session, client=self._client), session
 
     # Run ------------------------------------------------------------------------
     def run(self) -> Any:
@@ -164,21 +176,21 @@ class Batch:
             from aimo_magic.batching.on_dask import lazy_result
 
             return lazy_result(self._data, self.answer, self._partition_job())
-        engine, target = self._prepare()
+        run = self._prepare()
         progress = Progress(self.tally, wanted(self.progress))
         started = time.perf_counter()
         try:
-            run_blocking(lambda: self._drive(engine, target), progress.update)
+            run_blocking(lambda: self._drive(run), progress.update)
         except KeyboardInterrupt:
-            engine.stop = engine.stop or STOP_INTERRUPTED
+            run.engine.stop = run.engine.stop or STOP_INTERRUPTED
             progress.close()
-            self._finish(engine, target, started)
+            self._finish(run, started)
             raise BatchInterrupted(self.summary, self.values) from None
         except BaseException:
             progress.close()
             raise
         progress.close()
-        return self._conclude(engine, target, started)
+        return self._conclude(run, started)
 
     async def arun(self) -> Any:
         """``run()`` for async code: the engine runs on the caller's event loop."""
@@ -186,20 +198,20 @@ class Batch:
 
         if self._dask:
             return self.run()
-        engine, target = self._prepare()
+        run = self._prepare()
         progress = Progress(self.tally, wanted(self.progress))
         started = time.perf_counter()
         ticker = asyncio.create_task(_tick(progress))
         try:
-            await self._drive(engine, target)
+            await self._drive(run)
         except asyncio.CancelledError:
-            engine.stop = engine.stop or STOP_INTERRUPTED
-            self._finish(engine, target, started)
+            run.engine.stop = run.engine.stop or STOP_INTERRUPTED
+            self._finish(run, started)
             raise
         finally:
             ticker.cancel()
             progress.close()
-        return self._conclude(engine, target, started)
+        return self._conclude(run, started)
 
     def _partition_job(self) -> PartitionJob:
         """What each dask partition runs: this batch's options, never its client or key.
@@ -207,8 +219,12 @@ class Batch:
         The model is resolved here (argument, session default, alias, AIMO_MODEL) when
         it can be; otherwise each worker's AIMO_MODEL decides.
         """
+        from aimo_magic.core.resolution import Choices, resolve
+        from aimo_magic.session import current_session
+
         try:
-            model: str | None = resolve(None).model(self.model)
+            where = resolve(Choices(model=self.model), current_session(), for_request=False)
+            model: str | None = where.model_id
         except AimoError:
             model = None
         params = dict(self.params)
@@ -226,17 +242,24 @@ class Batch:
             params=params,
         )
 
-    def _prepare(self) -> tuple[Engine, Target]:
-        """Everything refused before sending: no key, unknown model, max_cost without prices."""
-        target, model = self._target()
-        target.require_key()
-        prices = PriceBook(target.models(), model)
+    def _prepare(self) -> _Run:
+        """Everything refused before sending: no key, unknown model, max_cost without
+        prices, a row larger than the model's listed context."""
+        from aimo_magic.batching.fit import refuse_rows_too_large
+
+        where, session = self._destination()
+        model = where.model_id or ""
+        where.require_key()
+        listed = listed_models(where)
+        prices = PriceBook(listed, model)
         if self.max_cost is not None and not prices.known:
             raise ValueError(
                 f"max_cost needs prices, and the catalogue lists none for {model!r}; "
                 "drop max_cost or pick a model with listed prices (`%aimo models`)."
             )
         assert self.rows is not None
+        waiting = [i for i, value in enumerate(self._values) if value is None]
+        refuse_rows_too_large(self.rows, self.system, where.model, listed, waiting)
         self.errors = []
         tally = self.tally
         tally.failed = 0
@@ -244,67 +267,55 @@ class Batch:
         self.stopped = None
         engine = Engine(
             self.rows,
-            stored=self._stored(target, model),
+            stored=self._stored(where, session),
             model=model,
             system=self.system,
             answer=self.answer,
             params=self.params,
             concurrency=self.concurrency,
-            policy=_policy(target),
+            policy=retry_policy(where),
             prices=prices,
             max_cost=self.max_cost,
             tally=tally,
             values=self._values,
             errors=self.errors,
         )
-        return engine, target
+        return _Run(engine, where, session)
 
-    def _stored(self, target: Target, model: str) -> StoredAnswers | None:
+    def _stored(self, where: Resolution, session: AimoSession | None) -> StoredAnswers | None:
         """The answer cache's part in this run (None with ``cache=False``)."""
-        from aimo_magic.batching.stored import StoredAnswers, report_unusable
+        from aimo_magic.batching.stored import StoredAnswers, open_store, report_unusable
 
-        store, owned = target.answer_store(self.cache)
+        store, owned = open_store(self.cache, where, session)
         self._owned_store = store if owned else None
         if store is None:
             return None
-        session = target.session
         return StoredAnswers(
             store,
-            base_url=target.settings.base_url,
-            model=model,
+            base_url=where.settings.base_url,
+            model=where.model_id or "",
             params=self.params,
-            api_key=target.settings.api_key,
+            api_key=where.settings.api_key,
             on_unusable=lambda exc: report_unusable(exc, session),
         )
 
-    async def _drive(self, engine: Engine, target: Target) -> None:
+    async def _drive(self, run: _Run) -> None:
+        from aimo_magic.core.clients import new_async_client
+
         positions = [i for i, value in enumerate(self._values) if value is None]
-        client = self._async_client(target)
+        # Retries are the engine's (shared backoff for 429s), so the client makes one try.
+        client = new_async_client(run.where.settings, max_retries=0, catalogue=run.where.catalogue)
         try:
-            await engine.run(client, positions)
+            await run.engine.run(client, positions)
         finally:
             await client.aclose()
             if self._owned_store is not None:
                 self._owned_store.close()
                 self._owned_store = None
 
-    def _async_client(self, target: Target) -> AsyncClient:
-        from aimo_magic.core.async_client import AsyncClient
-
-        settings = target.settings
-        # Retries are the engine's (shared backoff for 429s), so the client makes one try.
-        client = AsyncClient(
-            settings.api_key,
-            base_url=settings.base_url,
-            timeout=settings.timeout,
-            max_retries=0,
-            max_retry_wait=settings.max_retry_wait,
-        )
-        client.catalogue = target.catalogue
-        return client
-
-    def _finish(self, engine: Engine, target: Target, started: float) -> None:
+    def _finish(self, run: _Run, started: float) -> None:
         """Shape the values, write the summary, and give the usage to ``%aimo usage``."""
+        engine = run.engine
         self.elapsed = time.perf_counter() - started
         self.stopped = engine.stop
         assert self.rows is not None
@@ -314,25 +325,12 @@ class Batch:
         self.summary = summary_line(
             self.tally, self.errors, engine.stop, engine.stop_detail, self.elapsed
         )
-        if target.session is not None:
-            ledger, known = target.session.usage, self.tally.cost_known
-            for model, (
-                calls,
-                prompt,
-                completion,
-                cost,
-                hits,
-                saved,
-            ) in self.tally.by_model.items():
-                if calls:
-                    used = Usage(int(prompt), int(completion), int(prompt + completion))
-                    ledger.record(model, used, cost if known else None, calls=int(calls))
-                if hits:
-                    ledger.record_hit(model, saved if known else None, hits=int(hits))
-        self.tally.by_model = {}
+        if run.session is not None:
+            record_usage(run.session.usage, self.tally)
 
-    def _conclude(self, engine: Engine, target: Target, started: float) -> Any:
-        self._finish(engine, target, started)
+    def _conclude(self, run: _Run, started: float) -> Any:
+        engine = run.engine
+        self._finish(run, started)
         fatal = engine.stop == STOP_FATAL and engine.fatal is not None
         raising = fatal or (self.errors and self.on_error == "raise")
         complete = not self.errors and engine.stop is None
@@ -345,6 +343,29 @@ class Batch:
         if self.errors and self.on_error == "raise":
             raise BatchError(self.summary, values=self.values, errors=self.errors)
         return self.values
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One run's engine, where its requests go, and the session that counts them."""
+
+    engine: Engine
+    where: Resolution
+    session: AimoSession | None
+
+
+def listed_models(where: Resolution) -> list[Model]:
+    """The model list, for prices. A server that lists no models (no ``/v1/models``, or
+    one that fails) gets the batch anyway, unchecked and without prices; one that cannot
+    be reached at all is an error, since every row would fail the same way."""
+    from aimo_magic.core.errors import APIConnectionError
+
+    try:
+        return where.models()
+    except APIConnectionError:
+        raise
+    except AimoError:
+        return []
 
 
 @dataclass(frozen=True)
@@ -377,8 +398,9 @@ class PartitionJob:
         ).run()
 
 
-def _record_usage(ledger: UsageLedger, tally: Tally) -> None:
-    """This run's answers and cache hits into the session's ``%aimo usage``."""
+def record_usage(ledger: UsageLedger, tally: Tally) -> None:
+    """This run's answers and cache hits into the session's ``%aimo usage`` (and its
+    ``by_model`` emptied, so that a later run counts only its own)."""
     known = tally.cost_known
     for model, (calls, prompt, completion, cost, hits, saved) in tally.by_model.items():
         if calls:
@@ -386,12 +408,13 @@ def _record_usage(ledger: UsageLedger, tally: Tally) -> None:
             ledger.record(model, used, cost if known else None, calls=int(calls))
         if hits:
             ledger.record_hit(model, saved if known else None, hits=int(hits))
+    tally.by_model = {}
 
 
-def _policy(target: Target) -> Any:
+def retry_policy(where: Resolution) -> Any:
     from aimo_magic.core.retry import RetryPolicy
 
-    settings = target.settings
+    settings = where.settings
     return RetryPolicy(max_retries=settings.max_retries, max_wait=settings.max_retry_wait)
 
 

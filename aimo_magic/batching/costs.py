@@ -3,7 +3,8 @@
 A routing name (``openai/gpt-4o``) may be served by any of its providers, so a guess
 ahead of the answer uses the dearest provider's prices (the cheapest for the low end of
 an estimate), and spend uses the provider that actually answered. Prompt tokens are
-guessed the way the conversation layer guesses them (about four characters a token).
+guessed the way history trimming guesses them (``core.tokens``: about four characters
+a token).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aimo_magic.batching.rows import Rows, messages_for
-from aimo_magic.conversation.budget import estimate_tokens
 from aimo_magic.core.catalogue import find_model
 from aimo_magic.core.pricing import estimate_cost
+from aimo_magic.core.tokens import estimate_prompt_tokens
 from aimo_magic.core.types import Model, Pricing, Usage
 
 DEFAULT_ANSWER_TOKENS = 500
@@ -22,13 +23,11 @@ DEFAULT_ANSWER_TOKENS = 500
 ``max_tokens`` bounds it and no answer has come back yet."""
 
 
-def prompt_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
-    return sum(estimate_tokens(m) for m in messages)
-
-
 def total_prompt_tokens(rows: Rows, system: str | None) -> int:
     """Every row's estimated prompt tokens, system prompt included."""
-    return sum(prompt_tokens(messages_for(system, rows.prompt(i))) for i in range(len(rows)))
+    return sum(
+        estimate_prompt_tokens(messages_for(system, rows.prompt(i))) for i in range(len(rows))
+    )
 
 
 def answer_bound(params: Mapping[str, Any]) -> int | None:

@@ -9,6 +9,10 @@ by the client's rules (its ``RetryPolicy``); a 429 pauses the whole batch throug
 shared :class:`BackoffGate`. A row that still fails is recorded and the batch goes on.
 An error that would fail every row (bad key, no balance, unknown model) stops the batch
 at once and cancels what is in flight.
+
+Several engines can run as one (an evaluation: one engine per model, on one client):
+they share the ``gate`` (so ``concurrency`` and a 429's pause hold for all of them) and
+the ``spending`` (so ``max_cost`` bounds them together).
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aimo_magic.batching.answers import AnswerFormat, AnswerFormatError
-from aimo_magic.batching.costs import DEFAULT_ANSWER_TOKENS, PriceBook, answer_bound, prompt_tokens
+from aimo_magic.batching.costs import DEFAULT_ANSWER_TOKENS, PriceBook, answer_bound
 from aimo_magic.batching.gate import BackoffGate
 from aimo_magic.batching.outcome import STOP_FATAL, STOP_MAX_COST, RowError, Tally
 from aimo_magic.batching.positions import RowQueue
-from aimo_magic.batching.rows import Rows, messages_for
+from aimo_magic.batching.rows import messages_for
+from aimo_magic.batching.spending import Spending
 from aimo_magic.core.errors import (
     AimoError,
     AuthenticationError,
@@ -32,10 +37,11 @@ from aimo_magic.core.errors import (
     RateLimitError,
 )
 from aimo_magic.core.retry import RetryPolicy, is_retryable
+from aimo_magic.core.tokens import estimate_prompt_tokens
 from aimo_magic.core.types import ChatResult
 
 if TYPE_CHECKING:
-    from aimo_magic.batching.stored import StoredAnswers
+    from aimo_magic.batching.stored import QueuedRow, StoredAnswers
 
 FATAL = (AuthenticationError, PaymentError, NotFoundError, MissingKeyError)
 """Errors no retry and no other row can fix: the batch stops at the first."""
@@ -47,8 +53,18 @@ uses a try when it is the one probing whether the limit has lifted."""
 class ChatClient(Protocol):
     async def chat(self, messages: Any, *, model: str | None = None, **params: Any) -> Any: ...
 
+    def stream(self, messages: Any, *, model: str | None = None, **params: Any) -> Any: ...
 
-def one_line(error: BaseException) -> str:
+
+class RowPrompts(Protocol):
+    """What the engine needs of the rows (``batching.rows.Rows`` is one)."""
+
+    def prompt(self, position: int) -> str: ...
+
+    def label(self, position: int) -> Any: ...
+
+
+def error_words(error: BaseException) -> str:
     """An error's own words without the hint: rows failing alike group into one line."""
     if isinstance(error, AimoError):
         status = f" (HTTP {error.status})" if error.status else ""
@@ -65,7 +81,7 @@ class Engine:
 
     def __init__(
         self,
-        rows: Rows,
+        rows: RowPrompts,
         *,
         model: str,
         system: str | None,
@@ -79,7 +95,15 @@ class Engine:
         values: list[Any],
         errors: list[RowError],
         stored: StoredAnswers | None = None,
+        gate: BackoffGate | None = None,
+        spending: Spending | None = None,
+        results: list[Any] | None = None,
+        stream: bool = False,
     ) -> None:
+        """``gate`` and ``spending`` are shared with other engines of the same run (else
+        this engine's own: ``concurrency`` and ``max_cost``); ``results`` receives each
+        answered row's ``ChatResult`` by position; ``stream`` asks for streamed answers,
+        so that their time to first token is measured."""
         self._client: ChatClient | None = None
         self._rows = rows
         self._model = model
@@ -90,10 +114,12 @@ class Engine:
         self._policy = policy
         self._rate_limit_retries = RATE_LIMIT_RETRIES if policy.max_retries else 0
         self._prices = prices
-        self._max_cost = max_cost
+        self._spending = spending if spending is not None else Spending(max_cost)
         self._answer_bound = answer_bound(params)
-        self._gate = BackoffGate(self._concurrency)
+        self._gate = gate if gate is not None else BackoffGate(self._concurrency)
         self._stored = stored
+        self._results = results
+        self._stream = stream
         self._workers: list[asyncio.Task[None]] = []
         self._queue: RowQueue | None = None
         self.tally = tally
@@ -140,56 +166,56 @@ class Engine:
 
     async def _worker(self, queue: RowQueue) -> None:
         while self.stop is None:
-            position = await queue.next()
-            if position is None:
+            row = await queue.next()
+            if row is None:
                 return
-            await self._row(position)
+            await self._row(row)
 
     def _messages(self, position: int) -> list[dict[str, Any]]:
         return messages_for(self._system, self._rows.prompt(position))
 
-    async def _row(self, position: int) -> None:
+    async def _row(self, row: QueuedRow) -> None:
+        """Send one row; its messages are the ones its cache lookup made, if it had one."""
+        position = row.position
         try:
-            messages = self._messages(position)
+            messages = row.messages if row.messages is not None else self._messages(position)
         except Exception as exc:  # a format spec that does not fit this row's value
-            self._failed(position, type(exc).__name__, one_line(exc))
+            self._failed(position, type(exc).__name__, error_words(exc))
             return
         reserve = self._reserve(messages)
         if reserve is None:
             return
-        tally = self.tally
-        tally.reserved += reserve
+        spending = self._spending
+        spending.reserved += reserve
         try:
             result = await self._ask(messages)
         except AimoError as error:
             if is_fatal(error):
-                self._abort(error)
+                self.abort(error)
             else:
-                self._failed(position, type(error).__name__, one_line(error))
+                self._failed(position, type(error).__name__, error_words(error))
             return
         finally:
-            tally.reserved -= reserve
+            spending.reserved -= reserve
         # An answer that does not parse is not stored: running the batch again asks anew.
         if self._answered(position, result) and self._stored is not None:
-            await self._stored.remember(messages, result)
+            await self._stored.remember(messages, result, row.key)
 
     def _reserve(self, messages: list[dict[str, Any]]) -> float | None:
         """The row's guessed cost, or None (and the batch stops) if it would pass max_cost."""
-        if self._max_cost is None or self._prices is None:
+        spending = self._spending
+        if spending.limit is None or self._prices is None:
             return 0.0
         tally = self.tally
         answer = self._answer_bound
         if answer is None:
             paid = tally.answered - tally.cached
             answer = round(tally.completion_tokens / paid) if paid else DEFAULT_ANSWER_TOKENS
-        guess = self._prices.guess(prompt_tokens(messages), answer)
-        if tally.cost + tally.reserved + guess > self._max_cost:
+        guess = self._prices.guess(estimate_prompt_tokens(messages), answer)
+        if spending.would_pass(guess):
             if self.stop is None:
                 self.stop = STOP_MAX_COST
-                self.stop_detail = (
-                    f"max_cost={self._max_cost:g}: ≈{tally.cost:.6g} spent and "
-                    f"≈{tally.reserved:.6g} in flight"
-                )
+                self.stop_detail = spending.detail()
             return None
         return guess
 
@@ -204,9 +230,7 @@ class Engine:
             succeeded = False
             try:
                 assert self._client is not None
-                result: ChatResult = await self._client.chat(
-                    messages, model=self._model, **self._params
-                )
+                result = await self._send(self._client, messages)
                 succeeded = True
                 return result
             except AimoError as error:
@@ -229,6 +253,14 @@ class Engine:
             if delay:
                 await asyncio.sleep(delay)
 
+    async def _send(self, client: ChatClient, messages: list[dict[str, Any]]) -> ChatResult:
+        if not self._stream:
+            answer: ChatResult = await client.chat(messages, model=self._model, **self._params)
+            return answer
+        async with client.stream(messages, model=self._model, **self._params) as stream:
+            streamed: ChatResult = await stream.until_done()
+            return streamed
+
     def _answered(self, position: int, result: ChatResult) -> bool:
         """Count the answer and keep its value; False when it does not parse (a row error)."""
         tally = self.tally
@@ -242,6 +274,8 @@ class Engine:
             self._failed(position, type(exc).__name__, str(exc))
             return False
         self.values[position] = value
+        if self._results is not None:
+            self._results[position] = result
         tally.answered += 1
         return True
 
@@ -263,6 +297,7 @@ class Engine:
             tally.cost_known = False
         else:
             tally.cost += cost
+            self._spending.spent += cost
             row[3] += cost
         row[0] += 1
 
@@ -270,10 +305,11 @@ class Engine:
         self.errors.append(RowError(self._rows.label(position), kind, message))
         self.tally.failed += 1
 
-    def _abort(self, error: AimoError) -> None:
-        """Stop everything: no more rows, and the requests in flight are cancelled."""
+    def abort(self, error: AimoError) -> None:
+        """Stop everything: no more rows, and the requests in flight are cancelled (also
+        called by whoever runs several engines together, when one meets such an error)."""
         if self.stop is None or self.stop == STOP_MAX_COST:
-            self.stop, self.fatal, self.stop_detail = STOP_FATAL, error, one_line(error)
+            self.stop, self.fatal, self.stop_detail = STOP_FATAL, error, error_words(error)
         current = asyncio.current_task()
         for worker in self._workers:
             if worker is not current:

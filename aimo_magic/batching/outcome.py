@@ -39,7 +39,6 @@ class Tally:
     completion_tokens: int = 0
     cost: float = 0.0
     cost_known: bool = True
-    reserved: float = 0.0
     by_model: dict[str, list[float]] = field(default_factory=dict)
     """Per served model: live answers, prompt and completion tokens, cost, cache hits, saved."""
 

@@ -1,9 +1,10 @@
 """The rows still to send, in order, for the engine's workers.
 
 Without a cache it is the positions as given. With one, a producer looks the rows up
-a chunk at a time (in a worker thread) and queues only those with no stored answer;
-the stored ones are handed straight to ``on_hit``. The producer stays at most
-``lookahead`` rows ahead of the workers, so memory does not grow with the rows.
+a chunk at a time (in a worker thread) and queues only those with no stored answer,
+with the messages and key their lookup made (so a row's prompt is rendered once); the
+stored ones are handed straight to ``on_hit``. The producer stays at most ``lookahead``
+rows ahead of the workers, so memory does not grow with the rows.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from aimo_magic.batching.stored import QueuedRow
+
 if TYPE_CHECKING:
-    from aimo_magic.batching.stored import Messages, StoredAnswers
+    from aimo_magic.batching.stored import RowMessages, StoredAnswers
     from aimo_magic.core.types import ChatResult
 
 CHUNK = 256
@@ -25,7 +28,7 @@ class RowQueue:
         self,
         positions: Sequence[int],
         stored: StoredAnswers | None,
-        messages: Messages,
+        messages: RowMessages,
         on_hit: Callable[[int, ChatResult], object],
         lookahead: int,
     ) -> None:
@@ -34,7 +37,9 @@ class RowQueue:
         self._messages = messages
         self._on_hit = on_hit
         self._lookahead = max(lookahead, CHUNK)
-        self._pending: deque[int] = deque(positions if stored is None else ())
+        self._pending: deque[QueuedRow] = deque(
+            (QueuedRow(p) for p in positions) if stored is None else ()
+        )
         self._filled = stored is None
         self._more = asyncio.Event()
         self._room = asyncio.Event()
@@ -61,15 +66,15 @@ class RowQueue:
             self._filled = True
             self._more.set()
 
-    async def next(self) -> int | None:
-        """The next position to send, or None when there are no more."""
+    async def next(self) -> QueuedRow | None:
+        """The next row to send, or None when there are no more."""
         pending = self._pending
         while not pending:
             if self._filled:
                 return None
             self._more.clear()
             await self._more.wait()
-        position = pending.popleft()
+        row = pending.popleft()
         if not self._filled and len(pending) < self._lookahead:
             self._room.set()
-        return position
+        return row

@@ -16,19 +16,56 @@ import asyncio
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
+    from aimo_magic.core.resolution import Resolution
     from aimo_magic.core.types import ChatResult
+    from aimo_magic.session import AimoSession
 
 GROUP = 64
 """Answers written per transaction at most; fewer when ``FLUSH_S`` has passed."""
 FLUSH_S = 1.0
-Messages = Callable[[int], "list[dict[str, Any]]"]
+RowMessages = Callable[[int], "list[dict[str, Any]]"]
+"""A row's position to the messages its request sends (``core.protocol.Messages`` is
+the messages themselves)."""
 
 
-def report_unusable(exc: CacheUnavailableError, session: Any = None) -> None:
+class QueuedRow(NamedTuple):
+    """A row waiting to be sent, with what was made of it while looking it up: its
+    messages and cache key, so neither is made twice (None when not made yet)."""
+
+    position: int
+    messages: list[dict[str, Any]] | None = None
+    key: str | None = None
+
+
+def open_store(
+    choice: Any, where: Resolution, session: AimoSession | None
+) -> tuple[AnswerCache | None, bool]:
+    """The store ``cache=`` names, and whether the batch opened it (and must close it).
+
+    In a notebook ``True`` is the session's own store (one file: ``%aimo cache stats``
+    sees the batch); elsewhere the default file. A file that cannot be used is
+    reported once and the batch runs without it.
+    """
+    from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
+
+    if choice is None or choice is False:
+        return None, False
+    if isinstance(choice, AnswerCache):
+        return choice, False
+    if choice is True and session is not None:
+        return session.answer_cache(where), False
+    try:
+        return AnswerCache(None if choice is True else choice), True
+    except CacheUnavailableError as exc:
+        report_unusable(exc, session)
+        return None, False
+
+
+def report_unusable(exc: CacheUnavailableError, session: AimoSession | None = None) -> None:
     """One line about a cache that cannot be used: the session's warning, else a CacheWarning."""
     if session is not None:
         session.cache_unusable(exc)
@@ -72,43 +109,50 @@ class StoredAnswers:
             self._on_unusable(exc)
 
     async def lookup(
-        self, positions: Sequence[int], messages: Messages
-    ) -> tuple[dict[int, ChatResult], list[int]]:
-        """The stored answers among ``positions`` (by position), and the positions left."""
+        self, positions: Sequence[int], messages: RowMessages
+    ) -> tuple[dict[int, ChatResult], list[QueuedRow]]:
+        """The stored answers among ``positions`` (by position), and the rows left to send,
+        each with the messages and key made for its lookup."""
         if self._store is None:
-            return {}, list(positions)
-        return await asyncio.to_thread(self._lookup, positions, messages)
+            return {}, [QueuedRow(position) for position in positions]
+        return await asyncio.to_thread(self.lookup_now, positions, messages)
 
-    def _lookup(
-        self, positions: Sequence[int], messages: Messages
-    ) -> tuple[dict[int, ChatResult], list[int]]:
+    def lookup_now(
+        self, positions: Sequence[int], messages: RowMessages
+    ) -> tuple[dict[int, ChatResult], list[QueuedRow]]:
+        """``lookup`` in the calling thread (an estimate counting what the cache holds)."""
         from aimo_magic.core.cache import CacheUnavailableError
 
         found: dict[int, ChatResult] = {}
-        missing: list[int] = []
+        missing: list[QueuedRow] = []
         store = self._store
         for index, position in enumerate(positions):
             try:
-                key = self.key(messages(position))
+                sent = messages(position)
+                key = self.key(sent)
             except Exception:  # a row the template cannot fill: its worker reports it
-                missing.append(position)
+                missing.append(QueuedRow(position))
                 continue
             try:
                 stored = store.get(key) if store is not None else None
             except CacheUnavailableError as exc:
                 self._failed(exc)
-                return found, missing + list(positions[index:])
+                rest = [QueuedRow(p) for p in positions[index + 1 :]]
+                return found, [*missing, QueuedRow(position, sent, key), *rest]
             if stored is None:
-                missing.append(position)
+                missing.append(QueuedRow(position, sent, key))
             else:
                 found[position] = stored.result
         return found, missing
 
-    async def remember(self, messages: Sequence[Mapping[str, Any]], result: ChatResult) -> None:
-        """Queue a live answer; write the queue when it is full or has waited long enough."""
+    async def remember(
+        self, messages: Sequence[Mapping[str, Any]], result: ChatResult, key: str | None = None
+    ) -> None:
+        """Queue a live answer (``key``: its cache key, if made already); write the queue
+        when it is full or has waited long enough."""
         if self._store is None or (self._api_key and self._api_key in result.text):
             return
-        self._pending.append((self.key(messages), result, self._model))
+        self._pending.append((key or self.key(messages), result, self._model))
         if len(self._pending) >= GROUP or time.monotonic() - self._flushed_at >= FLUSH_S:
             await self.flush()
 

@@ -8,6 +8,7 @@ are literal braces; conversions and format specs work (``{price:.2f}``, ``{name!
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ VALUE = ""
 """The field name of ``{}``: the whole row, for rows that are plain values."""
 
 _FORMATTER = string.Formatter()
+_PRECISION = re.compile(r"\.(\d+)")
 
 
 class TemplateError(ValueError):
@@ -111,6 +113,29 @@ class Template:
             value = _FORMATTER.convert_field(value, piece.conversion)
             parts.append(format(value, piece.spec))
         return "".join(parts)
+
+    def least_chars(self, row: Any) -> int:
+        """At least how many characters :meth:`fill` makes of ``row``, without formatting
+        any value: the literal text, and each value that is a string (where a row's bulk
+        is: a document, a transcript); other values count nothing. Enough to tell a row
+        that clearly cannot fit a model's context before anything is sent, while each
+        row is still formatted only once, when it is sent."""
+        total = 0
+        for piece in self._pieces:
+            total += len(piece.literal)
+            if piece.field is None:
+                continue
+            value = row if piece.field == VALUE else row[piece.field]
+            if isinstance(value, str):
+                total += _least_chars(value, piece.spec)
+        return total
+
+
+def _least_chars(text: str, spec: str) -> int:
+    """At least how long a string value is once formatted: a width only pads it, a
+    precision (``{text:.100}``) cuts it, and a conversion (``!r``) only lengthens it."""
+    precision = _PRECISION.search(spec)
+    return min(len(text), int(precision.group(1))) if precision else len(text)
 
 
 def _field_list(fields: Collection[str], limit: int = 12) -> str:

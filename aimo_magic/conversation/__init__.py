@@ -1,6 +1,5 @@
 """Per-kernel conversation threads for ``%%aimo``: turns, trimming, saving."""
 
-from aimo_magic.conversation.budget import IMAGE_TOKENS, estimate_tokens
 from aimo_magic.conversation.persist import (
     FORMAT_VERSION,
     ConversationFileError,
@@ -8,13 +7,13 @@ from aimo_magic.conversation.persist import (
 )
 from aimo_magic.conversation.store import DEFAULT_THREAD, ConversationStore
 from aimo_magic.conversation.thread import (
-    Content,
     Thread,
     ThreadNameError,
     Turn,
-    content_text,
     validate_thread_name,
 )
+from aimo_magic.core.content import Content, content_text
+from aimo_magic.core.tokens import IMAGE_TOKENS, estimate_tokens
 
 __all__ = [
     "DEFAULT_THREAD",

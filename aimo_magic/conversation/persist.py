@@ -43,7 +43,7 @@ def _looks_secret(value: object) -> bool:
 
 
 def _turn_to_dict(turn: Turn, where: str) -> dict[str, Any]:
-    if _looks_secret([turn.params, turn.model, turn.provider, turn.cell_id]):
+    if _looks_secret([turn.params, turn.model, turn.provider, turn.cell_id, list(turn.steps)]):
         raise ConversationSecretError(
             f"refusing to save: {where} holds text that looks like an AiMo key "
             f"({KEY_MARKER}...) in its settings; drop that turn or reset the thread, then save"
@@ -65,6 +65,7 @@ def _turn_to_dict(turn: Turn, where: str) -> dict[str, Any]:
         "usage": turn.usage.as_dict() if turn.usage is not None else None,
         "partial": turn.partial,
         "created": turn.created,
+        **({"steps": list(turn.steps)} if turn.steps else {}),
     }
 
 
@@ -147,6 +148,7 @@ class _Reader:
                 usage=self.usage(data.get("usage"), f"{where}.usage"),
                 partial=partial,
                 created=float(created),
+                steps=tuple(self.items(data.get("steps", []), f"{where}.steps")),
             )
         except ConversationFileError:
             raise

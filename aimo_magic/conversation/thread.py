@@ -9,14 +9,13 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
-from aimo_magic.conversation.budget import Estimator, estimate_tokens, keep_recent
-from aimo_magic.core.images import is_image_part, part_url
+from aimo_magic.conversation.budget import keep_recent
+from aimo_magic.core.content import Content, check_content
+from aimo_magic.core.image_parts import is_image_part
+from aimo_magic.core.tokens import Estimator, estimate_tokens
 from aimo_magic.core.types import Usage
-
-# OpenAI chat content: plain text or a list of parts such as text and image_url.
-Content = Union[str, list[dict[str, Any]]]  # noqa: UP007 - a runtime alias must work on 3.10
 
 MAX_NAME_LENGTH = 64
 # What the model reads where an earlier turn's image is not sent again.
@@ -42,44 +41,6 @@ def validate_thread_name(name: object) -> str:
     return name
 
 
-def check_content(content: object, what: str) -> Content:
-    """Return ``content`` if it is OpenAI chat content, else raise a one-line ValueError."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list) and all(
-        isinstance(part, dict) and isinstance(part.get("type"), str) for part in content
-    ):
-        for part in content:
-            if part["type"] == "image_url" and part_url(part) is None:
-                raise ValueError(
-                    f"{what} has an image part without a URL; build image parts with "
-                    "aimo_magic.image(...)"
-                )
-        return content
-    raise ValueError(
-        f"{what} must be a string or a list of content parts like "
-        "{'type': 'text', 'text': ...}; got " + type(content).__name__
-    )
-
-
-def content_text(content: Content) -> str:
-    """Readable text of some content, with each image shown as ``[image WxH]``."""
-    if isinstance(content, str):
-        return content
-    pieces: list[str] = []
-    for part in content:
-        kind = part.get("type")
-        if kind == "text":
-            pieces.append(str(part.get("text", "")))
-        elif is_image_part(part):
-            from aimo_magic.core.images import part_label
-
-            pieces.append(part_label(part))
-        else:
-            pieces.append(f"[{kind}]")
-    return "\n".join(pieces)
-
-
 def without_images(content: Content) -> Content:
     """``content`` with each image replaced by a short note, for history sent without them."""
     if isinstance(content, str) or not any(is_image_part(part) for part in content):
@@ -95,7 +56,9 @@ class Turn:
     """One complete exchange: the user's content and the assistant's answer.
 
     ``partial`` marks an answer the user interrupted but chose to keep; it is sent
-    back to the model as it stands.
+    back to the model as it stands. ``steps`` are the messages between the question and
+    the answer when the model called functions: assistant messages with ``tool_calls``
+    and the ``tool`` messages that answered them, in order (OpenAI's form).
     """
 
     user: Content
@@ -107,13 +70,28 @@ class Turn:
     usage: Usage | None = None
     partial: bool = False
     created: float = field(default_factory=time.time)
+    steps: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         # Copies, so a caller reusing its prompt or params dict cannot rewrite history.
         object.__setattr__(self, "user", copy.deepcopy(check_content(self.user, "user content")))
         object.__setattr__(self, "params", copy.deepcopy(dict(self.params)))
+        object.__setattr__(self, "steps", tuple(check_step(m) for m in self.steps))
         if not isinstance(self.assistant, str):
             raise ValueError("assistant text must be a string; pass '' for an empty answer")
+
+    @property
+    def tool_calls(self) -> list[dict[str, Any]]:
+        """The calls this turn made, each with the result it sent back (None if none)."""
+        results = {
+            m.get("tool_call_id"): m.get("content") for m in self.steps if m["role"] == "tool"
+        }
+        return [
+            {**call, "result": results.get(call.get("id"))}
+            for m in self.steps
+            if m["role"] == "assistant"
+            for call in m.get("tool_calls") or ()
+        ]
 
     def messages(self, *, images: bool = True) -> list[dict[str, Any]]:
         """This turn as the user and assistant chat messages the API expects.
@@ -124,8 +102,38 @@ class Turn:
         user = self.user if images else without_images(self.user)
         return [
             {"role": "user", "content": copy.deepcopy(user)},
+            *copy.deepcopy(list(self.steps)),
             {"role": "assistant", "content": self.assistant},
         ]
+
+
+def check_step(message: object) -> dict[str, Any]:
+    """A copy of one message of a turn's tool steps, or a one-line ValueError."""
+    if not isinstance(message, dict):
+        raise ValueError("a tool step must be a message object")
+    role = message.get("role")
+    if role == "assistant":
+        calls = message.get("tool_calls")
+        if not isinstance(calls, list) or not all(
+            isinstance(c, dict)
+            and isinstance(c.get("id"), str)
+            and isinstance(c.get("function"), dict)
+            and isinstance(c["function"].get("name"), str)
+            and isinstance(c["function"].get("arguments"), str)
+            for c in calls
+        ):
+            raise ValueError("an assistant tool step needs tool_calls with id, name, arguments")
+        content = message.get("content")
+        if content is not None and not isinstance(content, str):
+            raise ValueError("an assistant tool step's content must be text or null")
+    elif role == "tool":
+        if not isinstance(message.get("tool_call_id"), str) or not isinstance(
+            message.get("content"), str
+        ):
+            raise ValueError("a tool result needs a tool_call_id and text content")
+    else:
+        raise ValueError(f"a tool step is an assistant or tool message, not {role!r}")
+    return copy.deepcopy(message)
 
 
 @dataclass

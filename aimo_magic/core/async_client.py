@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, Literal, cast, overload
 
 import httpx2
 
-from aimo_magic.core.base import BaseClient, RetryHook
+from aimo_magic.core.base import BaseClient, RetryHook, new_request_id, transport_error
 from aimo_magic.core.catalogue import parse_catalogue
 from aimo_magic.core.errors import AimoError
 from aimo_magic.core.protocol import Messages
-from aimo_magic.core.stream_state import StreamState, event_source, is_event_stream
+from aimo_magic.core.retry import StreamRestart
+from aimo_magic.core.stream_state import StreamState, Yielded, event_source, is_event_stream
 from aimo_magic.core.types import ChatResult, Model
 
 
@@ -48,8 +50,9 @@ class AsyncClient(BaseClient):
         json: Any = None,
         auth: bool = True,
         request_id: str | None = None,
+        on_retry: RetryHook | None = None,
     ) -> Any:
-        request_id = request_id or self._new_request_id()
+        request_id = request_id or new_request_id()
         retries = 0
         while True:
             try:
@@ -61,14 +64,26 @@ class AsyncClient(BaseClient):
                 )
                 return self._payload(response, request_id)
             except httpx2.HTTPError as exc:
-                error: AimoError = self._transport_error(exc, "", started=False)
+                error: AimoError = transport_error(exc, self.settings, started=False)
             except AimoError as exc:
                 error = exc
-            await asyncio.sleep(self._next_delay(error, retries))
+            await asyncio.sleep(self._retry_delay(error, retries, on_retry))
             retries += 1
 
+    def open_event_stream(
+        self, body: dict[str, Any], request_id: str
+    ) -> AbstractAsyncContextManager[httpx2.Response]:
+        """POST a chat body that asks for a stream; httpx2's response, as a context manager.
+
+        The one door ``AsyncChatStream`` uses to reach the server; not needed otherwise.
+        """
+        url, headers = self._url("chat/completions"), self._stream_headers(request_id)
+        return self._http.stream("POST", url, json=body, headers=headers)
+
     async def models(self) -> list[Model]:
-        payload = await self._send("GET", "models", auth=bool(self.settings.api_key))
+        payload = await self._send(
+            "GET", "models", auth=bool(self.settings.api_key), on_retry=self.on_retry
+        )
         self.catalogue = parse_catalogue(payload)
         return self.catalogue
 
@@ -77,6 +92,7 @@ class AsyncClient(BaseClient):
         messages: str | Messages,
         *,
         model: str | None = None,
+        on_retry: RetryHook | None = None,
         cache: bool | None = None,
         **params: Any,
     ) -> ChatResult:
@@ -86,12 +102,42 @@ class AsyncClient(BaseClient):
         hit = await asyncio.to_thread(use.lookup) if use else None
         if hit is not None:
             return hit
-        request_id, started = self._new_request_id(), time.perf_counter()
-        payload = await self._send("POST", "chat/completions", json=body, request_id=request_id)
+        request_id, started = new_request_id(), time.perf_counter()
+        payload = await self._send(
+            "POST",
+            "chat/completions",
+            json=body,
+            request_id=request_id,
+            on_retry=on_retry or self.on_retry,
+        )
         result = self._chat_result(payload, chosen, started, request_id)
         if use:
             await asyncio.to_thread(use.remember, result)
         return result
+
+    @overload
+    def stream(
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+        restart: Literal[False] = False,
+        cache: bool | None = None,
+        **params: Any,
+    ) -> AsyncChatStream[str]: ...
+
+    @overload
+    def stream(
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+        restart: bool,
+        cache: bool | None = None,
+        **params: Any,
+    ) -> AsyncChatStream[str | StreamRestart]: ...
 
     def stream(
         self,
@@ -99,31 +145,24 @@ class AsyncClient(BaseClient):
         *,
         model: str | None = None,
         on_retry: RetryHook | None = None,
+        restart: bool = False,
         cache: bool | None = None,
         **params: Any,
-    ) -> AsyncChatStream:
-        """``async with client.stream(...) as s: async for delta in s: ...``"""
-        chosen = self._model_for(model)
-        return AsyncChatStream(self, messages, chosen, params, on_retry or self.on_retry, cache)
+    ) -> AsyncChatStream[Any]:
+        """``async with client.stream(...) as s: async for delta in s: ...``; the same
+        contract as :meth:`Client.stream` (``restart=True`` to have a broken answer start over).
+        """
+        request = self._stream_request(messages, model, params, cache)
+        return AsyncChatStream(self, request, on_retry or self.on_retry, restart)
 
 
-class AsyncChatStream(StreamState):
-    """One streamed answer, retried whole when the stream fails part-way."""
+class AsyncChatStream(StreamState, Generic[Yielded]):
+    """One streamed answer: text deltas (and, with ``restart=True``, ``StreamRestart``)."""
 
-    def __init__(
-        self,
-        client: AsyncClient,
-        messages: str | Messages,
-        model: str,
-        params: dict[str, Any],
-        on_retry: RetryHook | None,
-        cache: bool | None = None,
-    ) -> None:
-        super().__init__(client, messages, model, params, on_retry, cache)
-        self._http = client._http
-        self._iterator: AsyncGenerator[str, None] | None = None
+    _client: AsyncClient
+    _iterator: AsyncGenerator[str | StreamRestart, None] | None = None
 
-    async def __aenter__(self) -> AsyncChatStream:
+    async def __aenter__(self) -> AsyncChatStream[Yielded]:
         return self
 
     async def __aexit__(
@@ -134,10 +173,10 @@ class AsyncChatStream(StreamState):
     ) -> None:
         await self.aclose()
 
-    def __aiter__(self) -> AsyncIterator[str]:
+    def __aiter__(self) -> AsyncIterator[Yielded]:
         if self._iterator is None:
             self._iterator = self._run()
-        return self._iterator
+        return cast(AsyncIterator[Yielded], self._iterator)
 
     async def aclose(self) -> None:
         if self._iterator is not None:
@@ -149,23 +188,18 @@ class AsyncChatStream(StreamState):
         assert self.result is not None
         return self.result
 
-    async def _run(self) -> AsyncGenerator[str, None]:
+    async def _run(self) -> AsyncGenerator[str | StreamRestart, None]:
         hit = await asyncio.to_thread(self._cache.lookup) if self._cache else None
         if hit is not None:
             yield self._replay(hit)
             return
-        url = self._client._url("chat/completions")
         while True:
-            accumulator, headers = self._begin_attempt()
-            retry_headers: httpx2.Headers | None = None
+            accumulator = self._begin_attempt()
             receiving = False
             try:
-                async with self._http.stream(
-                    "POST", url, json=self._body, headers=headers
-                ) as response:
+                async with self._client.open_event_stream(self._body, self.request_id) as response:
                     if response.status_code >= 400:
                         await response.aread()
-                        retry_headers = response.headers
                         raise self._status_error(response)
                     receiving = True
                     if not is_event_stream(response):
@@ -196,4 +230,7 @@ class AsyncChatStream(StreamState):
                 if self._cache:
                     await asyncio.to_thread(self._cache.remember, self.result)
                 return
-            await asyncio.sleep(self._plan_retry(error, retry_headers))
+            delay, restart = self._after_failure(error)
+            if restart is not None:
+                yield restart
+            await asyncio.sleep(delay)

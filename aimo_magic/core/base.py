@@ -13,7 +13,7 @@ import httpx2
 
 from aimo_magic._version import __version__
 from aimo_magic.core.catalogue import provider_name
-from aimo_magic.core.config import Settings
+from aimo_magic.core.config import Settings, choose_model
 from aimo_magic.core.errors import (
     AimoError,
     APIConnectionError,
@@ -23,7 +23,7 @@ from aimo_magic.core.errors import (
     error_from_response,
 )
 from aimo_magic.core.protocol import Messages, chat_body, completion_result, loads_or_text
-from aimo_magic.core.retry import RetryPolicy, is_retryable
+from aimo_magic.core.retry import RetryEvent, RetryHook, RetryPolicy, plan_retry
 from aimo_magic.core.secrets import install_log_redaction, mask, redact, register_key
 from aimo_magic.core.types import ChatResult, Model, Timings
 
@@ -32,18 +32,9 @@ if TYPE_CHECKING:
     from aimo_magic.core.cache_use import CacheChoice, CacheUse
 
 
-@dataclass(frozen=True)
-class RetryEvent:
-    """Told to ``on_retry`` before a retry, so a display can clear what it showed."""
+# RetryEvent and RetryHook live in core.retry; importable from here as they always were.
+__all__ = ["BaseClient", "RetryEvent", "RetryHook", "StreamRequest"]
 
-    attempt: int
-    max_retries: int
-    delay: float
-    reason: str
-    partial_text: str
-
-
-RetryHook = Callable[[RetryEvent], Any]
 CacheErrorHook = Callable[["CacheUnavailableError"], Any]
 
 IN_BROWSER = sys.platform == "emscripten"
@@ -146,24 +137,38 @@ class BaseClient:
             raise MissingKeyError("No AiMo API key is set")
         return {"Authorization": f"Bearer {key}", "X-Request-ID": request_id}
 
-    @staticmethod
-    def _new_request_id() -> str:
-        return f"aimo-magic-{uuid.uuid4().hex[:16]}"
+    def _stream_headers(self, request_id: str) -> dict[str, str]:
+        return {**self._auth_headers(request_id), "Accept": "text/event-stream"}
 
     def _model_for(self, model: str | None) -> str:
-        chosen = model or self.settings.model
-        if not chosen:
-            raise AimoError(
-                "No model given",
-                hint="Pass model=... (see Client.models()) or set AIMO_MODEL.",
-            )
-        return chosen
+        """The model asked for, else the client's default (AIMO_MODEL), else the error
+        ``core.config`` words for code."""
+        return choose_model(model or self.settings.model)
 
     def _chat_request(
         self, messages: str | Messages, model: str | None, params: Mapping[str, Any]
     ) -> tuple[str, dict[str, Any]]:
         chosen = self._model_for(model)
         return chosen, chat_body(messages, chosen, params, stream=False)
+
+    def _stream_request(
+        self,
+        messages: str | Messages,
+        model: str | None,
+        params: Mapping[str, Any],
+        cache: bool | None,
+    ) -> StreamRequest:
+        chosen = self._model_for(model)
+        body = chat_body(
+            messages, chosen, params, stream=True, include_usage=self.stream_options_supported
+        )
+        return StreamRequest(
+            model=chosen,
+            body=body,
+            request_id=new_request_id(),
+            cache=self._cache_use(chosen, body, cache),
+            keeps_stream_options="stream_options" in params,
+        )
 
     def _cache_use(self, model: str, body: dict[str, Any], cache: bool | None) -> CacheUse | None:
         """The answer cache's part in one request, or None when the cache is off for it
@@ -185,14 +190,15 @@ class BaseClient:
         return completion_result(
             payload,
             model,
-            self._provider_of,
+            self.provider_of,
             timings,
             request_id,
             self.settings.api_key,
             self.server,
         )
 
-    def _provider_of(self, answered_model: str) -> str | None:
+    def provider_of(self, answered_model: str) -> str | None:
+        """The provider's name for a served model id, from the catalogue last listed."""
         return provider_name(self.catalogue or (), answered_model)
 
     def _request_headers(self, request_id: str, auth: bool) -> dict[str, str]:
@@ -202,42 +208,59 @@ class BaseClient:
         """The decoded body of a successful response, or the typed error it means."""
         if response.status_code < 400:
             return loads_or_text(response.content)
-        error = error_from_response(
-            response.status_code,
-            response.text,
-            request_id=request_id,
-            api_key=self.settings.api_key,
-            server=self.server,
-        )
-        error.retry_headers = response.headers
-        raise error
+        raise status_error(response, request_id, api_key=self.settings.api_key, server=self.server)
 
-    def _next_delay(self, error: AimoError, retries_done: int) -> float:
+    def _retry_delay(
+        self, error: AimoError, retries_done: int, on_retry: RetryHook | None
+    ) -> float:
         """Seconds before the next try of a plain request; raises ``error`` when done."""
-        if retries_done >= self.retry_policy.max_retries or not is_retryable(error):
-            raise error
-        return self.retry_policy.delay(retries_done + 1, error.retry_headers)
+        return plan_retry(self.retry_policy, error, retries_done, on_retry)
 
-    def _transport_error(
-        self, exc: httpx2.HTTPError, partial_text: str, started: bool
-    ) -> AimoError:
-        """A typed error for a failure below HTTP; a broken stream keeps its partial text."""
-        words = redact(str(exc) or type(exc).__name__, self.settings.api_key)
-        if started:
-            return IncompleteStreamError(
-                f"The stream broke off ({type(exc).__name__}: {words})",
-                partial_text=partial_text,
-            )
-        if isinstance(exc, httpx2.TimeoutException):
-            return APITimeoutError(
-                f"No answer from {self.settings.base_url} within {self.settings.timeout:g} s"
-            )
-        if IN_BROWSER:
-            # fetch() says only "Failed to fetch" both for a call the browser blocked and
-            # for no network at all; the usual cause from a web page is the first.
-            return APIConnectionError(
-                f"The browser blocked or could not make the call to {self.settings.base_url} "
-                f"({words})",
-                hint=BROWSER_HINT,
-            )
-        return APIConnectionError(f"Could not reach {self.settings.base_url} ({words})")
+
+@dataclass
+class StreamRequest:
+    """What a client prepares for one streamed answer; the stream object takes it from there
+    (it may drop ``stream_options`` from the body if the server refuses them)."""
+
+    model: str
+    body: dict[str, Any]
+    request_id: str
+    cache: CacheUse | None
+    keeps_stream_options: bool  # the caller set them: never dropped
+
+
+def new_request_id() -> str:
+    """Sent as X-Request-ID and kept on the result, so one answer can be traced end to end."""
+    return f"aimo-magic-{uuid.uuid4().hex[:16]}"
+
+
+def status_error(
+    response: httpx2.Response, request_id: str | None, *, api_key: str | None, server: str
+) -> AimoError:
+    """The typed error a failed response means, with its headers kept for Retry-After."""
+    error = error_from_response(
+        response.status_code, response.text, request_id=request_id, api_key=api_key, server=server
+    )
+    error.retry_headers = response.headers
+    return error
+
+
+def transport_error(
+    exc: httpx2.HTTPError, settings: Settings, partial_text: str = "", *, started: bool
+) -> AimoError:
+    """A typed error for a failure below HTTP; a broken stream keeps its partial text."""
+    kind = type(exc).__name__
+    words = redact(str(exc), settings.api_key) or kind
+    if started:
+        what = kind if words == kind else f"{kind}: {words}"
+        return IncompleteStreamError(f"The stream broke off ({what})", partial_text=partial_text)
+    if isinstance(exc, httpx2.TimeoutException):
+        return APITimeoutError(f"No answer from {settings.base_url} within {settings.timeout:g} s")
+    if IN_BROWSER:
+        # fetch() says only "Failed to fetch" both for a call the browser blocked and
+        # for no network at all; the usual cause from a web page is the first.
+        return APIConnectionError(
+            f"The browser blocked or could not make the call to {settings.base_url} ({words})",
+            hint=BROWSER_HINT,
+        )
+    return APIConnectionError(f"Could not reach {settings.base_url} ({words})")

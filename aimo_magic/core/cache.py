@@ -30,7 +30,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from aimo_magic.core.protocol import Messages, normalise_messages
-from aimo_magic.core.types import ChatResult, Timings, Usage
+from aimo_magic.core.types import ChatResult, Timings, ToolCall, Usage
 
 ENV_CACHE_DIR = "AIMO_CACHE_DIR"
 FILE_NAME = "answers.sqlite3"
@@ -49,7 +49,8 @@ EVICT_TO = 0.9
 
 # Parameters that change how an answer travels, not what it says.
 NOT_IN_KEY = frozenset({"stream", "stream_options"})
-# A finish reason that means the text is not a whole answer worth replaying.
+# A finish reason that means the text is not a whole answer worth replaying (an answer
+# that asks for tool calls is one when it carries them: a tool loop's step).
 NOT_STORED_FINISH = frozenset({"error", "tool_calls", "function_call", "content_filter"})
 
 T = TypeVar("T")
@@ -70,6 +71,9 @@ _SCHEMA = (
 )""",
     "CREATE INDEX IF NOT EXISTS answers_used_at ON answers (used_at)",
 )
+# Added after schema 1 shipped, to files of either age: older readers name their columns,
+# so the extra one is invisible to them.
+_LATER_COLUMNS = {"tool_calls": "TEXT"}
 
 
 class CacheUnavailableError(Exception):
@@ -134,11 +138,27 @@ def cache_key(
 
 
 def is_storable(result: ChatResult) -> bool:
-    """Only a whole answer with text is stored: never partial, failed or tool-calling ones."""
+    """Only a whole answer is stored: text that finished, or the tool calls a step of a
+    tool loop asked for; never partial or failed ones."""
+    if result.tool_calls:
+        return result.finish_reason is not None and result.finish_reason != "error"
     return (
         bool(result.text)
         and result.finish_reason is not None
         and result.finish_reason not in NOT_STORED_FINISH
+    )
+
+
+def _calls_json(calls: tuple[ToolCall, ...]) -> str | None:
+    return json.dumps([call.as_dict() for call in calls]) if calls else None
+
+
+def _calls_from(raw: str | None) -> tuple[ToolCall, ...]:
+    if not raw:
+        return ()
+    return tuple(
+        ToolCall(c["id"], c["function"]["name"], c["function"]["arguments"])
+        for c in json.loads(raw)
     )
 
 
@@ -267,8 +287,17 @@ class AnswerCache:
                 for statement in _SCHEMA:
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if self._missing_columns(db):
+            with self._write(db):  # under the write lock, so two kernels add it once
+                for name in self._missing_columns(db):
+                    db.execute(f"ALTER TABLE answers ADD COLUMN {name} {_LATER_COLUMNS[name]}")
         # Reading one row proves the file is a database we understand.
         db.execute("SELECT id FROM answers LIMIT 1").fetchall()
+
+    @staticmethod
+    def _missing_columns(db: sqlite3.Connection) -> list[str]:
+        present = {row[1] for row in db.execute("PRAGMA table_info(answers)").fetchall()}
+        return [name for name in _LATER_COLUMNS if name not in present]
 
     # Plumbing --------------------------------------------------------------
     def _guard(self, operation: Callable[[], T]) -> T:
@@ -308,13 +337,13 @@ class AnswerCache:
         row_id = _row_id(key)
         rows = db.execute(
             "SELECT served_model, provider, text, finish_reason, usage, timings, "
-            "stored_at, used_at FROM answers WHERE id = ?",
+            "stored_at, used_at, tool_calls FROM answers WHERE id = ?",
             (row_id,),
         ).fetchall()
         if not rows:
             self.misses += 1
             return None
-        served, provider, text, finish, usage, timings, stored_at, used_at = rows[0]
+        served, provider, text, finish, usage, timings, stored_at, used_at, calls = rows[0]
         now = time.time()
         if now - used_at > TOUCH_EVERY_S:
             with self._write(db):
@@ -329,6 +358,7 @@ class AnswerCache:
             timings=_timings_from(timings),
             request_id=None,
             cached_at=stored_at,
+            tool_calls=_calls_from(calls),
         )
         return CachedAnswer(result=result, stored_at=stored_at)
 
@@ -359,7 +389,8 @@ class AnswerCache:
         return len(rows)
 
     def _row(self, key: str, result: ChatResult, requested_model: str) -> tuple[Any, ...] | None:
-        size = len(result.text.encode("utf-8")) + 200
+        calls = _calls_json(result.tool_calls)
+        size = len(result.text.encode("utf-8")) + len((calls or "").encode("utf-8")) + 200
         if size > self.max_bytes:
             return None
         timings = json.dumps(
@@ -378,6 +409,7 @@ class AnswerCache:
             now,
             now,
             size,
+            calls,
         )
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
@@ -385,8 +417,8 @@ class AnswerCache:
         with self._write(db):
             db.executemany(
                 "INSERT OR REPLACE INTO answers (id, model, served_model, provider, text, "
-                "finish_reason, usage, timings, stored_at, used_at, size) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "finish_reason, usage, timings, stored_at, used_at, size, tool_calls) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             evicted = self._evict(db)

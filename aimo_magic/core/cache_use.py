@@ -98,7 +98,9 @@ class CacheUse:
         """Store a complete answer (the store refuses partial ones); never one that
         carries the API key, which would then sit in a file."""
         key = self._client.settings.api_key
-        if result is None or (key and key in result.text) or self._client.cache is None:
+        if result is None or self._client.cache is None:
+            return
+        if key and (key in result.text or any(key in c.arguments for c in result.tool_calls)):
             return
         try:
             self._store.put(self.key, result, model=self._model)

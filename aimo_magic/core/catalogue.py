@@ -9,6 +9,9 @@ from typing import Any
 
 from aimo_magic.core.types import Model, Pricing, ProviderOffer
 
+DEFAULT_MARK = "★ "
+"""How every listing of the catalogue (``%aimo models``, the selector) marks the default."""
+
 # A provider's id is a Solana public key: 32 to 44 base58 characters.
 _PROVIDER_KEY = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,44}")
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterator
+from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, Literal, cast, overload
 
 import httpx2
 
-from aimo_magic.core.base import BaseClient, RetryHook
+from aimo_magic.core.base import BaseClient, RetryHook, new_request_id, transport_error
 from aimo_magic.core.catalogue import parse_catalogue
 from aimo_magic.core.errors import AimoError
 from aimo_magic.core.protocol import Messages
-from aimo_magic.core.stream_state import StreamState, event_source, is_event_stream
+from aimo_magic.core.retry import StreamRestart
+from aimo_magic.core.stream_state import StreamState, Yielded, event_source, is_event_stream
 from aimo_magic.core.types import ChatResult, Model
 
 
@@ -51,9 +53,10 @@ class Client(BaseClient):
         json: Any = None,
         auth: bool = True,
         request_id: str | None = None,
+        on_retry: RetryHook | None = None,
     ) -> Any:
-        """A plain request with retries; returns the decoded JSON body."""
-        request_id = request_id or self._new_request_id()
+        """A plain request with retries (each told to ``on_retry``); the decoded JSON body."""
+        request_id = request_id or new_request_id()
         retries = 0
         while True:
             try:
@@ -65,15 +68,28 @@ class Client(BaseClient):
                 )
                 return self._payload(response, request_id)
             except httpx2.HTTPError as exc:
-                error: AimoError = self._transport_error(exc, "", started=False)
+                error: AimoError = transport_error(exc, self.settings, started=False)
             except AimoError as exc:
                 error = exc
-            time.sleep(self._next_delay(error, retries))
+            time.sleep(self._retry_delay(error, retries, on_retry))
             retries += 1
+
+    def open_event_stream(
+        self, body: dict[str, Any], request_id: str
+    ) -> AbstractContextManager[httpx2.Response]:
+        """POST a chat body that asks for a stream; httpx2's response, as a context manager.
+
+        The one door ``ChatStream`` uses to reach the server (its retries and parsing are
+        its own); not needed otherwise.
+        """
+        url, headers = self._url("chat/completions"), self._stream_headers(request_id)
+        return self._http.stream("POST", url, json=body, headers=headers)
 
     def models(self) -> list[Model]:
         """The catalogue, normalised; also remembered to name the providers of answers."""
-        payload = self._send("GET", "models", auth=bool(self.settings.api_key))
+        payload = self._send(
+            "GET", "models", auth=bool(self.settings.api_key), on_retry=self.on_retry
+        )
         self.catalogue = parse_catalogue(payload)
         return self.catalogue
 
@@ -82,11 +98,13 @@ class Client(BaseClient):
         messages: str | Messages,
         *,
         model: str | None = None,
+        on_retry: RetryHook | None = None,
         cache: bool | None = None,
         **params: Any,
     ) -> ChatResult:
         """One answer, not streamed; any OpenAI parameter passes through in ``params``.
 
+        Transient failures are retried, each told first to ``on_retry`` (or the client's).
         With a cache (``Client(cache=True)``), a stored answer comes back at once with
         ``cached_at`` set; ``cache=False`` asks the server whatever is stored.
         """
@@ -95,12 +113,42 @@ class Client(BaseClient):
         hit = use.lookup() if use else None
         if hit is not None:
             return hit
-        request_id, started = self._new_request_id(), time.perf_counter()
-        payload = self._send("POST", "chat/completions", json=body, request_id=request_id)
+        request_id, started = new_request_id(), time.perf_counter()
+        payload = self._send(
+            "POST",
+            "chat/completions",
+            json=body,
+            request_id=request_id,
+            on_retry=on_retry or self.on_retry,
+        )
         result = self._chat_result(payload, chosen, started, request_id)
         if use:
             use.remember(result)
         return result
+
+    @overload
+    def stream(
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+        restart: Literal[False] = False,
+        cache: bool | None = None,
+        **params: Any,
+    ) -> ChatStream[str]: ...
+
+    @overload
+    def stream(
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+        restart: bool,
+        cache: bool | None = None,
+        **params: Any,
+    ) -> ChatStream[str | StreamRestart]: ...
 
     def stream(
         self,
@@ -108,34 +156,29 @@ class Client(BaseClient):
         *,
         model: str | None = None,
         on_retry: RetryHook | None = None,
+        restart: bool = False,
         cache: bool | None = None,
         **params: Any,
-    ) -> ChatStream:
+    ) -> ChatStream[Any]:
         """A context manager yielding text deltas; ``.result`` holds the answer once done.
 
+        What it yields is the answer: ``"".join(stream) == stream.result.text``. Failures
+        before any text are retried silently (each told to ``on_retry``); a break after
+        text raises ``IncompleteStreamError`` with exactly the text yielded, unless
+        ``restart=True``: then it yields a ``StreamRestart`` and the answer from its start.
         A cached answer is replayed as one delta (``.result.cached_at`` set).
         """
-        chosen = self._model_for(model)
-        return ChatStream(self, messages, chosen, params, on_retry or self.on_retry, cache)
+        request = self._stream_request(messages, model, params, cache)
+        return ChatStream(self, request, on_retry or self.on_retry, restart)
 
 
-class ChatStream(StreamState):
-    """One streamed answer, retried whole when the stream fails part-way."""
+class ChatStream(StreamState, Generic[Yielded]):
+    """One streamed answer: text deltas (and, with ``restart=True``, ``StreamRestart``)."""
 
-    def __init__(
-        self,
-        client: Client,
-        messages: str | Messages,
-        model: str,
-        params: dict[str, Any],
-        on_retry: RetryHook | None,
-        cache: bool | None = None,
-    ) -> None:
-        super().__init__(client, messages, model, params, on_retry, cache)
-        self._http = client._http
-        self._iterator: Generator[str, None, None] | None = None
+    _client: Client
+    _iterator: Generator[str | StreamRestart, None, None] | None = None
 
-    def __enter__(self) -> ChatStream:
+    def __enter__(self) -> ChatStream[Yielded]:
         return self
 
     def __exit__(
@@ -146,10 +189,10 @@ class ChatStream(StreamState):
     ) -> None:
         self.close()
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[Yielded]:
         if self._iterator is None:
             self._iterator = self._run()
-        return self._iterator
+        return cast(Iterator[Yielded], self._iterator)
 
     def close(self) -> None:
         """Drop the connection at once (for instance on a keyboard interrupt)."""
@@ -162,21 +205,18 @@ class ChatStream(StreamState):
         assert self.result is not None
         return self.result
 
-    def _run(self) -> Generator[str, None, None]:
+    def _run(self) -> Generator[str | StreamRestart, None, None]:
         hit = self._cache.lookup() if self._cache else None
         if hit is not None:
             yield self._replay(hit)
             return
-        url = self._client._url("chat/completions")
         while True:
-            accumulator, headers = self._begin_attempt()
-            retry_headers: httpx2.Headers | None = None
+            accumulator = self._begin_attempt()
             receiving = False
             try:
-                with self._http.stream("POST", url, json=self._body, headers=headers) as response:
+                with self._client.open_event_stream(self._body, self.request_id) as response:
                     if response.status_code >= 400:
                         response.read()
-                        retry_headers = response.headers
                         raise self._status_error(response)
                     receiving = True
                     if not is_event_stream(response):
@@ -207,4 +247,7 @@ class ChatStream(StreamState):
                 if self._cache:
                     self._cache.remember(self.result)
                 return
-            time.sleep(self._plan_retry(error, retry_headers))
+            delay, restart = self._after_failure(error)
+            if restart is not None:
+                yield restart
+            time.sleep(delay)

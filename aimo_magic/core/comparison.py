@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from aimo_magic.core.catalogue import find_model
-from aimo_magic.core.errors import AimoError, IncompleteStreamError, NotFoundError
+from aimo_magic.core.errors import AimoError, IncompleteStreamError
 from aimo_magic.core.pricing import estimate_cost
 from aimo_magic.core.types import ChatResult, Model, Timings, Usage
 from aimo_magic.core.workers import start_worker
@@ -28,44 +28,12 @@ from aimo_magic.core.workers import start_worker
 if TYPE_CHECKING:
     from aimo_magic.core.async_client import AsyncClient
     from aimo_magic.core.base import RetryEvent
+    from aimo_magic.core.config import Settings
     from aimo_magic.core.protocol import Messages
 
-WILDCARD = "@*"
 CANCEL_GRACE_S = 5.0
 POLL_S = 0.1
 Status = Literal["complete", "error", "interrupted"]
-
-
-def split_models(models: str | Iterable[str]) -> list[str]:
-    """``"a,b"`` or ``["a", "b"]`` as a list of ids, blanks and repeats dropped."""
-    items = models.split(",") if isinstance(models, str) else list(models)
-    chosen: list[str] = []
-    for item in items:
-        name = str(item).strip()
-        if name and name not in chosen:
-            chosen.append(name)
-    return chosen
-
-
-def expand_models(models: Iterable[str], catalogue: Iterable[Model] | None) -> list[str]:
-    """``NAME@*`` becomes every provider of NAME (``provider_pubkey:model_name`` ids, in
-    the catalogue's order); other ids are kept as they are. Repeats are dropped."""
-    listed = list(catalogue or ())
-    expanded: list[str] = []
-    for name in models:
-        ids = [name]
-        if name.endswith(WILDCARD):
-            base = name[: -len(WILDCARD)]
-            model = next((m for m in listed if m.name == base), None)
-            if model is None or not model.providers:
-                reason = "is not in the catalogue" if model is None else "lists no providers"
-                raise NotFoundError(
-                    f"{base!r} {reason}, so {name!r} names no provider",
-                    hint="See `%aimo models` (or Client.models()) for the models and providers.",
-                )
-            ids = [offer.id for offer in model.providers]
-        expanded.extend(i for i in ids if i not in expanded)
-    return expanded
 
 
 @dataclass(frozen=True)
@@ -141,8 +109,9 @@ class _Progress:
 class Comparison:
     """Several answers streamed at once; the caller's thread reads ``events()``.
 
-    ``client_options`` are passed to :class:`AsyncClient` (``api_key``, ``base_url``,
-    ``timeout``, ``max_retries``). ``catalogue`` names providers and prices answers.
+    ``settings`` (a resolution's, see ``core.resolution``) or else ``client_options``
+    (``api_key``, ``base_url``, ``timeout``, ``max_retries``) say where the requests go.
+    ``catalogue`` names providers and prices answers.
     """
 
     def __init__(
@@ -153,6 +122,7 @@ class Comparison:
         *,
         catalogue: Sequence[Model] | None = None,
         stream: bool = True,
+        settings: Settings | None = None,
         **client_options: Any,
     ) -> None:
         if not models:
@@ -162,7 +132,11 @@ class Comparison:
         self.params = dict(params or {})
         self.catalogue = list(catalogue) if catalogue is not None else None
         self.stream = stream
-        self.client_options = client_options
+        if settings is None:
+            from aimo_magic.core.config import Settings
+
+            settings = Settings.resolve(**client_options)
+        self.settings = settings
         self.answers: dict[str, ComparedAnswer] = {}
         self._events: queue.SimpleQueue[Event | BaseException | None] = queue.SimpleQueue()
         self._progress = [_Progress() for _ in self.models]
@@ -268,13 +242,11 @@ class Comparison:
             task.cancel()
 
     async def _main(self) -> None:
-        from aimo_magic.core.async_client import AsyncClient
+        from aimo_magic.core.clients import new_async_client
 
         self._loop = asyncio.get_running_loop()
         try:
-            async with AsyncClient(**self.client_options) as client:
-                if self.catalogue is not None:
-                    client.catalogue = self.catalogue
+            async with new_async_client(self.settings, catalogue=self.catalogue) as client:
                 self._tasks = [
                     asyncio.create_task(self._ask(client, index))
                     for index in range(len(self.models))
@@ -305,10 +277,6 @@ class Comparison:
 
     async def _answer(self, client: AsyncClient, index: int) -> ChatResult:
         model, progress = self.models[index], self._progress[index]
-        if not self.stream:
-            result = await client.chat(self.messages, model=model, **self.params)
-            self._delta(index, progress, result.text)
-            return result
 
         def on_retry(event: RetryEvent) -> None:
             progress.parts.clear()
@@ -320,11 +288,18 @@ class Comparison:
                 )
             )
 
+        if not self.stream:
+            result = await client.chat(self.messages, model=model, on_retry=on_retry, **self.params)
+            self._delta(index, progress, result.text)
+            return result
+        # A stream that breaks after some text starts over: on_retry has cleared the pane
+        # and said why by the time its StreamRestart arrives, so that is skipped.
         async with client.stream(
-            self.messages, model=model, on_retry=on_retry, **self.params
+            self.messages, model=model, on_retry=on_retry, restart=True, **self.params
         ) as stream:
             async for delta in stream:
-                self._delta(index, progress, delta)
+                if isinstance(delta, str):
+                    self._delta(index, progress, delta)
             assert stream.result is not None
             return stream.result
 
@@ -389,32 +364,43 @@ def compare(
     ``models`` is a list or a comma-separated string; ``NAME@*`` stands for every
     provider of NAME. Any OpenAI chat parameter passes through in ``params``. Returns a
     dict from model id to :class:`ComparedAnswer` (text, usage, timings, provider, cost,
-    error) in the order given. A model that fails does not stop the others: its answer
+    error) in the order given. Images for a model the catalogue lists as text only, or a
+    prompt larger than a model's listed context, raise ``DoesNotFit`` (a ValueError)
+    before anything is sent. A model that fails does not stop the others: its answer
     has ``status == "error"`` and the one-line ``error``. Ctrl-C stops every stream and
     raises :class:`CompareInterrupted`, whose ``answers`` keep what had arrived.
 
     >>> answers = compare("Name a river.", "openai/gpt-4o,DeepSeek-V3-1")  # doctest: +SKIP
     >>> {model: a.text[:20] for model, a in answers.items()}               # doctest: +SKIP
     """
-    from aimo_magic.core.client import Client
+    from aimo_magic.core.notebooks import current_session
+    from aimo_magic.core.resolution import Choices, resolve_many
 
-    options: dict[str, Any] = {
-        "api_key": api_key,
-        "base_url": base_url,
-        "timeout": timeout,
-        "max_retries": max_retries,
-    }
-    requested = split_models(models)
-    if not requested:
-        raise ValueError("Name at least one model to compare.")
-    with Client(**options) as client:
-        try:
-            catalogue: list[Model] | None = client.models()
-        except AimoError:
-            if any(name.endswith(WILDCARD) for name in requested):
-                raise
-            catalogue = None  # provider names and costs are then unknown, nothing worse
-    ids = expand_models(requested, catalogue)
+    # The server decides about each model (an unknown one is that model's error answer).
+    given = Choices(
+        api_key=api_key,
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=max_retries,
+        check_models=False,
+    )
+    destinations = resolve_many(models, current_session(), given)
+    try:
+        catalogue: list[Model] | None = destinations[0].models()
+    except AimoError:
+        catalogue = None  # provider names and costs are then unknown, nothing worse
+    ids = [where.model_id or "" for where in destinations]
+    if catalogue is not None:  # images or a prompt some model cannot take: refused here
+        from aimo_magic.core.model_fit import refuse_what_does_not_fit
+        from aimo_magic.core.protocol import normalise_messages
+
+        entries = [found[0] if (found := find_model(catalogue, i)) else None for i in ids]
+        refuse_what_does_not_fit(entries, normalise_messages(prompt_or_messages), catalogue)
     return Comparison(
-        prompt_or_messages, ids, params, catalogue=catalogue, stream=stream, **options
+        prompt_or_messages,
+        ids,
+        params,
+        catalogue=catalogue,
+        stream=stream,
+        settings=destinations[0].settings,
     ).run()

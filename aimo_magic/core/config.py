@@ -20,6 +20,15 @@ ENV_MODEL = "AIMO_MODEL"
 
 AIMO_DOMAIN = "aimo.network"
 
+NO_MODEL = "No model chosen"
+CELL_NO_MODEL_HINT = (
+    "Name one on the magic line (%%aimo MODEL), pick one with `%aimo use MODEL` or "
+    "`%aimo select`, or set AIMO_MODEL."
+)
+PYTHON_NO_MODEL_HINT = (
+    "Pass model=... (see Client.models()), set AIMO_MODEL, or in a notebook `%aimo use MODEL`."
+)
+
 
 class ConfigurationError(ValueError):
     """A setting that cannot be used as given (for instance AIMO_TIMEOUT=abc)."""
@@ -120,3 +129,12 @@ class Settings:
             max_retry_wait=DEFAULT_MAX_RETRY_WAIT if max_retry_wait is None else max_retry_wait,
             model=model or os.environ.get(ENV_MODEL) or None,
         )
+
+
+def choose_model(name: str | None, *, from_cell: bool = False) -> str:
+    """``name``, or the error saying how to choose a model (worded for a cell or for code)."""
+    if not name:
+        from aimo_magic.core.errors import AimoError
+
+        raise AimoError(NO_MODEL, hint=CELL_NO_MODEL_HINT if from_cell else PYTHON_NO_MODEL_HINT)
+    return name

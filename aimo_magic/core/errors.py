@@ -21,6 +21,8 @@ class AimoError(Exception):
     hint = ""
     # The failed response's headers, read for Retry-After when deciding to retry.
     retry_headers: Mapping[str, str] | None = None
+    # Raised by a stream: exactly the text it yielded since it began (or last restarted).
+    partial_text = ""
 
     def __init__(
         self,

@@ -7,13 +7,23 @@ every variant AiMo and OpenAI-compatible servers are known to send.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from aimo_magic.core.errors import AimoError, IncompleteStreamError, error_from_frame
-from aimo_magic.core.types import ChatResult, Timings, Usage
+from aimo_magic.core.types import ChatResult, Timings, ToolCall, Usage
 
 Messages = Sequence[Mapping[str, Any]]
+
+# (position of the call in the answer, its id, its name, a piece of its arguments) as
+# the model writes them; names and ids come with the first piece of each call.
+ToolCallListener = Callable[[int, "str | None", "str | None", str], None]
+TOOL_CALL_LISTENER: ContextVar[ToolCallListener | None] = ContextVar(
+    "aimo_tool_call_listener", default=None
+)
+"""Told of tool-call pieces as a stream carries them, in this context only: how the
+tool loop shows arguments while they are written without a second stream API."""
 
 
 def normalise_messages(messages: str | Messages) -> list[dict[str, Any]]:
@@ -34,6 +44,11 @@ def chat_body(
     """OpenAI's body: unknown parameters pass through untouched."""
     body: dict[str, Any] = {"model": model, "messages": normalise_messages(messages)}
     body.update(params)
+    tools = params.get("tools")
+    if isinstance(tools, (list, tuple)) and any(not isinstance(t, Mapping) for t in tools):
+        from aimo_magic.core.tools import tool_specs
+
+        body["tools"] = tool_specs(tools)
     body["stream"] = stream
     if stream and include_usage and "stream_options" not in params:
         body["stream_options"] = {"include_usage": True}
@@ -73,10 +88,50 @@ class ChunkAccumulator:
         self.model: str | None = None
         self.response_id: str | None = None
         self.done = False
+        # position -> [id, name, argument pieces]
+        self._calls: dict[int, list[Any]] = {}
 
     @property
     def text(self) -> str:
         return "".join(self._parts)
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The calls received so far, in the order the model wrote them."""
+        return tuple(
+            ToolCall(slot[0] or f"call_{index}", slot[1] or "", "".join(slot[2]))
+            for index, slot in sorted(self._calls.items())
+        )
+
+    def _absorb_calls(self, calls: list[Any]) -> None:
+        """OpenAI's ``tool_calls`` whole (a message) or in pieces (deltas keyed by index)."""
+        listener = TOOL_CALL_LISTENER.get()
+        for call in calls:
+            if type(call) is not dict:
+                continue
+            call_id = call.get("id") if type(call.get("id")) is str else None
+            index = call.get("index")
+            if type(index) is not int:
+                # No index: a call with a new id starts a call, anything else continues one.
+                newest = max(self._calls, default=-1)
+                starts = newest < 0 or (call_id is not None and call_id != self._calls[newest][0])
+                index = newest + 1 if starts else newest
+            slot = self._calls.setdefault(index, [None, None, []])
+            if call_id and not slot[0]:
+                slot[0] = call_id
+            function = call.get("function")
+            function = function if type(function) is dict else {}
+            name = function.get("name")
+            if type(name) is str and name and not slot[1]:
+                slot[1] = name
+            arguments = function.get("arguments")
+            if arguments is not None and type(arguments) is not str:
+                arguments = json.dumps(arguments, ensure_ascii=False)
+            piece = arguments or ""
+            if piece:
+                slot[2].append(piece)
+            if listener is not None:
+                listener(index, slot[0], slot[1], piece)
 
     def feed(self, data: str) -> str:
         """Consume one event's data and return the text it adds ("" for none)."""
@@ -117,7 +172,12 @@ class ChunkAccumulator:
         if finish and type(finish) is str:
             self.finish_reason = finish
         delta = choice.get("delta") or choice.get("message")
-        content = delta.get("content") if type(delta) is dict else None
+        content = None
+        if type(delta) is dict:
+            content = delta.get("content")
+            calls = delta.get("tool_calls")
+            if calls and type(calls) is list:
+                self._absorb_calls(calls)
         if content is None:
             content = choice.get("text")
         if content and type(content) is str:
@@ -142,6 +202,7 @@ class ChunkAccumulator:
             timings=timings,
             request_id=request_id,
             notes=notes,
+            tool_calls=self.tool_calls,
         )
 
 
@@ -173,6 +234,7 @@ def completion_result(
         timings=Timings(first_token=timings.total if text else None, total=timings.total),
         request_id=request_id,
         raw=dict(payload),
+        tool_calls=result.tool_calls,
     )
 
 

@@ -1,12 +1,13 @@
-"""When to try a request again and how long to wait first."""
+"""When to try a request again, how long to wait first, and what the caller is told."""
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from aimo_magic.core.errors import (
     AimoError,
@@ -16,6 +17,37 @@ from aimo_magic.core.errors import (
     RateLimitError,
     ServerError,
 )
+
+
+@dataclass(frozen=True)
+class RetryEvent:
+    """Told to ``on_retry`` before every retry (of ``chat()``, ``models()`` and ``stream()``
+    alike), so a display can say why it waits and clear what it showed."""
+
+    attempt: int
+    max_retries: int
+    delay: float
+    reason: str
+    partial_text: str
+
+
+RetryHook = Callable[[RetryEvent], Any]
+
+
+@dataclass(frozen=True)
+class StreamRestart:
+    """Yielded in band by a stream opened with ``restart=True`` when its answer starts over.
+
+    The text yielded since the stream began (or since the previous restart) is void:
+    it is ``discarded_text``, and what follows is the new answer from its start. A caller
+    who joins the text yielded after the last restart has ``result.text`` exactly.
+    """
+
+    attempt: int
+    max_retries: int
+    reason: str
+    discarded_text: str
+
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 NEVER_RETRIED_STATUSES = frozenset({400, 401, 402, 403, 404, 422, 424})
@@ -72,3 +104,29 @@ class RetryPolicy:
             return min(requested, self.max_wait)
         backoff = min(self.base_delay * 2 ** (retry_number - 1), self.max_backoff)
         return min(backoff * random.uniform(0.75, 1.25), self.max_wait)
+
+
+def plan_retry(
+    policy: RetryPolicy,
+    error: AimoError,
+    retries_done: int,
+    on_retry: RetryHook | None,
+    partial_text: str = "",
+) -> float:
+    """Seconds to wait before the next try, after telling ``on_retry``; raises ``error``
+    when it is not transient or no retry is left. One rule for plain requests and streams."""
+    if retries_done >= policy.max_retries or not is_retryable(error):
+        raise error
+    attempt = retries_done + 1
+    delay = policy.delay(attempt, error.retry_headers)
+    if on_retry is not None:
+        on_retry(
+            RetryEvent(
+                attempt=attempt,
+                max_retries=policy.max_retries,
+                delay=delay,
+                reason=error.detail,
+                partial_text=partial_text,
+            )
+        )
+    return delay

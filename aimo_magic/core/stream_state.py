@@ -1,36 +1,48 @@
 """The bookkeeping of one streamed answer, shared by the sync and async streams.
 
 Only the I/O differs between the twins; what counts as complete, when to retry and
-what the caller is told live here once.
+what the caller is told live here once. A stream uses its client's public surface
+only: ``open_event_stream`` for the I/O, ``provider_of``, ``settings``, ``server``,
+``retry_policy`` and ``stream_options_supported``; the client prepares the request.
+
+The contract: what the iterator yields is the answer. A failure before any text was
+yielded is retried silently; one after text was yielded either ends the stream with
+``IncompleteStreamError`` holding exactly that text, or, when the caller opened the
+stream with ``restart=True``, yields a ``StreamRestart`` and the answer from its start.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
+from typing import TypeVar
 
 import httpx2
 
-from aimo_magic.core.base import BaseClient, RetryEvent, RetryHook
-from aimo_magic.core.errors import AimoError, IncompleteStreamError, error_from_response
+from aimo_magic.core.base import BaseClient, StreamRequest, status_error, transport_error
+from aimo_magic.core.errors import AimoError, IncompleteStreamError
 from aimo_magic.core.protocol import (
     ChunkAccumulator,
-    Messages,
-    chat_body,
     completion_result,
     loads_or_text,
     rejects_stream_options,
 )
-from aimo_magic.core.retry import is_retryable
+from aimo_magic.core.retry import RetryHook, StreamRestart, is_retryable, plan_retry
 from aimo_magic.core.types import ChatResult, Timings
 
 logger = logging.getLogger(__name__)
 
+# What a stream yields: ``str``, or ``str | StreamRestart`` for one opened with restart=True.
+Yielded = TypeVar("Yielded", covariant=True)
+
 # httpx2 refuses an event larger than 1 MiB by default; an image answer sent as one chunk
 # can be larger, so the bound is generous while still stopping a runaway line.
 MAX_EVENT_BYTES = 64 * 1024 * 1024
+
+RESTART_HINT = (
+    "Part of the answer had arrived (kept in .partial_text); ask again, or open the stream "
+    "with restart=True to have it start the answer over."
+)
 
 
 def is_event_stream(response: httpx2.Response) -> bool:
@@ -50,26 +62,23 @@ class StreamState:
     def __init__(
         self,
         client: BaseClient,
-        messages: str | Messages,
-        model: str,
-        params: Mapping[str, Any],
+        request: StreamRequest,
         on_retry: RetryHook | None,
-        cache: bool | None = None,
+        restart: bool = False,
     ) -> None:
         self._client = client
-        self._model = model
-        self._user_set_stream_options = "stream_options" in params
-        self._body = chat_body(
-            messages, model, params, stream=True, include_usage=client.stream_options_supported
-        )
+        self._model = request.model
+        self._body = request.body
+        self._keeps_stream_options = request.keeps_stream_options
+        self._cache = request.cache
+        self.request_id = request.request_id
         self._on_retry = on_retry
+        self._restart = restart
         self._accumulator = ChunkAccumulator(client.settings.api_key, client.server)
         self._started = time.perf_counter()
         self._first_token: float | None = None
-        self.request_id = client._new_request_id()
         self.result: ChatResult | None = None
         self.retries = 0
-        self._cache = client._cache_use(model, self._body, cache)
         self._notes: list[str] = []
 
     @property
@@ -83,21 +92,16 @@ class StreamState:
         self._first_token = hit.timings.first_token
         return hit.text
 
-    def _begin_attempt(self) -> tuple[ChunkAccumulator, dict[str, str]]:
+    def _begin_attempt(self) -> ChunkAccumulator:
         self._accumulator = ChunkAccumulator(self._client.settings.api_key, self._client.server)
         self._first_token = None
         self._notes = []
-        headers = self._client._auth_headers(self.request_id)
-        headers["Accept"] = "text/event-stream"
-        return self._accumulator, headers
+        return self._accumulator
 
     def _status_error(self, response: httpx2.Response) -> AimoError:
-        return error_from_response(
-            response.status_code,
-            response.text,
-            request_id=self.request_id,
-            api_key=self._client.settings.api_key,
-            server=self._client.server,
+        client = self._client
+        return status_error(
+            response, self.request_id, api_key=client.settings.api_key, server=client.server
         )
 
     def _note_delta(self, delta: str) -> None:
@@ -138,7 +142,7 @@ class StreamState:
         model = accumulator.model or self._model
         self.result = accumulator.result(
             self._model,
-            self._client._provider_of(model),
+            self._client.provider_of(model),
             Timings(first_token=self._first_token, total=elapsed),
             self.request_id,
             tuple(self._notes),
@@ -150,7 +154,7 @@ class StreamState:
         self.result = completion_result(
             loads_or_text(response.content),
             self._model,
-            self._client._provider_of,
+            self._client.provider_of,
             Timings(first_token=elapsed, total=elapsed),
             self.request_id,
             self._client.settings.api_key,
@@ -160,7 +164,7 @@ class StreamState:
 
     def _drop_stream_options(self, error: AimoError) -> bool:
         """Retry at once without ``stream_options`` if the server refused it, and remember."""
-        if self._user_set_stream_options or "stream_options" not in self._body:
+        if self._keeps_stream_options or "stream_options" not in self._body:
             return False
         if not rejects_stream_options(error):
             return False
@@ -169,25 +173,35 @@ class StreamState:
         return True
 
     def _transport_error(self, exc: httpx2.HTTPError, receiving: bool) -> AimoError:
-        return self._client._transport_error(exc, self._accumulator.text, receiving)
+        return transport_error(
+            exc, self._client.settings, self._accumulator.text, started=receiving
+        )
 
-    def _plan_retry(self, error: AimoError, retry_headers: httpx2.Headers | None) -> float:
-        """Seconds to wait before the next attempt; raises ``error`` when none is left."""
+    def _after_failure(self, error: AimoError) -> tuple[float, StreamRestart | None]:
+        """What follows a failed attempt: the seconds to wait before the next one, and the
+        restart to yield first if the caller had already been given text of this attempt.
+
+        Raises when no attempt follows, with ``partial_text`` set to exactly the text
+        yielded since the last restart. Text already yielded is never yielded again
+        silently: unless the stream may restart (and has a retry left), a transient
+        failure after text ends the stream.
+        """
+        shown = self._accumulator.text  # every delta of this attempt has been yielded
+        error.partial_text = shown
         policy = self._client.retry_policy
-        if self.retries >= policy.max_retries or not is_retryable(error):
-            if isinstance(error, IncompleteStreamError):
-                error.partial_text = error.partial_text or self._accumulator.text
+        retry_left = self.retries < policy.max_retries
+        if shown and is_retryable(error) and not (self._restart and retry_left):
+            if retry_left:  # restart=True would have asked again: say so
+                error.hint = RESTART_HINT
+                error.args = (error.message,)
             raise error
+        delay = plan_retry(policy, error, self.retries, self._on_retry, shown)
         self.retries += 1
-        delay = policy.delay(self.retries, retry_headers)
-        if self._on_retry is not None:
-            self._on_retry(
-                RetryEvent(
-                    attempt=self.retries,
-                    max_retries=policy.max_retries,
-                    delay=delay,
-                    reason=error.detail,
-                    partial_text=self._accumulator.text,
-                )
-            )
-        return delay
+        if not shown:
+            return delay, None
+        return delay, StreamRestart(
+            attempt=self.retries,
+            max_retries=policy.max_retries,
+            reason=error.detail,
+            discarded_text=shown,
+        )

@@ -40,6 +40,24 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """One function call a model asked for: ``arguments`` is the JSON text it wrote,
+    unparsed and untrusted (see ``core/tools.py`` for how it is checked)."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The call as OpenAI's assistant message lists it under ``tool_calls``."""
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+
+@dataclass(frozen=True)
 class ChatResult:
     """One finished answer, the same whether it was streamed or not.
 
@@ -47,6 +65,7 @@ class ChatResult:
     None for an answer that came live from the server.
     ``notes`` tells of quirks in how an accepted answer arrived (for ``--debug``), for
     example a stream that closed without ``[DONE]`` after its finish_reason.
+    ``tool_calls`` are the functions the model asked to call (requests with ``tools``).
     """
 
     text: str
@@ -59,6 +78,15 @@ class ChatResult:
     raw: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     cached_at: float | None = None
     notes: tuple[str, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+
+    def assistant_message(self) -> dict[str, Any]:
+        """The answer as the assistant message a conversation sends back next time."""
+        message: dict[str, Any] = {"role": "assistant", "content": self.text}
+        if self.tool_calls:
+            message["content"] = self.text or None
+            message["tool_calls"] = [call.as_dict() for call in self.tool_calls]
+        return message
 
 
 @dataclass(frozen=True)

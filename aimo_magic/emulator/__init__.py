@@ -19,15 +19,26 @@ Endpoints under ``handle.base_url`` (``http://127.0.0.1:PORT/api``):
 gets 402, ``EXPIRED_KEY`` a plain-text 401), and for tests ``/_emulator/faults``
 (POST ``{"faults": [SPEC, ...]}`` queues one fault per chat request, GET lists, DELETE
 clears), ``/_emulator/requests`` (what the chat endpoint received, keys redacted, with
-``received`` and ``answered`` times) and ``/_emulator/gate`` (POST ``{"after": N}`` or
+``received`` and ``answered`` times), ``/_emulator/providers`` (per provider: in flight
+now and at most, answered, refused) and ``/_emulator/gate`` (POST ``{"after": N}`` or
 ``{"until": N}`` holds chat answers, DELETE releases them, GET counts the held ones; the
 handle's ``hold()``, ``release()``, ``held`` and ``abandoned`` do the same in Python, so
 tests wait for events instead of sleeping: see ``aimo_magic.emulator.gate``).
 
+Providers can behave as themselves (``start(providers=[...], serve=[...])``, or
+``--provider``/``--serve`` on the command line): their own latency, pace, prices, a
+fault on every answer, and a limit of requests in flight beyond which they answer 429
+with ``Retry-After``; a routing name then goes to the cheapest provider with room
+(``aimo_magic.emulator.providers``).
+
 Answers are chosen by directives in the last user message (``DIRECTIVES``):
 
-- no directive: rich markdown (headings, lists, a table, python/javascript/sql/bash code,
-  inline and display math), one of three templates picked by a hash of the prompt;
+- no directive: an answer that fits the question (``questions``): a number for simple
+  arithmetic, one of the options a prompt or a schema's ``enum`` names, a word, a few
+  sentences, a haiku or a code example when asked for, a short answer when ``max_tokens``
+  is small; for open questions rich markdown (headings, lists, a table,
+  python/javascript/sql/bash code, inline and display math), one of three templates
+  picked by a hash of the prompt;
 - ``::echo``: a JSON object describing the request; ``::hostile``: markdown full of
   hostile HTML; ``::code LANG``: a sentence and one code block; ``::long N``: about N KiB
   of markdown; ``::words N``: exactly N words;
@@ -39,7 +50,7 @@ Answers are chosen by directives in the last user message (``DIRECTIVES``):
 Image parts (``image_url`` with a data URL) are decoded and measured: models listed with
 ``image`` in ``input_modalities`` accept them, ``::echo`` reports their number, MIME types
 and pixel sizes, and the default answer mentions them; a text-only model answers 400, as
-does image data that does not decode (``emulator/images.py``).
+does image data that does not decode (``emulator/received_images.py``).
 
 A ``response_format`` of ``json_object`` or ``json_schema`` always gets valid JSON; ``tools``
 get a tool call (``finish_reason: "tool_calls"``, arguments valid against the tool's schema)
@@ -51,11 +62,19 @@ by the rule in ``aimo_magic.emulator.tools``; ``max_tokens`` cuts the answer wit
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from aimo_magic.emulator.catalogue import DEFAULT_MODEL_NAMES, model_names, provider_id
 from aimo_magic.emulator.directives import DIRECTIVES
 from aimo_magic.emulator.faults import FaultSpec, FaultSpecError, parse_fault_spec
+from aimo_magic.emulator.providers import (
+    ProviderChoice,
+    ProviderProfile,
+    ProviderSpecError,
+    ServeChoice,
+    ServedModel,
+)
+from aimo_magic.emulator.served_models import DEFAULT_MODEL_NAMES, model_names, provider_id
 from aimo_magic.emulator.server import EmulatorHandle, start
 
 if TYPE_CHECKING:
@@ -73,12 +92,18 @@ if TYPE_CHECKING:
 
 
 def start_in_process(
-    *, latency_ms: float = 0, tokens_per_second: float | None = None
+    *,
+    latency_ms: float = 0,
+    tokens_per_second: float | None = None,
+    providers: Iterable[ProviderChoice] = (),
+    serve: Iterable[ServeChoice] = (),
 ) -> InProcessEmulator:
     """The emulator with no server, reached through its transports (see ``inprocess``)."""
     from aimo_magic.emulator.inprocess import start_in_process as _start
 
-    return _start(latency_ms=latency_ms, tokens_per_second=tokens_per_second)
+    return _start(
+        latency_ms=latency_ms, tokens_per_second=tokens_per_second, providers=providers, serve=serve
+    )
 
 
 def create_app(settings: EmulatorSettings | None = None) -> Starlette:
@@ -99,6 +124,9 @@ __all__ = [
     "EmulatorSettings",
     "FaultSpec",
     "FaultSpecError",
+    "ProviderProfile",
+    "ProviderSpecError",
+    "ServedModel",
     "create_app",
     "model_names",
     "parse_fault_spec",

@@ -1,16 +1,27 @@
-"""What the emulator answers: chosen by directives, the same text for the same request."""
+"""What the emulator answers: chosen by directives, else fitted to the question; the same
+text for the same request."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aimo_magic.emulator import samples
+from aimo_magic.emulator import brief, samples
 from aimo_magic.emulator.directives import Directives
-from aimo_magic.emulator.images import ImageFacts, images_summary, mention
-from aimo_magic.emulator.schema import schema_instance
+from aimo_magic.emulator.explanations import explanation, reported_error
+from aimo_magic.emulator.questions import (
+    Question,
+    expected_option,
+    read_question,
+    subject_of,
+)
+from aimo_magic.emulator.received_images import ImageFacts, images_summary, mention
+from aimo_magic.emulator.schema import Chooser, schema_instance
+from aimo_magic.emulator.seeds import stable_index
+from aimo_magic.emulator.tokens import content_text, count_tokens
 
 UNICODE_TAIL = "\n\nUnicode check: line\u2028separator, paragraph\u2029separator, emoji 🎉🚀👩‍💻."
 
@@ -72,12 +83,43 @@ def _variant(prompt: str, count: int) -> int:
     return int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4], "big") % count
 
 
+def _instructions(view: RequestView) -> str:
+    """The system (and developer) prompts: they can ask for a form or name the options."""
+    return "\n".join(
+        content_text(m.get("content"))
+        for m in view.messages
+        if m.get("role") in ("system", "developer")
+    )
+
+
+def _limit(view: RequestView) -> int | None:
+    limit = view.params.get("max_completion_tokens") or view.params.get("max_tokens")
+    return limit if isinstance(limit, int) else None
+
+
+def _chooser(prompt: str) -> Chooser:
+    """An ``enum``'s value the way a choice in the prompt is answered (see ``questions``)."""
+
+    def choose(values: Sequence[Any]) -> Any:
+        if all(isinstance(v, str) for v in values) and len(set(values)) == len(values):
+            return expected_option(tuple(values), prompt, None)
+        return values[stable_index(len(values), "enum", values, prompt)]
+
+    return choose
+
+
 def _json_answer(directives: Directives, view: RequestView, response_format: Any) -> str:
     if directives.kind == "echo":
         return json.dumps(echo_facts(view), ensure_ascii=False, indent=2)
     json_schema = response_format.get("json_schema") if response_format else None
     if isinstance(json_schema, dict) and isinstance(json_schema.get("schema"), dict):
-        return json.dumps(schema_instance(json_schema["schema"]), ensure_ascii=False, indent=2)
+        subject = subject_of(directives.prompt)
+        value = schema_instance(
+            json_schema["schema"],
+            _chooser(directives.prompt),
+            lambda name: brief.field_text(name, subject),
+        )
+        return json.dumps(value, ensure_ascii=False, indent=2)
     words = directives.prompt.split()
     data = {
         "topic": _topic(directives.prompt),
@@ -88,13 +130,8 @@ def _json_answer(directives: Directives, view: RequestView, response_format: Any
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def compose_answer(directives: Directives, view: RequestView) -> str:
-    response_format = view.params.get("response_format")
-    if isinstance(response_format, dict) and response_format.get("type") in (
-        "json_object",
-        "json_schema",
-    ):
-        return _json_answer(directives, view, response_format)
+def _directed(directives: Directives, view: RequestView) -> str:
+    """The answer a content directive asks for."""
     topic = _topic(directives.prompt)
     if directives.kind == "echo":
         return json.dumps(echo_facts(view), ensure_ascii=False, indent=2)
@@ -108,6 +145,43 @@ def compose_answer(directives: Directives, view: RequestView) -> str:
         )
     if directives.kind == "long":
         return samples.long_markdown(topic, directives.size)
-    if directives.kind == "words":
-        return samples.plain_words(directives.size)
-    return mention(view.images) + samples.rich_markdown(topic, _variant(directives.prompt, 3))
+    return samples.plain_words(directives.size)
+
+
+def fitting_answer(question: Question, prompt: str, view: RequestView) -> str:
+    """The answer that fits what the prompt asks for (see ``questions``)."""
+    limit = _limit(view)
+    if question.kind in ("arithmetic", "choice"):
+        return question.expected or ""
+    if question.kind == "number":
+        return brief.number(prompt)
+    if question.kind == "word":
+        return brief.word(question, prompt)
+    if question.kind == "haiku":
+        return brief.haiku(prompt)
+    if question.kind == "sentences":
+        return mention(view.images) + brief.sentences(question, prompt, limit)
+    if question.kind == "error":
+        error = reported_error(prompt)
+        return explanation(error) if error is not None else ""
+    if question.kind == "code":
+        return brief.code_example(question.language, limit)
+    rich = mention(view.images) + samples.rich_markdown(_topic(prompt), _variant(prompt, 3))
+    if limit is not None and count_tokens(rich) > limit:
+        return mention(view.images) + brief.brief(question.subject, limit)
+    return rich
+
+
+def compose_answer(directives: Directives, view: RequestView) -> str:
+    """Directives first (they ask for an exact kind of answer), then JSON if the request
+    asks for it, then the answer that fits the question."""
+    response_format = view.params.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") in (
+        "json_object",
+        "json_schema",
+    ):
+        return _json_answer(directives, view, response_format)
+    if directives.kind is not None:
+        return _directed(directives, view)
+    question = read_question(directives.prompt, _instructions(view))
+    return fitting_answer(question, directives.prompt, view)

@@ -139,6 +139,16 @@ async def gate(request: Request) -> Response:
     )
 
 
+async def provider_counts(request: Request) -> Response:
+    """Counts per provider (in flight, most at once, answered, refused, failed); DELETE
+    starts them afresh."""
+    state: EmulatorState = request.app.state.emulator
+    if request.method == "DELETE":
+        state.providers.reset()
+    counts = state.providers.snapshot()
+    return _json({"providers": {name: count.as_dict() for name, count in counts.items()}})
+
+
 async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -159,6 +169,7 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
         Route(f"{BASE_PATH}/v1/chat/completions", chat_completions, methods=["POST"]),
         Route(f"{BASE_PATH}/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route(f"{BASE_PATH}/_emulator/requests", requests_log, methods=["GET", "DELETE"]),
+        Route(f"{BASE_PATH}/_emulator/providers", provider_counts, methods=["GET", "DELETE"]),
         Route(f"{BASE_PATH}/_emulator/gate", gate, methods=["GET", "POST", "DELETE"]),
         Route(f"{BASE_PATH}/_emulator/health", health),
     ]

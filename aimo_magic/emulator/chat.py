@@ -14,26 +14,29 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from aimo_magic.emulator.answers import UNICODE_TAIL, RequestView, compose_answer
-from aimo_magic.emulator.catalogue import ModelLookupError
 from aimo_magic.emulator.directives import DirectiveError, Directives, parse_directives
 from aimo_magic.emulator.faults import FaultSpec, FaultSpecError, parse_fault_spec
-from aimo_magic.emulator.images import inspect_images, refusal_for_text_only
+from aimo_magic.emulator.providers import ProviderProfile, Slot, released_before_last
+from aimo_magic.emulator.received_images import inspect_images, refusal_for_text_only
 from aimo_magic.emulator.responses import (
     error_response,
     fault_status_response,
     reject_stream_options,
     truncated,
 )
+from aimo_magic.emulator.served_models import CatalogueModel, ModelLookupError, Offer
 from aimo_magic.emulator.settings import BROKE_KEY
 from aimo_magic.emulator.sse import Completion, ToolCall, UsageLayout, dumps
 from aimo_magic.emulator.state import EmulatorState
-from aimo_magic.emulator.stream import Pace, stream_bytes
+from aimo_magic.emulator.stream import Hold, Pace, stream_bytes
 from aimo_magic.emulator.tokens import count_prompt_tokens, split_tokens
 from aimo_magic.emulator.tools import arguments, chosen_tool
 from aimo_magic.emulator.validation import (
@@ -45,16 +48,27 @@ from aimo_magic.emulator.validation import (
 )
 
 
-def _pace(request: Request, state: EmulatorState, directives: Directives, fault: FaultSpec) -> Pace:
-    """Directive over header over server setting, so a notebook prompt always has the last
-    word; a rate of 0 means as fast as possible."""
+def _pace(
+    request: Request,
+    state: EmulatorState,
+    directives: Directives,
+    fault: FaultSpec,
+    profile: ProviderProfile | None = None,
+) -> Pace:
+    """Directive over header over the provider's profile over server setting, so a notebook
+    prompt always has the last word; a rate of 0 means as fast as possible."""
     rate: float | None = state.settings.tokens_per_second
+    latency_ms = state.settings.latency_ms
+    if profile is not None:
+        if profile.tokens_per_second is not None:
+            rate = profile.tokens_per_second or None
+        if profile.latency_ms is not None:
+            latency_ms = profile.latency_ms
     header_rate = header_number(request, "x-emulator-tokens-per-second")
     if "x-emulator-tokens-per-second" in request.headers:
         rate = header_rate or None
     if directives.pace is not None:
         rate = directives.pace or None
-    latency_ms = state.settings.latency_ms
     header_latency = header_number(request, "x-emulator-latency-ms")
     if header_latency is not None:
         latency_ms = header_latency
@@ -130,17 +144,45 @@ def _layout(body: dict[str, Any], fault: FaultSpec) -> UsageLayout:
     return "aimo"
 
 
+class _HeldStream(StreamingResponse):
+    """A streamed answer that gives its provider's slot back however the response ends,
+    even one cut off before its first byte."""
+
+    def __init__(self, content: Any, slot: Slot, **options: Any) -> None:
+        super().__init__(content, **options)
+        self._slot = slot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._slot.release(answered=False)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """One chat request as read: its body and what its prompt and headers ask for."""
+
+    body: dict[str, Any]
+    directives: Directives
+    images: Any
+    tool: Any
+    request_id: str | None
+    authorization_present: bool
+    user_agent: str | None
+
+
 async def chat_completions(request: Request) -> Response:
     state: EmulatorState = request.app.state.emulator
     raw = await request.body()
     entry = _record(state, request, raw)
-    response = await _answer(request, state, raw)
+    response = await _respond(request, state, raw)
     if response is None:  # the client went away while the answer was held at the gate
         return Response(status_code=499)
     return _mark_answered(entry, response)
 
 
-async def _answer(request: Request, state: EmulatorState, raw: bytes) -> Response | None:
+async def _respond(request: Request, state: EmulatorState, raw: bytes) -> Response | None:
     authorization = request.headers.get("authorization")
     rejected = check_key(authorization)
     if rejected is not None:
@@ -162,13 +204,85 @@ async def _answer(request: Request, state: EmulatorState, raw: bytes) -> Respons
     if fault.reject_stream_options and body.get("stream_options") is not None:
         return reject_stream_options(fault.reject_stream_options)
     try:
-        model, offer = state.catalogue.resolve(body["model"])
+        model, offers = state.catalogue.candidates(body["model"])
     except ModelLookupError as exc:
         return error_response(404, str(exc), exc.error_type)
     if images and not model.image_input:
         return error_response(400, refusal_for_text_only(model.name), "invalid_request_error")
     if (authorization or "").partition(" ")[2].strip() == BROKE_KEY:
         return error_response(402)
+    offer = _routed(state, offers)
+    profile = state.settings.profile(offer.provider_name)
+    limit = profile.max_in_flight if profile is not None else None
+    if not state.providers.admit(offer.provider_name, limit):
+        return _at_limit(offer.provider_name, limit, profile)
+    slot = Slot(state.providers, offer.provider_name)
+    asked = _Asked(
+        body,
+        directives,
+        images,
+        tool,
+        request.headers.get("x-request-id"),
+        authorization is not None,
+        request.headers.get("user-agent"),
+    )
+    try:
+        if profile is not None:
+            pace = _pace(request, state, directives, fault, profile)
+            if profile.fault:
+                fault = parse_fault_spec(";".join((profile.fault, *(s for s in sources if s))))
+                if fault.status is not None:
+                    slot.release(answered=False)
+                    return fault_status_response(fault)
+        return await _answer(asked, model, offer, fault, pace, slot, _holder(state, request))
+    except BaseException:
+        slot.release(answered=False)
+        raise
+
+
+def _holder(state: EmulatorState, request: Request) -> Hold:
+    """Waits at the test gate; False if the client went away meanwhile."""
+
+    def hold() -> Awaitable[bool]:
+        return state.gate.wait(request.receive)
+
+    return hold
+
+
+def _routed(state: EmulatorState, offers: list[Offer]) -> Offer:
+    """The offer that serves: a pinned id's one, or the router's choice for a routing name
+    (the cheapest provider with room for one more request, else the cheapest)."""
+    for offer in offers:
+        profile = state.settings.profile(offer.provider_name)
+        limit = profile.max_in_flight if profile is not None else None
+        if state.providers.has_room(offer.provider_name, limit):
+            return offer
+    return offers[0]
+
+
+def _at_limit(name: str, limit: int | None, profile: ProviderProfile | None) -> Response:
+    """A provider's 429 when it serves as many requests as it allows."""
+    retry_after = profile.retry_after if profile is not None else 1.0
+    return error_response(
+        429,
+        f"Provider {name} is serving its limit of {limit} requests; retry later",
+        "rate_limited",
+        headers={"Retry-After": f"{retry_after:g}"},
+    )
+
+
+async def _answer(
+    asked: _Asked,
+    model: CatalogueModel,
+    offer: Offer,
+    fault: FaultSpec,
+    pace: Pace,
+    slot: Slot,
+    hold: Hold,
+) -> Response | None:
+    """The answer of the provider that serves, whole or streamed; its slot is given back
+    just before the last bytes go out. None: the client went away while it was held."""
+    body = asked.body
     served = f"{offer.provider_id}:{model.name}"
     view = RequestView(
         model_asked=body["model"],
@@ -176,32 +290,33 @@ async def _answer(request: Request, state: EmulatorState, raw: bytes) -> Respons
         provider_name=offer.provider_name,
         messages=body["messages"],
         params={k: v for k, v in body.items() if k not in ("model", "messages")},
-        request_id=request.headers.get("x-request-id"),
-        authorization_present=authorization is not None,
-        user_agent=request.headers.get("user-agent"),
-        images=images,
+        request_id=asked.request_id,
+        authorization_present=asked.authorization_present,
+        user_agent=asked.user_agent,
+        images=asked.images,
     )
-    if tool is not None:
-        call = ToolCall(f"call_{uuid.uuid4().hex[:24]}", tool["name"])
-        completion = _completion(arguments(tool), body, served, call)
+    if asked.tool is not None:
+        call = ToolCall(f"call_{uuid.uuid4().hex[:24]}", asked.tool["name"])
+        completion = _completion(arguments(asked.tool), body, served, call)
     else:
-        text = compose_answer(directives, view) + (UNICODE_TAIL if fault.unicode else "")
+        text = compose_answer(asked.directives, view) + (UNICODE_TAIL if fault.unicode else "")
         completion = _completion(text, body, served)
     streamed = bool(body.get("stream"))
-    if not (streamed and fault.hold_after) and not await state.gate.wait(request.receive):
+    if not (streamed and fault.hold_after) and not await hold():
+        slot.release(answered=False)
         return None
     if streamed:
-
-        def hold() -> Awaitable[bool]:
-            return state.gate.wait(request.receive)
-
-        return StreamingResponse(
-            stream_bytes(completion, _layout(body, fault), fault, pace, hold),
+        pieces = stream_bytes(completion, _layout(body, fault), fault, pace, hold)
+        return _HeldStream(
+            released_before_last(pieces, slot),
+            slot,
             media_type="text/event-stream; charset=utf-8",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
     await asyncio.sleep(pace.duration_s(len(completion.tokens)))
     payload = dumps(completion.message()).encode()
     if fault.disconnect_after is not None:
+        slot.release(answered=False)
         return truncated(payload)
+    slot.release(answered=True)
     return Response(payload, media_type="application/json")

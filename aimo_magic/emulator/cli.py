@@ -33,6 +33,21 @@ def _parser() -> argparse.ArgumentParser:
         default="aimo",
         help="default shape of GET /v1/models",
     )
+    parser.add_argument(
+        "--provider",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a provider's own behaviour, e.g. 'fast;latency_ms=100;max_in_flight=16;"
+        "prompt=0.1;completion=0.4' (repeatable; see aimo_magic.emulator.providers)",
+    )
+    parser.add_argument(
+        "--serve",
+        action="append",
+        default=[],
+        metavar="MODEL=P1,P2",
+        help="also serve MODEL by these providers, in this order (repeatable)",
+    )
     return parser
 
 
@@ -43,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from aimo_magic.emulator.app import create_app
     from aimo_magic.emulator.directives import DIRECTIVES
+    from aimo_magic.emulator.providers import profiles_of, served_of
     from aimo_magic.emulator.server import bind_loopback
     from aimo_magic.emulator.settings import EmulatorSettings
 
@@ -52,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             tokens_per_second=args.tokens_per_second or None,
             catalogue_size=args.catalogue_size,
             models_shape=args.models_shape,
+            providers=profiles_of(args.provider),
+            serve=served_of(args.serve),
         )
         sock = bind_loopback(args.host, args.port)
     except (ValueError, OSError) as exc:

@@ -24,7 +24,7 @@ DIRECTIVES: dict[str, str] = {
     "::latency MS": "wait MS milliseconds before the first token",
     "::fault SPEC": "apply a fault spec (see aimo_magic.emulator.faults) to this request",
 }
-"""Every directive with a one-line description; no directive gives a rich markdown answer."""
+"""Every directive with a one-line description; without one, the answer fits the question."""
 
 CONTENT_KINDS = ("echo", "hostile", "code", "long", "words")
 _ALL_KINDS = (*CONTENT_KINDS, "pace", "latency", "fault")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from aimo_magic.emulator.catalogue import provider_id
+from aimo_magic.emulator.provider_ids import provider_id
 
 BodyForm = Literal["aimo", "x402", "text", "aimo-string"]
 BODY_FORMS: tuple[BodyForm, ...] = ("aimo", "x402", "text", "aimo-string")

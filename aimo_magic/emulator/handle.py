@@ -6,6 +6,7 @@ import os
 from types import TracebackType
 from typing import Any
 
+from aimo_magic.emulator.providers import ProviderCount
 from aimo_magic.emulator.settings import EmulatorSettings
 from aimo_magic.emulator.state import EmulatorState
 
@@ -70,6 +71,15 @@ class BaseHandle:
     def abandoned(self) -> int:
         """Held answers whose client went away (a cancelled request), since ``hold``."""
         return self._state.gate.abandoned
+
+    @property
+    def provider_counts(self) -> dict[str, ProviderCount]:
+        """Per provider name: requests in flight now and at most, answered, refused with
+        429 (at its ``max_in_flight``), failed; since the start or the last reset."""
+        return self._state.providers.snapshot()
+
+    def reset_provider_counts(self) -> None:
+        self._state.providers.reset()
 
     @property
     def running(self) -> bool:

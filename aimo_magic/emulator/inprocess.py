@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import httpx2
@@ -31,6 +32,7 @@ from aimo_magic.emulator.settings import EmulatorSettings
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from aimo_magic.emulator.providers import ProviderChoice, ServeChoice
     from aimo_magic.emulator.state import EmulatorState
 
 _numbers = itertools.count(1)
@@ -122,6 +124,8 @@ def start_in_process(
     tokens_per_second: float | None = None,
     catalogue_size: int | None = None,
     runner: ThreadRunner | JSPIRunner | None = None,
+    providers: Iterable[ProviderChoice] = (),
+    serve: Iterable[ServeChoice] = (),
 ) -> InProcessEmulator:
     """An emulator reachable without sockets; call ``.configure()`` to point clients at it.
 
@@ -129,9 +133,14 @@ def start_in_process(
     JSPI in Pyodide.
     """
     from aimo_magic.emulator.app import create_app
+    from aimo_magic.emulator.providers import profiles_of, served_of
 
     settings = EmulatorSettings(
-        latency_ms=latency_ms, tokens_per_second=tokens_per_second, catalogue_size=catalogue_size
+        latency_ms=latency_ms,
+        tokens_per_second=tokens_per_second,
+        catalogue_size=catalogue_size,
+        providers=profiles_of(providers),
+        serve=served_of(serve),
     )
     app = create_app(settings)
     return InProcessEmulator(app, runner or default_runner(), settings, app.state.emulator)

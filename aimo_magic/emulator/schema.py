@@ -11,12 +11,22 @@ not solved: a schema that needs it gets a plain example string.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+Chooser = Callable[[Sequence[Any]], Any]
+"""Picks one of an ``enum``'s values (the emulator picks the one the prompt points to)."""
+Describer = Callable[[str], "str | None"]
+"""Text for a plain string property, from its name (``summary``), or None for an example."""
 
 FULL_DEPTH = 3
 """Below this depth optional properties and array items beyond ``minItems`` are left out,
 so that recursive schemas (trees, linked lists) end."""
 MAX_DEPTH = 32
+SMALL_RANGE = 20
+"""Bounded integer ranges narrower than this are chosen from like enums (when a chooser
+is given), so that ratings vary from one prompt to the next."""
 
 _FORMATS = {
     "date-time": "2025-01-01T12:00:00Z",
@@ -32,9 +42,27 @@ _FORMATS = {
 }
 
 
-def schema_instance(schema: Any) -> Any:
-    """A value valid against ``schema`` (a JSON schema as a dict)."""
-    return _instance(schema, schema, 0)
+@dataclass(frozen=True)
+class _Context:
+    root: Any
+    choose: Chooser
+    describe: Describer
+
+
+def _first(values: Sequence[Any]) -> Any:
+    return values[0]
+
+
+def _no_text(name: str) -> None:
+    return None
+
+
+def schema_instance(
+    schema: Any, choose: Chooser | None = None, describe: Describer | None = None
+) -> Any:
+    """A value valid against ``schema`` (a JSON schema as a dict); ``choose`` picks each
+    ``enum``'s value (the first by default), ``describe`` words plain string properties."""
+    return _instance(schema, _Context(schema, choose or _first, describe or _no_text), 0)
 
 
 def _resolve(ref: str, root: Any) -> Any:
@@ -89,48 +117,49 @@ def _kind(schema: dict[str, Any]) -> str:
     return "string"
 
 
-def _instance(schema: Any, root: Any, depth: int) -> Any:
+def _instance(schema: Any, ctx: _Context, depth: int, name: str = "") -> Any:
     if not isinstance(schema, dict) or depth > MAX_DEPTH:
         return None
+    root = ctx.root
     schema = _merged(schema, root)
     if "const" in schema:
         return schema["const"]
-    if schema.get("enum"):
-        return schema["enum"][0]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return ctx.choose(schema["enum"])
     for combiner in ("anyOf", "oneOf"):
         options = [o for o in schema.get(combiner, []) if isinstance(o, dict)]
         if options:
             # Optional[X] is anyOf [X, null]: X gives the more telling example.
             best = next((o for o in options if o.get("type") != "null"), options[0])
             rest = {k: v for k, v in schema.items() if k != combiner}
-            return _instance(_merged({**rest, "allOf": [best]}, root), root, depth + 1)
+            return _instance(_merged({**rest, "allOf": [best]}, root), ctx, depth + 1, name)
     kind = _kind(schema)
     if kind == "object":
-        return _object(schema, root, depth)
+        return _object(schema, ctx, depth)
     if kind == "array":
-        return _array(schema, root, depth)
+        return _array(schema, ctx, depth)
     if kind in ("integer", "number"):
-        return _number(schema, kind == "integer")
+        return _number(schema, kind == "integer", ctx)
     if kind == "string":
-        return _string(schema)
+        return _string(schema, ctx.describe(name) if name else None)
     return {"boolean": True, "null": None}.get(kind, "value")
 
 
-def _object(schema: dict[str, Any], root: Any, depth: int) -> dict[str, Any]:
+def _object(schema: dict[str, Any], ctx: _Context, depth: int) -> dict[str, Any]:
     properties = schema.get("properties") or {}
     if depth >= FULL_DEPTH:
         required = set(schema.get("required", []))
         properties = {k: v for k, v in properties.items() if k in required}
-    value = {k: _instance(v, root, depth + 1) for k, v in properties.items()}
+    value = {k: _instance(v, ctx, depth + 1, k) for k, v in properties.items()}
     extra = schema.get("additionalProperties")
     for name in schema.get("required", []):
         if name not in value:
-            value[name] = _instance(extra if isinstance(extra, dict) else {}, root, depth + 1)
+            value[name] = _instance(extra if isinstance(extra, dict) else {}, ctx, depth + 1)
     return value
 
 
-def _array(schema: dict[str, Any], root: Any, depth: int) -> list[Any]:
-    prefix = [_instance(s, root, depth + 1) for s in schema.get("prefixItems", [])]
+def _array(schema: dict[str, Any], ctx: _Context, depth: int) -> list[Any]:
+    prefix = [_instance(s, ctx, depth + 1) for s in schema.get("prefixItems", [])]
     wanted = 0 if depth >= FULL_DEPTH else 1
     count = max(int(schema.get("minItems", 0)), wanted, len(prefix))
     if "maxItems" in schema:
@@ -138,7 +167,7 @@ def _array(schema: dict[str, Any], root: Any, depth: int) -> list[Any]:
     if count == len(prefix):
         return prefix[:count]
     items = schema.get("items")
-    item = _instance(items if isinstance(items, dict) else {}, root, depth + 1)
+    item = _instance(items if isinstance(items, dict) else {}, ctx, depth + 1)
     values = (prefix + [item] * count)[:count]
     if schema.get("uniqueItems") and count > len(prefix) + 1:
         values = prefix + [_distinct(item, i) for i in range(count - len(prefix))]
@@ -154,7 +183,7 @@ def _distinct(value: Any, index: int) -> Any:
     return value + index
 
 
-def _number(schema: dict[str, Any], integer: bool) -> int | float:
+def _number(schema: dict[str, Any], integer: bool, ctx: _Context) -> int | float:
     low = -math.inf
     high = math.inf
     if "minimum" in schema:
@@ -168,6 +197,12 @@ def _number(schema: dict[str, Any], integer: bool) -> int | float:
         low = max(low, exclusive_low + (step if integer or "multipleOf" in schema else 1e-9))
     if isinstance(exclusive_high, int | float) and not isinstance(exclusive_high, bool):
         high = min(high, exclusive_high - (step if integer or "multipleOf" in schema else 1e-9))
+    if integer and ctx.choose is not _first and high - low < SMALL_RANGE:
+        # A small bounded range (a rating, 1 to 5) is a choice like an enum's.
+        first = math.ceil(low / step) * step
+        choices = [int(v) for v in range(int(first), int(high) + 1, int(step))]
+        if choices:
+            return int(ctx.choose(choices))
     value = min(max(42 if integer else 3.5, low), high)
     if "multipleOf" in schema or integer:
         value = math.ceil(value / step) * step
@@ -176,8 +211,12 @@ def _number(schema: dict[str, Any], integer: bool) -> int | float:
     return int(value) if integer else value
 
 
-def _string(schema: dict[str, Any]) -> str:
-    text = _FORMATS.get(str(schema.get("format")), "example")
+def _string(schema: dict[str, Any], described: str | None = None) -> str:
+    """A format's example, else the described text (when there is no pattern to meet),
+    else ``example``; padded or cut to the length bounds."""
+    text = _FORMATS.get(str(schema.get("format")), described or "example")
+    if "pattern" in schema and "format" not in schema:
+        text = "example"
     low = int(schema.get("minLength", 0))
     if len(text) < low:
         text += "x" * (low - len(text))

@@ -6,9 +6,11 @@ import http.client
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from aimo_magic.emulator.handle import BaseHandle
+from aimo_magic.emulator.providers import ProviderChoice, ServeChoice, profiles_of, served_of
 from aimo_magic.emulator.settings import EmulatorSettings, ModelsShape, is_loopback
 
 if TYPE_CHECKING:
@@ -126,11 +128,15 @@ def start(
     catalogue_size: int | None = None,
     host: str = "127.0.0.1",
     models_shape: ModelsShape = "aimo",
+    providers: Iterable[ProviderChoice] = (),
+    serve: Iterable[ServeChoice] = (),
 ) -> EmulatorHandle:
     """Serve an emulator on loopback from a daemon thread; returns once it answers.
 
     ``models_shape="openai"`` lists models without prices or modalities, as
-    OpenAI-compatible servers do.
+    OpenAI-compatible servers do. ``providers`` (profiles or specs such as
+    ``"fast;latency_ms=100;max_in_flight=16"``) give providers their own behaviour;
+    ``serve`` (``"demo/model=fast,slow"``) adds models served by named providers.
     """
     import uvicorn
 
@@ -141,6 +147,8 @@ def start(
         tokens_per_second=tokens_per_second,
         catalogue_size=catalogue_size,
         models_shape=models_shape,
+        providers=profiles_of(providers),
+        serve=served_of(serve),
     )
     app = create_app(settings)
     sock = bind_loopback(host, port)

@@ -6,6 +6,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
+from aimo_magic.emulator.providers import ProviderProfile, ServedModel
+
 DEFAULT_API_KEY = "aimo-sk-v2-emulator-0000000000000000"
 BROKE_KEY = "aimo-sk-v2-emulator-broke"
 """The key that authenticates but always gets 402 insufficient balance."""
@@ -31,7 +33,9 @@ class EmulatorSettings:
     """What a running emulator does by default; requests can override pace and faults.
 
     ``tokens_per_second=None`` streams as fast as possible (for tests);
-    ``catalogue_size`` pads or cuts the model listing to that many entries.
+    ``catalogue_size`` pads or cuts the model listing to that many entries;
+    ``providers`` give named providers their own behaviour and ``serve`` adds models
+    served by named providers (see ``emulator.providers``).
     """
 
     latency_ms: float = 0.0
@@ -39,6 +43,12 @@ class EmulatorSettings:
     catalogue_size: int | None = None
     models_shape: ModelsShape = "aimo"
     api_key: str = DEFAULT_API_KEY
+    providers: tuple[ProviderProfile, ...] = ()
+    serve: tuple[ServedModel, ...] = ()
+
+    def profile(self, provider_name: str) -> ProviderProfile | None:
+        """The behaviour set for a provider, None when it behaves as the server does."""
+        return next((p for p in self.providers if p.name == provider_name), None)
 
     def __post_init__(self) -> None:
         if self.latency_ms < 0:

@@ -13,10 +13,11 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from aimo_magic.emulator.catalogue import Catalogue, build_catalogue
 from aimo_magic.emulator.faults import parse_fault_spec
 from aimo_magic.emulator.gate import AnswerGate
 from aimo_magic.emulator.inflight import InFlight
+from aimo_magic.emulator.providers import ProviderCounts
+from aimo_magic.emulator.served_models import Catalogue, build_catalogue
 from aimo_magic.emulator.settings import EmulatorSettings
 
 REQUEST_LOG_SIZE = 1000
@@ -25,7 +26,10 @@ REQUEST_LOG_SIZE = 1000
 class EmulatorState:
     def __init__(self, settings: EmulatorSettings) -> None:
         self.settings = settings
-        self.catalogue = Catalogue(build_catalogue(settings.catalogue_size))
+        self.catalogue = Catalogue(
+            build_catalogue(settings.catalogue_size, settings.serve, settings.providers)
+        )
+        self.providers = ProviderCounts()
         self._lock = threading.Lock()
         self._faults: deque[str] = deque()
         self._requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)

@@ -14,6 +14,9 @@ SPLIT_GAP_S = 0.001
 
 Hold = Callable[[], Awaitable[bool]]
 """Waits at the test gate (``gate.AnswerGate``); False when the client went away meanwhile."""
+PAUSE = None
+"""Yielded just before the stream waits at the gate: whoever holds a piece back (to know
+which one is last) sends it now, so the client has every chunk before the hold."""
 
 
 class DeliberateDisconnect(Exception):
@@ -38,7 +41,7 @@ def _error_frame(fault: FaultSpec) -> str:
 
 async def _events(
     completion: Completion, layout: UsageLayout, fault: FaultSpec, pace: Pace, hold: Hold | None
-) -> AsyncIterator[bytes]:
+) -> AsyncIterator[bytes | None]:
     chunks = completion.chunks(layout, fault)
     count = len(chunks)
 
@@ -51,8 +54,10 @@ async def _events(
     await asyncio.sleep(pace.first_token_delay_s)
     next_send = loop.time()
     for index in range(count + 1):
-        if hold is not None and at(fault.hold_after or None, index) and not await hold():
-            return
+        if hold is not None and at(fault.hold_after or None, index):
+            yield PAUSE
+            if not await hold():
+                raise DeliberateDisconnect  # nobody is left to read the rest
         if at(fault.disconnect_after, index):
             raise DeliberateDisconnect
         if at(fault.stall_after, index):
@@ -82,10 +87,13 @@ async def stream_bytes(
     fault: FaultSpec,
     pace: Pace,
     hold: Hold | None = None,
-) -> AsyncIterator[bytes]:
+) -> AsyncIterator[bytes | None]:
     """The response body of a streamed answer, piece by piece; ``hold`` is awaited after
-    ``fault.hold_after`` chunks."""
+    ``fault.hold_after`` chunks, announced by a ``PAUSE``."""
     async for data in _events(completion, layout, fault, pace, hold):
+        if data is PAUSE:
+            yield PAUSE
+            continue
         if not data:
             continue
         if not fault.split:

@@ -1,11 +1,22 @@
-"""Asking a model from a cell, in four steps every kind of cell shares.
+"""Asking a model from a cell: the one path a prompt takes, each step a module it
+enters once, in this order, handing its result on (nothing calls back up):
 
-1. read the line into ``CellOptions`` (``magics/cell_options.py``; a subcommand
+1. parse the line into ``CellOptions`` (``magics/cell_options.py``; a subcommand
    such as ``%aimo explain`` builds its options directly);
-2. build one frozen ``AskRequest`` from options and prompt (``magics/request.py``);
-   everything that can be refused is refused here, before anything is sent;
-3. run it and show the answer (``magics/exchange.py``);
-4. keep the result: thread, ``-o`` variable, ``--insert`` (``magics/record.py``).
+2. decide the request (``magics/request.py``, ``build_request``): the options and
+   their API parameters are checked first, then the prompt goes through
+   a. ``magics/prompt_fill.py``: checked, ``{placeholders}`` filled; values are
+      placed by ``magics/interpolate.py`` and become text or image parts in
+      ``magics/image_placeholders.py`` (encoded by ``core/image_parts.py``);
+   b. the model is resolved and checked (the session), images refused for a
+      text-only model;
+   c. ``magics/prompt_messages.py``: the messages, from the thread's history
+      (``conversation/thread.py``, read only);
+   and the result is one frozen ``AskRequest``: everything that can be refused is
+   refused here, before anything is sent;
+3. send it and render the answer (``magics/exchange.py``: the session's client,
+   ``rendering/live.py``);
+4. record the result: thread, ``-o`` variable, ``--insert`` (``magics/record.py``).
 
 ``--compare`` runs the same steps once per model (``magics/compare.py`` builds the
 requests, ``magics/compare_exchange.py`` runs and shows them side by side);
@@ -13,7 +24,7 @@ requests, ``magics/compare_exchange.py`` runs and shows them side by side);
 (``magics/each.py``).
 
 History changes only once an answer is complete (or deliberately kept as
-partial). This module and the four it uses import nothing from the magics class
+partial). This module and the ones it uses import nothing from the magics class
 or the subcommands: they get an ``AskContext`` instead.
 """
 
@@ -46,6 +57,13 @@ def run_cell(ctx: AskContext, parser: ArgumentParser, line: str, cell: str) -> N
             ctx.settings,
             "--each and --compare do not go together: compare models on one prompt first, "
             "then run --each with the one you pick.",
+        )
+    if options.tools is not None and (comparing or each):
+        kind = "--compare" if comparing else "--each"
+        raise fail(
+            ctx.settings,
+            f"--tools does not go with {kind} yet: let one model use the tools in a cell "
+            f"of its own, or drop --tools.",
         )
     if comparing:
         from aimo_magic.magics.compare_exchange import compare_cell
@@ -92,8 +110,25 @@ def prepare(
 def answer(ctx: AskContext, request: AskRequest) -> ChatResult:
     """Send one request in its own display, then keep the answer as the cell does."""
     from aimo_magic.magics.exchange import Exchange
-    from aimo_magic.magics.record import keep_result
+    from aimo_magic.magics.record import keep_partial, keep_result
 
-    result = Exchange(ctx, request).run()
+    if request.tools:
+        from aimo_magic.magics.tool_exchange import ToolExchange
+
+        tools = ToolExchange(ctx, request)
+        try:
+            result = tools.run()
+        except AnswerInterrupted:
+            keep_partial(ctx, request, tools.partial_text, tools.partial_steps)
+            raise
+        assert tools.tools_result is not None
+        keep_result(ctx, request, result, tools.tools_result.messages)
+        return result
+    exchange = Exchange(ctx, request)
+    try:
+        result = exchange.run()
+    except AnswerInterrupted:
+        keep_partial(ctx, request, exchange.partial_text)
+        raise
     keep_result(ctx, request, result)
     return result

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aimo_magic.magics.figures import FigureMemory
-    from aimo_magic.session import AimoSession, CacheOptions, ClientOptions
+    from aimo_magic.session import AimoSession
 
 
 @dataclass(frozen=True)
 class AskSettings:
-    """The ``AimoMagics`` settings a cell reads, taken when the cell starts."""
+    """How a cell shows and keeps its answers: the ``AimoMagics`` settings it reads,
+    taken when the cell starts. Where its request goes is the session's to resolve."""
 
-    client: ClientOptions
     default_format: str = "markdown"
     stream: bool = True
     render_rate: float = 10.0
@@ -30,8 +30,8 @@ class AskSettings:
     image_turns: int | None = None
     short_errors: bool = False
     cache: bool = False
-    cache_options: CacheOptions | None = None
-    check_models: bool = True
+    tools: str = ""
+    """``--tools`` for cells that do not name their own (``%config AimoMagics.tools``)."""
 
 
 @dataclass(frozen=True)

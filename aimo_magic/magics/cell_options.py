@@ -50,6 +50,9 @@ class CellOptions:
     keep: str | None = None
     each: str | None = None
     concurrency: int | None = None
+    tools: str | None = None
+    max_steps: int | None = None
+    approve: str | None = None
     debug: bool = False
 
     @classmethod
@@ -111,6 +114,23 @@ _ARGUMENTS = (
         type=int,
         metavar="N",
         help="With --each: at most N requests in flight (default 16).",
+    ),
+    argument(
+        "--tools",
+        metavar="NAME[,NAME...]",
+        help="Let the model call these functions of the notebook (`all`: every one "
+        "decorated with @aimo_magic.tool); `%aimo tools` lists them.",
+    ),
+    argument(
+        "--max-steps",
+        type=int,
+        metavar="N",
+        help="With --tools: at most N requests to the model (default 8).",
+    ),
+    argument(
+        "--approve",
+        choices=["all"],
+        help="With --tools: `all` runs every call without asking (for headless runs).",
     ),
     argument("--debug", action="store_true", help="Show full tracebacks on errors."),
 )

@@ -16,24 +16,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.core.comparison import WILDCARD, expand_models, split_models
-
 if TYPE_CHECKING:
     from aimo_magic.conversation import Content
+    from aimo_magic.core.resolution import Resolution
     from aimo_magic.core.types import Model, ProviderOffer
     from aimo_magic.magics.ask_context import AskContext
     from aimo_magic.magics.cell_options import CellOptions
     from aimo_magic.magics.request import AskRequest
-    from aimo_magic.session import AimoSession, ClientOptions
+    from aimo_magic.session import AimoSession
 
 
 @dataclass(frozen=True)
 class Contender:
-    """One model of a comparison: the id sent, its catalogue entry and its pane's title."""
+    """One model of a comparison: where its request goes, and its pane's title."""
 
-    id: str
-    model: Model | None
-    offer: ProviderOffer | None
+    resolution: Resolution
+
+    @property
+    def id(self) -> str:
+        """The model id sent."""
+        return self.resolution.model_id or ""
+
+    @property
+    def model(self) -> Model | None:
+        return self.resolution.model
+
+    @property
+    def offer(self) -> ProviderOffer | None:
+        return self.resolution.offer
 
     @property
     def title(self) -> str:
@@ -80,30 +90,22 @@ def check_compare_options(options: CellOptions) -> None:
         raise ValueError("--keep and --no-history contradict each other; use one of them.")
 
 
-def contenders(
-    session: AimoSession, options: ClientOptions, spec: str, *, check: bool = True
-) -> list[Contender]:
+def contenders(session: AimoSession, spec: str) -> list[Contender]:
     """The models named by ``--compare``: aliases resolved, ``NAME@*`` expanded, each
     checked against the catalogue (an unknown one is refused with the closest ids)."""
-    names = []
-    for name in split_models(spec):
-        if name.endswith(WILDCARD):
-            base = name[: -len(WILDCARD)]
-            names.append(session.aliases.get(base, base) + WILDCARD)
-        else:
-            names.append(session.resolve_model(name))
-    if not names:
+    from aimo_magic.core.resolution import resolve_many, split_models
+
+    if not split_models(spec):
         raise ValueError("--compare needs models, e.g. --compare openai/gpt-4o,DeepSeek-V3-1.")
-    wildcard = any(name.endswith(WILDCARD) for name in names)
-    ids = expand_models(names, session.catalogue(options) if wildcard else None)
-    checks = [(i, session.check_model(i, options, enabled=check)) for i in ids]
-    return [Contender(i, found.model, found.offer) for i, found in checks]
+    return [Contender(where) for where in resolve_many(spec, session, from_cell=True)]
 
 
 def kept_id(session: AimoSession, keep: str, chosen: list[Contender]) -> str:
     """The contender ``--keep`` names: its id, an alias of it, its pane's title, or its
     provider's name when that is unique among the panes."""
-    wanted = session.aliases.get(keep, keep)
+    from aimo_magic.core.resolution import unalias
+
+    wanted = unalias(keep, session.aliases)
     for contender in chosen:
         if wanted in (contender.id, contender.title):
             return contender.id
@@ -124,7 +126,8 @@ def build_compare(
     """One request per model, all sending the same messages; raises before sending.
 
     History is trimmed for the model with the smallest context, so that every model
-    gets the same conversation.
+    gets the same conversation; images and the prompt's size are checked against every
+    model (one line naming those that cannot take it).
     """
     from aimo_magic.magics.request import build_request
     from aimo_magic.rendering.compare_view import pane_format
@@ -132,24 +135,19 @@ def build_compare(
     check_compare_options(options)
     assert options.compare is not None
     pane_format(options.format or ctx.settings.default_format)
-    ctx.session.require_key()
-    chosen = contenders(
-        ctx.session, ctx.settings.client, options.compare, check=ctx.settings.check_models
-    )
+    ctx.session.resolve(for_request=False).require_key()
+    chosen = contenders(ctx.session, options.compare)
     keep = kept_id(ctx.session, options.keep, chosen) if options.keep else None
     smallest = min(
         chosen, key=lambda c: (c.model.context_length if c.model else None) or float("inf")
     )
-    store = ctx.session.conversations
-    existed = set(store.names())
     shared = build_request(
         ctx,
         dataclasses.replace(options, model=smallest.id, compare=None, keep=None),
         prompt,
         namespace=namespace,
+        fit_models=[c.model for c in chosen],
+        resolution=smallest.resolution,
     )
-    if keep is None:  # reading the history made its thread; a comparison keeps nothing
-        for name in set(store.names()) - existed:
-            store.remove(name)
-    requests = tuple(shared.replace(model_id=c.id, model=c.model, offer=c.offer) for c in chosen)
+    requests = tuple(shared.replace(model_id=c.id, resolution=c.resolution) for c in chosen)
     return CompareRequest(tuple(chosen), requests, keep)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.magics.failures import AnswerInterrupted, fail, user_errors
+from aimo_magic.magics.failures import AnswerInterrupted, fail, interrupts_held, user_errors
 
 if TYPE_CHECKING:
     from aimo_magic.conversation import Content
@@ -114,17 +114,14 @@ class CompareExchange:
 
         ctx, request = self.ctx, self.request
         first = request.first
-        client = ctx.settings.client
+        first.resolution.require_key()
         comparison = Comparison(
             first.message_list(),
             request.ids,
             first.param_dict(),
-            catalogue=ctx.session.cached_catalogue,
+            catalogue=first.resolution.catalogue,
             stream=first.stream,
-            base_url=client.base_url,
-            timeout=client.timeout,
-            max_retries=client.max_retries,
-            api_key=ctx.session.require_key(),
+            settings=first.resolution.settings,
         )
         warm_up_in_background()
         view = compare_panes(
@@ -137,8 +134,9 @@ class CompareExchange:
         try:
             self._show(view, comparison)
         except KeyboardInterrupt:
-            answers = comparison.cancel()
-            self._end(view, answers, interrupted=True)
+            with interrupts_held():  # a second Ctrl-C must not cut the stop short
+                answers = comparison.cancel()
+                self._end(view, answers, interrupted=True)
             raise AnswerInterrupted(INTERRUPTED) from None
         answers = comparison.ordered()
         self._end(view, answers, interrupted=False)
@@ -245,14 +243,18 @@ def one_after_another(ctx: AskContext, request: CompareRequest) -> dict[str, str
 
     from aimo_magic.magics.exchange import Exchange
     from aimo_magic.magics.failures import CellFailed
-    from aimo_magic.magics.record import record_turn
+    from aimo_magic.magics.record import keep_partial, record_turn
 
     print("In the browser the models answer one after another, not side by side.")
     texts: dict[str, str] = {}
     for contender, asked in zip(request.contenders, request.requests, strict=True):
         print(f"── {contender.title}")
+        exchange = Exchange(ctx, asked)
         try:
-            result = Exchange(ctx, asked).run()
+            result = exchange.run()
+        except AnswerInterrupted:
+            keep_partial(ctx, asked, exchange.partial_text)
+            raise
         except (CellFailed, UsageError) as exc:
             print(f"{contender.title}: {exc}")
             texts[contender.id] = ""

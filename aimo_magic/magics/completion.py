@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from aimo_magic.core.resolution import WILDCARD
+
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.aimo_magics import AimoMagics
 
 # What each positional argument of a subcommand names, in order.
 ARGUMENTS: dict[str, tuple[str, ...]] = {
@@ -30,9 +32,8 @@ CELL_VALUE_KINDS = {
     "-f": "format",
     "--format": "format",
     "--compare": "model list",
-    "--keep": "model",
+    "--keep": "compared model",
 }
-WILDCARD = "@*"
 MATCHER_ID = "aimo_magic.completion"
 
 _INSTALLED: dict[int, Any] = {}
@@ -74,6 +75,32 @@ def _model_list(magics: AimoMagics, fragment: str) -> list[str]:
     prefix = f"{done}," if done else ""
     names = [m.name + WILDCARD for m in magics.session.cached_catalogue or () if m.providers]
     return [prefix + model for model in [*_models(magics), *names]]
+
+
+def _compared(magics: AimoMagics, before: list[str]) -> list[str]:
+    """``--keep``: the models the line compares (as written, ``NAME@*`` as its providers'
+    names and ids, which ``--keep`` accepts); every model while no ``--compare`` is typed."""
+    from aimo_magic.core.resolution import split_models, unalias
+
+    spec = None
+    for index, word in enumerate(before):
+        if word == "--compare" and index + 1 < len(before):
+            spec = before[index + 1]
+        elif word.startswith("--compare="):
+            spec = word.partition("=")[2]
+    if spec is None:
+        return _models(magics)
+    session = magics.session
+    offered: list[str] = []
+    for name in split_models(spec):
+        if not name.endswith(WILDCARD):
+            offered.append(name)
+            continue
+        base = unalias(name, session.aliases)[: -len(WILDCARD)]
+        model = next((m for m in session.cached_catalogue or () if m.name == base), None)
+        offers = model.providers if model is not None else ()
+        offered.extend([*(o.name for o in offers), *(o.id for o in offers)])
+    return offered
 
 
 def _filter(options: Iterable[str], fragment: str) -> list[str]:
@@ -154,7 +181,12 @@ def completions_for(
     fragment = words[-1] if ends_word else ""
     before = words[1:-1] if ends_word else words[1:]
     kind, options = (_cell_kind if cell else _line_kind)(magics, before, fragment)
-    values = _model_list(magics, fragment) if kind == "model list" else _values(magics, kind)
+    if kind == "model list":
+        values = _model_list(magics, fragment)
+    elif kind == "compared model":
+        values = _compared(magics, before)
+    else:
+        values = _values(magics, kind)
     found = _filter([*options, *values], fragment)
     return (fragment, found) if found else None
 

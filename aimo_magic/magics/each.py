@@ -61,7 +61,8 @@ def prepare_each(ctx: AskContext, options: CellOptions, cell: str) -> Batch:
     from aimo_magic.batching import Batch
     from aimo_magic.batching.rows import field_names
     from aimo_magic.core.secrets import looks_like_key
-    from aimo_magic.magics.request import KEY_IN_PROMPT, check_prompt, request_params
+    from aimo_magic.magics.prompt_fill import KEY_IN_PROMPT, check_prompt
+    from aimo_magic.magics.request import request_params
     from aimo_magic.magics.row_template import row_template
 
     fmt = options.format or ctx.settings.default_format
@@ -80,12 +81,10 @@ def prepare_each(ctx: AskContext, options: CellOptions, cell: str) -> Batch:
     )
     if looks_like_key(template):
         raise ValueError(KEY_IN_PROMPT)
-    model = ctx.session.resolve_model(options.model)
-    ctx.session.check_model(model, ctx.settings.client, enabled=ctx.settings.check_models)
     batch = Batch(
         template,
         data,
-        model=model,
+        resolution=ctx.session.resolve(options.model),
         system=options.system,
         concurrency=options.concurrency or DEFAULT_CONCURRENCY,
         format=ROW_FORMATS[fmt],
@@ -98,6 +97,7 @@ def prepare_each(ctx: AskContext, options: CellOptions, cell: str) -> Batch:
 
 def run_each(ctx: AskContext, options: CellOptions, cell: str) -> None:
     from aimo_magic.batching import BatchError, BatchInterrupted
+    from aimo_magic.core.errors import AimoError
 
     with user_errors(ctx.settings, debug=options.debug):
         batch = prepare_each(ctx, options, cell)
@@ -110,6 +110,10 @@ def run_each(ctx: AskContext, options: CellOptions, cell: str) -> None:
         ) from None
     except BatchError as exc:
         finish(ctx, options, exc.values, "")
+        if options.debug:
+            raise
+        raise fail(ctx.settings, str(exc)) from None
+    except (AimoError, ValueError) as exc:  # refused before the first request (a row too large)
         if options.debug:
             raise
         raise fail(ctx.settings, str(exc)) from None

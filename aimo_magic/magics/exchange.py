@@ -2,13 +2,14 @@
 
 An ``Exchange`` owns one live display (one pane). ``run`` sends the request and
 returns the finished result; ``deliver`` shows a result obtained some other way
-(an answer cache, say) exactly as if it had just arrived. Neither records the
-finished turn: that is the caller's choice (see ``magics/record.py``); only an
-interrupted answer is kept here, as a partial turn, since the cell ends there.
+(an answer cache, say) exactly as if it had just arrived. Neither records
+anything: that is the caller's choice (see ``magics/record.py``), for an interrupted
+answer too (``partial_text``).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,8 @@ class Exchange:
 
         self.ctx = ctx
         self.request = request
+        self.partial_text = ""
+        """What arrived before an interrupt: the caller may keep it as a partial turn."""
         self.live: LiveAnswer = LiveAnswer(
             fmt=request.fmt,
             min_interval=1.0 / max(ctx.settings.render_rate, 0.5),
@@ -93,7 +96,8 @@ class Exchange:
         """Send the request, show the answer as it comes, and end with the footer.
 
         Failures end the cell in one line (the original exception under --debug);
-        an interrupt keeps what arrived, shown and recorded as partial.
+        an interrupt keeps what arrived shown, marked as interrupted, and in
+        ``partial_text`` for the caller to record.
         """
         from aimo_magic.core.errors import AimoError, IncompleteStreamError
         from aimo_magic.rendering.warmup import wait_until_warm, warm_up_in_background
@@ -134,45 +138,50 @@ class Exchange:
 
     def show_images(self) -> None:
         """A thumbnail of each image the prompt sends, above the answer."""
-        from aimo_magic.core.images import image_parts
+        from aimo_magic.core.image_parts import image_parts
 
         self.live.show_images(image_parts(self.request.prompt))
 
     def _receive(self, wait_until_warm: Any) -> ChatResult:
         """The answer: from the answer cache when the request allows it and has one
         stored (the client then replays it whole), else from the server."""
-        request, session, settings = self.request, self.ctx.session, self.ctx.settings
-        if request.cache and settings.cache_options is not None:
-            session.answer_cache(settings.cache_options)  # opened on first use
-        client = session.client(settings.client)
+        request = self.request
+        client = self.ctx.session.client(request.resolution, cache=request.cache)
         params = request.param_dict()
         if not request.stream:
             result = client.chat(
-                request.message_list(), model=request.model_id, cache=request.cache, **params
+                request.message_list(),
+                model=request.model_id,
+                on_retry=self.on_retry,
+                cache=request.cache,
+                **params,
             )
             wait_until_warm()
             self.live.append(result.text)
             return result
+        # restart=True: a stream that breaks after some text starts the answer over; by
+        # then on_retry has cleared the display and said why, so a StreamRestart is skipped.
         with client.stream(
             request.message_list(),
             model=request.model_id,
             on_retry=self.on_retry,
+            restart=True,
             cache=request.cache,
             **params,
         ) as stream:
             deltas = iter(stream)
             first = next(deltas, "")
             wait_until_warm()
-            self.live.append(first)
-            for delta in deltas:
-                self.live.append(delta)
+            for delta in itertools.chain([first], deltas):
+                if isinstance(delta, str):
+                    self.live.append(delta)
             assert stream.result is not None
             return stream.result
 
     def footer_info(self, result: ChatResult) -> tuple[FooterInfo, float | None]:
         """The footer, and the cost estimate from the provider that actually answered."""
         from aimo_magic.core.catalogue import find_model
-        from aimo_magic.core.images import count_images
+        from aimo_magic.core.image_parts import count_images
         from aimo_magic.core.pricing import estimate_cost
         from aimo_magic.rendering.footer import FooterInfo
 
@@ -211,9 +220,5 @@ class Exchange:
             raise fail(self.ctx.settings, str(exc)) from None
 
     def _interrupted(self) -> None:
-        from aimo_magic.magics.record import record_turn
-
-        text = self.live.text
+        self.partial_text = self.live.text
         self.live.finish(status="interrupted", metadata=provenance(self.request, None))
-        if text:
-            record_turn(self.ctx.session.conversations, self.request, text, None, partial=True)

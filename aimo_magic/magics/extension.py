@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from aimo_magic.core import notebooks
 from aimo_magic.magics import completion, failures
-from aimo_magic.magics.magics import AimoMagics
-from aimo_magic.session import attach_session, detach_session
-
-_LOADED: dict[int, tuple[AimoMagics, Any]] = {}
+from aimo_magic.magics.aimo_magics import AimoMagics
 
 
 def load(shell: Any) -> AimoMagics:
     """Register once per shell; loading again keeps the same session."""
-    if id(shell) in _LOADED:
-        return _LOADED[id(shell)][0]
+    loaded = magics_for(shell)
+    if loaded is not None:
+        return loaded
     magics = AimoMagics(shell=shell)
     shell.register_magics(magics)
 
@@ -25,18 +24,16 @@ def load(shell: Any) -> AimoMagics:
     magics.figures.install(shell)
     magics.short_errors = failures.install(shell)
     completion.install(shell, magics)
-    _LOADED[id(shell)] = (magics, remember_cell_id)
-    attach_session(shell, magics.session)
+    notebooks.register(shell, notebooks.Loaded(magics.session, magics, remember_cell_id))
     return magics
 
 
 def unload(shell: Any) -> None:
-    entry = _LOADED.pop(id(shell), None)
+    entry = notebooks.unregister(shell)
     if entry is None:
         return
-    magics, hook = entry
-    detach_session(shell)
-    shell.events.unregister("pre_run_cell", hook)
+    magics: AimoMagics = entry.owner
+    shell.events.unregister("pre_run_cell", entry.hook)
     magics.figures.uninstall(shell)
     failures.uninstall(shell)
     completion.uninstall(shell)
@@ -56,5 +53,6 @@ def unload(shell: Any) -> None:
 
 def magics_for(shell: Any) -> AimoMagics | None:
     """The loaded magics of a shell, for the widget and the Python API."""
-    entry = _LOADED.get(id(shell))
-    return entry[0] if entry else None
+    entry = notebooks.loaded(shell)
+    owner = entry.owner if entry is not None else None
+    return owner if isinstance(owner, AimoMagics) else None

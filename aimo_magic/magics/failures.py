@@ -84,6 +84,35 @@ def user_errors(host: ShowsErrors, *, debug: bool = False) -> Iterator[None]:
         raise fail(host, str(exc)) from None
 
 
+@contextmanager
+def interrupts_held() -> Iterator[list[int]]:
+    """Ctrl-C pressed again while a stop is under way is counted instead of raised.
+
+    Stopping (cancelling the streams, their grace to finish, the last render and
+    keeping what arrived) is short, and a second press in the middle of it would
+    otherwise end the cell with a traceback from wherever it landed, and lose what
+    the first press kept. Outside the main thread signals cannot be held: nothing
+    changes there.
+    """
+    import signal
+    import threading
+
+    presses: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:
+        yield presses
+        return
+
+    def count(signum: int, frame: Any) -> None:
+        presses.append(signum)
+
+    signal.signal(signal.SIGINT, count)
+    try:
+        yield presses
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def short_traceback(
     shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
 ) -> list[str]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 from aimo_magic.magics.fill_report import Fill, describe, left_as_written
 
@@ -21,8 +22,6 @@ _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 # Braces that hold a literal are JSON, a set or a str.format field, not a placeholder.
 _LITERALS = (ast.Constant, ast.Set, ast.Dict, ast.Tuple)
 _OPEN, _CLOSE = "\x00aimo-open\x00", "\x00aimo-close\x00"
-# (expression, value) -> the text standing for the value, or None for str(value).
-Render = Callable[[str, Any], "str | None"]
 
 
 class InterpolationError(ValueError):
@@ -81,69 +80,116 @@ def unfilled_reason(expression: str, namespace: Mapping[str, Any]) -> str | None
     return None
 
 
-def interpolate(text: str, namespace: Mapping[str, Any], render: Render | None = None) -> str:
+@dataclass(frozen=True, eq=False)
+class Placed:
+    """A filled placeholder's value, standing where the placeholder stood.
+
+    One object per distinct expression: a placeholder written twice is evaluated once
+    and stands in both places.
+    """
+
+    expression: str
+    value: Any
+
+    def text(self) -> str:
+        return self.value if isinstance(self.value, str) else str(self.value)
+
+
+# Text as written, and the values of the placeholders filled between it.
+Piece: TypeAlias = "str | Placed"
+
+
+def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
     """Replace each evaluable ``{expr}`` with the text of its value, once per expression.
 
     The string literals of pasted code are copied as they are, ``{{`` included.
-    ``render(expression, value)`` may give the text for a value itself (an image's
-    marker, say); None leaves it to ``str``.
     """
-    return interpolate_with_fills(text, namespace, render)[0]
+    return interpolate_with_fills(text, namespace)[0]
 
 
-def interpolate_with_fills(
-    text: str, namespace: Mapping[str, Any], render: Render | None = None
-) -> tuple[str, list[Fill]]:
+def interpolate_with_fills(text: str, namespace: Mapping[str, Any]) -> tuple[str, list[Fill]]:
     """The filled text, and what each filled placeholder became, in order of appearance."""
+    pieces, found = interpolate_pieces(text, namespace)
+    shown = {id(item): item.text() for item in found if isinstance(item, Placed)}
+    filled = "".join(piece if isinstance(piece, str) else shown[id(piece)] for piece in pieces)
+    fills = [
+        item if isinstance(item, Fill) else describe(item.expression, item.value, shown[id(item)])
+        for item in found
+    ]
+    return filled, fills
+
+
+def interpolate_pieces(
+    text: str, namespace: Mapping[str, Any]
+) -> tuple[list[Piece], list[Fill | Placed]]:
+    """The text cut at its filled placeholders, and, in order of appearance, each value
+    placed and each placeholder left as written (with why): what the fill report lists.
+
+    The values are handed on as they are, so the caller decides how each is sent
+    (as text, or as an image).
+    """
     from aimo_magic.magics.pasted_code import code_spans
 
-    values: dict[str, str] = {}
-    fills: list[Fill] = []
-    pieces: list[str] = []
+    placed: dict[str, Piece] = {}
+    found: list[Fill | Placed] = []
+    pieces: list[Piece] = []
     position = 0
     for start, end in code_spans(text):
-        pieces.append(_fill(text[position:start], namespace, values, fills, render))
+        pieces.extend(_fill(text[position:start], namespace, placed, found))
         pieces.append(text[start:end])
         position = end
-    pieces.append(_fill(text[position:], namespace, values, fills, render))
-    return "".join(pieces), fills
+    pieces.extend(_fill(text[position:], namespace, placed, found))
+    return pieces, found
+
+
+def _unprotect(text: str) -> str:
+    return text.replace(_OPEN, "{").replace(_CLOSE, "}")
 
 
 def _fill(
     text: str,
     namespace: Mapping[str, Any],
-    values: dict[str, str],
-    fills: list[Fill],
-    render: Render | None,
-) -> str:
+    placed: dict[str, Piece],
+    found: list[Fill | Placed],
+) -> list[Piece]:
     """Prose: ``{{...}}`` unescaped, each evaluable placeholder replaced by its value."""
     protected = _ESCAPED.sub(lambda m: f"{_OPEN}{m.group(1)}{_CLOSE}", text)
+    pieces: list[Piece] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(protected):
+        pieces.append(_unprotect(protected[position : match.start()]))
+        pieces.append(_place(match, namespace, placed, found))
+        position = match.end()
+    pieces.append(_unprotect(protected[position:]))
+    return pieces
 
-    def replace(match: re.Match[str]) -> str:
-        expression = match.group(1)
-        if expression in values:
-            return values[expression]
-        tree = _evaluable(expression, namespace)
-        if tree is None:
-            reason = unfilled_reason(expression, namespace)
-            if reason is not None:
-                fills.append(left_as_written(expression.strip(), reason))
-            values[expression] = match.group(0)
-            return match.group(0)
-        try:
-            value = eval(compile(tree, "<aimo prompt>", "eval"), dict(namespace))
-        except Exception as exc:
-            raise InterpolationError(
-                f"{{{expression.strip()}}} raised {type(exc).__name__}: {exc}. "
-                "Fix the expression, write {{...}} to keep the braces, "
-                "or use --no-interpolate."
-            ) from None
-        shown = render(expression, value) if render is not None else None
-        if shown is None:
-            shown = value if isinstance(value, str) else str(value)
-        values[expression] = shown
-        fills.append(describe(expression.strip(), value, shown))
-        return values[expression]
 
-    result = _PLACEHOLDER.sub(replace, protected)
-    return result.replace(_OPEN, "{").replace(_CLOSE, "}")
+def _place(
+    match: re.Match[str],
+    namespace: Mapping[str, Any],
+    placed: dict[str, Piece],
+    found: list[Fill | Placed],
+) -> Piece:
+    """The value standing for one placeholder, or the placeholder as written."""
+    expression = match.group(1)
+    if expression in placed:
+        return placed[expression]
+    tree = _evaluable(expression, namespace)
+    if tree is None:
+        reason = unfilled_reason(expression, namespace)
+        if reason is not None:
+            found.append(left_as_written(expression.strip(), reason))
+        placed[expression] = _unprotect(match.group(0))
+        return placed[expression]
+    try:
+        value = eval(compile(tree, "<aimo prompt>", "eval"), dict(namespace))
+    except Exception as exc:
+        raise InterpolationError(
+            f"{{{expression.strip()}}} raised {type(exc).__name__}: {exc}. "
+            "Fix the expression, write {{...}} to keep the braces, "
+            "or use --no-interpolate."
+        ) from None
+    value_here = Placed(expression.strip(), value)
+    placed[expression] = value_here
+    found.append(value_here)
+    return value_here

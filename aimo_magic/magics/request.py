@@ -16,18 +16,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from aimo_magic.conversation import Content
+    from aimo_magic.core.resolution import Resolution
+    from aimo_magic.core.tools import Tool
     from aimo_magic.core.types import Model, ProviderOffer
-    from aimo_magic.magics.ask_context import AskContext, AskSettings
+    from aimo_magic.magics.ask_context import AskContext
     from aimo_magic.magics.cell_options import CellOptions
-    from aimo_magic.magics.figures import FigureMemory
     from aimo_magic.magics.fill_report import Fill
 
-CONTEXT_SHARE = 0.75
-KEY_IN_PROMPT = (
-    "Refused: the prompt contains something that looks like an AiMo API key; it would "
-    "be sent to the model and saved in the notebook. Remove it and run the cell again."
-)
-NO_PROMPT = "The cell has no prompt: write your question below the %%aimo line."
+DEFAULT_MAX_STEPS = 8
 
 
 class ReadOnlyDict(dict[str, Any]):
@@ -54,20 +50,21 @@ class AskRequest:
     """One request to one model, and what to do with its answer.
 
     ``prompt`` is the user message as sent and as recorded: text, or a list of
-    OpenAI content parts (text and images). ``thread`` is None when no history
-    is sent or recorded; ``new_thread`` starts it afresh once the answer is in.
-    ``model`` is the catalogue entry, None when the id was not checked.
-    ``fills`` says what each ``{placeholder}`` became, and ``notes`` what else the
-    user should know (models not checked); both are shown, never sent or recorded.
+    OpenAI content parts (text and images). ``resolution`` is where it goes (key,
+    base URL, ``model_id``, its catalogue entry ``model``), decided by
+    ``core.resolution``; another ``model_id`` given alone is sent unchecked. ``thread``
+    is None when no history is sent or recorded; ``new_thread`` starts it afresh once
+    the answer is in. ``fills`` says what each ``{placeholder}`` became, and ``notes``
+    what else the user should know (models not checked); both are shown, never sent
+    or recorded.
     """
 
     prompt: Content
     model_id: str
+    resolution: Resolution
     messages: tuple[Mapping[str, Any], ...]
     params: Mapping[str, Any]
     fmt: str = "markdown"
-    model: Model | None = None
-    offer: ProviderOffer | None = None
     thread: str | None = None
     new_thread: bool = False
     system: str | None = None
@@ -79,6 +76,9 @@ class AskRequest:
     fills: tuple[Fill, ...] = ()
     cache: bool = False
     notes: tuple[str, ...] = ()
+    tools: tuple[Tool, ...] = ()
+    max_steps: int = 8
+    approve_all: bool = False
 
     def __post_init__(self) -> None:
         # Private, read-only copies: a caller reusing its dicts cannot rewrite a
@@ -89,6 +89,20 @@ class AskRequest:
             self, "messages", tuple(ReadOnlyDict(copy.deepcopy(dict(m))) for m in self.messages)
         )
         set_field(self, "params", ReadOnlyDict(copy.deepcopy(dict(self.params))))
+        if self.resolution.model_id != self.model_id:
+            unchecked = dataclasses.replace(
+                self.resolution, model_id=self.model_id, model=None, offer=None, note=None
+            )
+            set_field(self, "resolution", unchecked)
+
+    @property
+    def model(self) -> Model | None:
+        """The catalogue entry of the model, None when the id was not checked."""
+        return self.resolution.model
+
+    @property
+    def offer(self) -> ProviderOffer | None:
+        return self.resolution.offer
 
     def message_list(self) -> list[dict[str, Any]]:
         """The messages as the client sends them: fresh, mutable copies."""
@@ -117,91 +131,36 @@ def request_params(options: CellOptions, fmt: str) -> dict[str, Any]:
     return params
 
 
-def history_budget(
-    settings: AskSettings, model: Model | None, params: Mapping[str, Any]
-) -> int | None:
-    """Tokens of history to send: the setting, else a share of the model's context."""
-    if settings.history_tokens > 0:
-        return settings.history_tokens
-    if model is None or not model.context_length:
-        return None
-    reserve = int(params.get("max_tokens") or 0)
-    return max(int(model.context_length * CONTEXT_SHARE) - reserve, 256)
-
-
 def check_options(options: CellOptions, fmt: str) -> None:
     """Refuse options that contradict each other (ValueError, one line)."""
     if options.insert and fmt != "code":
         raise ValueError("--insert goes with -f code (it puts the answer's code in a new cell).")
     if options.no_history and options.new:
         raise ValueError("--new and --no-history contradict each other; use one of them.")
+    if options.tools is None and (options.max_steps is not None or options.approve):
+        option = "--max-steps" if options.max_steps is not None else "--approve"
+        raise ValueError(f"{option} goes with --tools NAME[,NAME...]; add --tools or drop it.")
+    if options.max_steps is not None and options.max_steps < 1:
+        raise ValueError(f"--max-steps {options.max_steps}: give 1 or more (default 8).")
 
 
-def check_prompt(prompt: Content) -> Content:
-    """The prompt without surrounding blank space, if it is one that may be sent."""
-    from aimo_magic.conversation.thread import check_content, content_text
-    from aimo_magic.core.secrets import looks_like_key
+def check_fit(
+    ctx: AskContext,
+    messages: Sequence[Mapping[str, Any]],
+    models: Sequence[Model | None],
+    *,
+    with_history: bool,
+) -> None:
+    """Refuse, before sending, a request some of its models cannot take: images for a
+    model listed as text only, a prompt larger than a model's listed context.
 
-    prompt = check_content(prompt, "the prompt")
-    if isinstance(prompt, str):
-        prompt = prompt.strip()
-    text = content_text(prompt)
-    if looks_like_key(text):
-        raise ValueError(KEY_IN_PROMPT)
-    if not text.strip() and not _has_non_text_part(prompt):
-        raise ValueError(NO_PROMPT)
-    return prompt
-
-
-def _has_non_text_part(prompt: Content) -> bool:
-    return not isinstance(prompt, str) and any(part.get("type") != "text" for part in prompt)
-
-
-def fill_placeholders(
-    prompt: Content, namespace: Mapping[str, Any], figures: FigureMemory | None = None
-) -> tuple[Content, tuple[Fill, ...]]:
-    """``{expr}`` placeholders replaced from the user's variables, in every text part,
-    and what each one became (shown above the answer, never sent or recorded).
-
-    A placeholder whose value is an image becomes an image part where it stood, the
-    text around it kept in order (see ``magics/images.py``).
+    A model the catalogue does not describe (not checked, or ``takes_images`` and
+    ``context_length`` not listed) passes, and the server decides.
     """
-    from aimo_magic.magics.images import ImagePlaceholders
-    from aimo_magic.magics.interpolate import interpolate_with_fills
+    from aimo_magic.core.model_fit import refuse_what_does_not_fit
 
-    images = ImagePlaceholders(figures)
-    fills: list[Fill] = []
-
-    def fill(text: str) -> Content:
-        filled, found = interpolate_with_fills(text, namespace, render=images.text_for)
-        fills.extend(images.report(one) for one in found)
-        return images.content(filled)
-
-    if isinstance(prompt, str):
-        return fill(prompt), tuple(fills)
-    parts: list[dict[str, Any]] = []
-    for part in prompt:
-        if part.get("type") != "text":
-            parts.append(part)
-            continue
-        content = fill(str(part.get("text", "")))
-        parts.extend([{**part, "text": content}] if isinstance(content, str) else content)
-    return parts, tuple(fills)
-
-
-def check_images(ctx: AskContext, prompt: Content, model: Model | None) -> None:
-    """Refuse images for a model the catalogue lists as text only, before sending them.
-
-    When the catalogue does not say (``takes_images`` is None, or the model was not
-    checked), they are sent and the server decides.
-    """
-    from aimo_magic.core.images import image_parts
-
-    count = len(image_parts(prompt))
-    if count and model is not None and model.takes_images is False:
-        from aimo_magic.magics.images import refusal
-
-        raise ValueError(refusal(model, ctx.session.cached_catalogue or [], count))
+    what = "The prompt, with the history that would go with it," if with_history else "The prompt"
+    refuse_what_does_not_fit(models, messages, ctx.session.cached_catalogue or [], what=what)
 
 
 def build_request(
@@ -210,38 +169,55 @@ def build_request(
     prompt: Content,
     *,
     namespace: Mapping[str, Any] | None = None,
+    fit_models: Sequence[Model | None] | None = None,
+    resolution: Resolution | None = None,
 ) -> AskRequest:
     """Check everything and decide the request; raises before anything is sent or kept.
 
     ``namespace`` fills ``{placeholders}`` (unless ``--no-interpolate``); None
     leaves the prompt as given. The options are checked before any placeholder
     is evaluated, so a refused cell runs none of the user's expressions.
+    ``fit_models`` are the catalogue entries of every model the messages go to (a
+    comparison's), when not just the one the options name. ``resolution`` is where the
+    request goes when the caller resolved it already (a comparison's model), else the
+    session resolves ``options.model``.
     Raises AimoError (model, key) or ValueError (options, prompt, thread name).
     """
     from aimo_magic.conversation import DEFAULT_THREAD, validate_thread_name
+    from aimo_magic.magics.prompt_fill import fill_prompt
+    from aimo_magic.magics.prompt_messages import prompt_messages
+    from aimo_magic.magics.tool_names import offered_tools
 
     session, settings = ctx.session, ctx.settings
     fmt = options.format or settings.default_format
     check_options(options, fmt)
-    prompt = check_prompt(prompt)
     params = request_params(options, fmt)
-    fills: tuple[Fill, ...] = ()
-    if namespace is not None and not options.no_interpolate:
-        prompt, fills = fill_placeholders(prompt, namespace, ctx.figures)
-        prompt = check_prompt(prompt)
-    model_id = session.resolve_model(options.model)
-    check = session.check_model(model_id, settings.client, enabled=settings.check_models)
-    check_images(ctx, prompt, check.model)
+    tools = offered_tools(
+        options.tools if options.tools is not None else settings.tools, namespace or {}
+    )
+    filled = fill_prompt(prompt, None if options.no_interpolate else namespace, ctx.figures)
+    where = resolution if resolution is not None else session.resolve(options.model)
+    models = [where.model] if fit_models is None else list(fit_models)
     thread = None if options.no_history else validate_thread_name(options.chat or DEFAULT_THREAD)
-    messages = conversation_messages(ctx, options, thread, prompt, check.model, params)
+    messages = prompt_messages(
+        ctx,
+        filled.content,
+        thread=thread,
+        new=options.new,
+        system=options.system,
+        model=where.model,
+        params=params,
+        text_only=any(m is not None and m.takes_images is False for m in models),
+    )
+    sent_alone = 1 + bool(messages and messages[0].get("role") == "system")
+    check_fit(ctx, messages, models, with_history=len(messages) > sent_alone)
     return AskRequest(
-        prompt=prompt,
-        model_id=model_id,
+        prompt=filled.content,
+        model_id=where.model_id or "",
+        resolution=where,
         messages=tuple(messages),
         params=params,
         fmt=fmt,
-        model=check.model,
-        offer=check.offer,
         thread=thread,
         new_thread=options.new,
         system=options.system,
@@ -250,33 +226,10 @@ def build_request(
         out=options.out,
         insert=options.insert,
         debug=options.debug,
-        fills=fills,
+        fills=filled.fills,
         cache=settings.cache if options.cache is None else options.cache,
-        notes=(check.note,) if check.note else (),
-    )
-
-
-def conversation_messages(
-    ctx: AskContext,
-    options: CellOptions,
-    thread: str | None,
-    prompt: Content,
-    model: Model | None,
-    params: Mapping[str, Any],
-) -> Sequence[Mapping[str, Any]]:
-    """The system prompt, the thread's earlier turns that fit, and the new prompt."""
-    if thread is None or options.new:
-        # --new starts the thread afresh, but only once the answer is in (see record).
-        system = [{"role": "system", "content": options.system}] if options.system else []
-        return [*system, {"role": "user", "content": prompt}]
-    return ctx.session.conversations.thread(thread).messages_for(
-        prompt,
-        system=options.system,
-        cell_id=ctx.session.current_cell_id,
-        max_turns=ctx.settings.history_turns,
-        max_tokens=history_budget(ctx.settings, model, params),
-        # A text-only model gets earlier turns with notes where their images were.
-        image_turns=0
-        if model is not None and model.takes_images is False
-        else ctx.settings.image_turns,
+        notes=(where.note,) if where.note else (),
+        tools=tools,
+        max_steps=options.max_steps or DEFAULT_MAX_STEPS,
+        approve_all=options.approve == "all",
     )

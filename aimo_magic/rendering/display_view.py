@@ -293,6 +293,8 @@ class DisplayView:
         elif self._source or self._open:
             self._show(self._whole_bundle(final=True, complete=complete))
         self._open = False
+        if self._used == 0 and self._handles:  # a retry notice that nothing replaced
+            self._handles[0].update(EMPTY_BUNDLE, self._metadata("empty", None))
         bundle = trailer(bool(self._source.strip()), self.format_error)
         if bundle is not None:
             metadata = self._metadata("footer", None)
@@ -301,5 +303,3 @@ class DisplayView:
                 self._used += 1
             else:
                 self._handles.append(self._sink.open(bundle, metadata))
-        if self._used == 0 and self._handles:  # a retry notice that nothing replaced
-            self._handles[0].update(EMPTY_BUNDLE, self._metadata("empty", None))

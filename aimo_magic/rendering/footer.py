@@ -13,6 +13,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any, Literal
 
 from aimo_magic.core.types import Usage
+from aimo_magic.rendering.theme import themed
 
 if TYPE_CHECKING:
     from aimo_magic.rendering.bundles import FormatError
@@ -23,12 +24,16 @@ STATUSES: tuple[str, ...] = ("complete", "interrupted", "error", "partial")
 # Given whether the answer has text and its format error, the output shown after it.
 Trailer = Callable[[bool, "FormatError | None"], "Bundle | None"]
 
-# Theme variables where the frontend has them (JupyterLab), plain greys elsewhere.
-_MUTED = "color: var(--jp-ui-font-color2, #888); font-size: 0.85em; margin-top: 0.2em"
-_WARN = "color: var(--jp-warn-color0, #b35c00); font-weight: bold; margin-top: 0.3em"
-_ERROR = "color: var(--jp-error-color1, #d32f2f); font-weight: bold; margin-top: 0.3em"
-_WARN_SMALL = "color: var(--jp-warn-color0, #b35c00); font-size: 0.85em"
-_NOTICE = "color: var(--jp-ui-font-color2, #888); font-style: italic"
+# Theme variables where the frontend has them (JupyterLab), plain colours elsewhere and
+# in untrusted notebooks (see ``theme``).
+_GREY = themed("color", "--jp-ui-font-color2", "#888")
+_ORANGE = themed("color", "--jp-warn-color0", "#b35c00")
+_RED = themed("color", "--jp-error-color1", "#d32f2f")
+_MUTED = f"{_GREY}; font-size: 0.85em; margin-top: 0.2em"
+_WARN = f"{_ORANGE}; font-weight: bold; margin-top: 0.3em"
+_ERROR = f"{_RED}; font-weight: bold; margin-top: 0.3em"
+_WARN_SMALL = f"{_ORANGE}; font-size: 0.85em"
+_NOTICE = f"{_GREY}; font-style: italic"
 
 
 @dataclass

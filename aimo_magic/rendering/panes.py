@@ -4,7 +4,9 @@ Only the frame is ours: each pane's answer arrives here as HTML the sanitiser ha
 already cleaned, and every other text that came from outside (model ids, provider
 names, error messages) is escaped. The grid is a CSS grid of as many columns as panes,
 at most four; a column never gets narrower than ``MIN_PANE_WIDTH``, so on a narrow page
-panes wrap onto more rows, as do a fifth pane and beyond.
+panes wrap onto more rows, as do a fifth pane and beyond. Everything is inline styles
+the sanitiser of an untrusted notebook keeps (see ``theme``): a saved comparison opened
+by someone else still stands side by side, framed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from html import escape
 
 from aimo_magic.rendering.footer import format_cost, format_seconds
+from aimo_magic.rendering.theme import themed
 
 MAX_COLUMNS = 4
 MIN_PANE_WIDTH = "16em"
@@ -25,16 +28,18 @@ _GRID = (
     "display: grid; gap: {gap}; align-items: start; "
     "grid-template-columns: repeat(auto-fill, minmax(max({min}, calc(100% / {n} - {gap})), 1fr))"
 )
+_BORDER = "--jp-border-color2", "#ddd"
+_GREY = themed("color", "--jp-ui-font-color2", "#888")
 _PANE = (
-    "border: 1px solid var(--jp-border-color2, #ddd); border-radius: 4px; "
+    f"{themed('border', *_BORDER, prefix='1px solid')}; border-radius: 4px; "
     "padding: 0.2em 0.8em 0.4em; min-width: 0; overflow-x: auto"
 )
 _TITLE = (
-    "font-weight: bold; border-bottom: 1px solid var(--jp-border-color2, #ddd); "
+    f"font-weight: bold; {themed('border-bottom', *_BORDER, prefix='1px solid')}; "
     "padding-bottom: 0.2em; margin-bottom: 0.3em; overflow-wrap: anywhere"
 )
-_MUTED = "color: var(--jp-ui-font-color2, #888); font-size: 0.85em; margin-top: 0.4em"
-_WAITING = "color: var(--jp-ui-font-color2, #888); font-style: italic"
+_MUTED = f"{_GREY}; font-size: 0.85em; margin-top: 0.4em"
+_WAITING = f"{_GREY}; font-style: italic"
 
 
 def columns_for(panes: int) -> int:

@@ -13,7 +13,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aimo_magic.core.images import decode_data_url, part_label, part_url
+from aimo_magic.core.image_parts import decode_data_url, part_label, part_url
 
 THUMB_SIDE = 160
 GAP = 8

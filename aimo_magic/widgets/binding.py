@@ -2,32 +2,44 @@
 
 With magics, a choice goes through ``magics.model`` so the traitlet, ``%config`` and
 the session all agree; with only a session, through the session itself.
+
+The magics stand above the widgets (``%aimo select`` shows this panel), so the
+widgets never import them: they name what they need of them (``MagicsSettings``)
+and find the loaded ones through IPython, the way ``%load_ext`` does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from aimo_magic.session import AimoSession, ClientOptions
+from aimo_magic.session import AimoSession
 
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.core.resolution import Choices
 
-PLAIN_OPTIONS = ClientOptions(base_url=None, timeout=None, max_retries=None)
+EXTENSION = "aimo_magic"
+MAGICS_CLASS = "AimoMagics"
+"""The name IPython's magics registry keeps the extension's magics under."""
+
+
+class MagicsSettings(Protocol):
+    """What the panel reads and sets on the ``%%aimo`` magics."""
+
+    model: str | None
+    """The default model's trait (a model id or None); setting it tells the session."""
+
+    @property
+    def session(self) -> AimoSession: ...
 
 
 @dataclass
 class Binding:
     session: AimoSession
-    magics: AimoMagics | None = None
-    fixed_options: ClientOptions | None = None
-
-    def options(self) -> ClientOptions:
-        """Read on every load, so a changed ``%config AimoMagics.base_url`` takes effect."""
-        if self.fixed_options is not None:
-            return self.fixed_options
-        return self.magics.client_options() if self.magics is not None else PLAIN_OPTIONS
+    magics: MagicsSettings | None = None
+    fixed_options: Choices | None = None
+    """Settings that win over the session's (else a changed ``%config AimoMagics.base_url``
+    takes effect at the next load, through the session)."""
 
     def choose(self, model_id: str) -> None:
         if self.magics is not None:
@@ -36,22 +48,24 @@ class Binding:
             self.session.set_default_model(model_id)
 
 
-def find_magics() -> AimoMagics | None:
+def find_magics() -> MagicsSettings | None:
     """The magics of the running IPython, loading the extension if it is not loaded yet."""
     from IPython import get_ipython
 
     shell = get_ipython()
     if shell is None:
         return None
-    from aimo_magic.magics.extension import load, magics_for
-
-    return magics_for(shell) or load(shell)
+    registry = shell.magics_manager.registry
+    if MAGICS_CLASS not in registry:
+        shell.extension_manager.load_extension(EXTENSION)
+    found: MagicsSettings | None = registry.get(MAGICS_CLASS)
+    return found
 
 
 def bind(
     session: AimoSession | None,
-    magics: AimoMagics | None,
-    options: ClientOptions | None = None,
+    magics: MagicsSettings | None,
+    options: Choices | None = None,
 ) -> Binding:
     """Outside IPython and without arguments, a fresh session configured from the environment."""
     if magics is not None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from html import escape
 
+from aimo_magic.core.catalogue import DEFAULT_MARK as DEFAULT_MARK
+from aimo_magic.core.pricing import format_price
 from aimo_magic.core.types import Model, Pricing, ProviderOffer
-from aimo_magic.magics.cmd._catalogue import DEFAULT_MARK as DEFAULT_MARK
-from aimo_magic.magics.cmd._catalogue import format_price
 
 ROUTE_LABEL = "Let AiMo route (cheapest healthy provider)"
 PRICE_UNIT = "as reported, per token"

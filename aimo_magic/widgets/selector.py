@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from aimo_magic.widgets import labels
-from aimo_magic.widgets.binding import bind
+from aimo_magic.widgets.binding import MagicsSettings, bind
 from aimo_magic.widgets.search import MAX_SHOWN, SearchIndex
 from aimo_magic.widgets.snapshot import PanelPicture, snapshot_html
 
 if TYPE_CHECKING:
     from IPython.display import DisplayHandle
 
+    from aimo_magic.core.resolution import Choices
     from aimo_magic.core.types import Model
-    from aimo_magic.magics.magics import AimoMagics
-    from aimo_magic.session import AimoSession, ClientOptions
+    from aimo_magic.session import AimoSession
 
 SEARCH_HINT = "name, provider, modality… e.g. “llama free”"
 
@@ -43,7 +43,7 @@ class ModelSelector(widgets.VBox):
 
     ``ModelSelector()`` in a notebook works on the session of the loaded extension
     (loading it if needed). ``session=`` or ``magics=`` choose the session
-    explicitly; ``options=`` fixes the client settings (else the magics' settings).
+    explicitly; ``options=`` (``Choices``: base URL, timeout...) wins over the session's settings.
     The parts are attributes (``search``, ``models``, ``providers``, ``use_button``,
     ``refresh_button``, ``status``, ``details``, ``default_label``) so code can drive it.
     """
@@ -51,9 +51,9 @@ class ModelSelector(widgets.VBox):
     def __init__(
         self,
         session: AimoSession | None = None,
-        magics: AimoMagics | None = None,
+        magics: MagicsSettings | None = None,
         *,
-        options: ClientOptions | None = None,
+        options: Choices | None = None,
         search: str = "",
         load: bool = True,
         **kwargs: Any,
@@ -125,8 +125,7 @@ class ModelSelector(widgets.VBox):
     @property
     def default_id(self) -> str | None:
         """The session's default model, with an alias resolved to its id."""
-        default = self.session.default_model
-        return self.session.aliases.get(default, default) if default else None
+        return self.session.default_model_id
 
     @property
     def loaded(self) -> bool:
@@ -142,7 +141,7 @@ class ModelSelector(widgets.VBox):
         self.refresh_button.disabled = True
         failure: str | None = None
         try:
-            catalogue = self.session.catalogue(self._binding.options(), refresh=refresh)
+            catalogue = self.session.catalogue(self._binding.fixed_options, refresh=refresh)
         except Exception as exc:
             failure = failure_message(exc)
         finally:

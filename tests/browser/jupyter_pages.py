@@ -61,7 +61,7 @@ RECORD_TEXTS = """el => {
 }"""
 
 
-def write_notebook(path: Path, sources: list[str]) -> None:
+def new_notebook(sources: list[str]) -> Any:
     """A notebook of code cells on the python3 kernel of the server's environment."""
     import nbformat
 
@@ -72,7 +72,7 @@ def write_notebook(path: Path, sources: list[str]) -> None:
         "language": "python",
     }
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-    nbformat.write(notebook, path)
+    return notebook
 
 
 def file_name(test_name: str) -> str:
@@ -105,7 +105,14 @@ class NotebookPage:
 
     def open(self, *sources: str) -> None:
         """Write a notebook of these cells, open it, and wait until its kernel is ready."""
-        write_notebook(self.root / self.path, list(sources))
+        self.open_notebook(new_notebook(list(sources)))
+
+    def open_notebook(self, notebook: Any) -> None:
+        """Write this notebook (outputs and all, unsigned: so untrusted), open it, and wait
+        until its kernel is ready."""
+        import nbformat
+
+        nbformat.write(notebook, self.root / self.path)
         if self.kind == "lab":
             self.page.goto(f"{self.server_url}/lab/tree/{self.path}?reset")
         else:
@@ -113,7 +120,7 @@ class NotebookPage:
         self._wait_for_kernel()
         # Keys sent before the frontend knows its kernel is idle are dropped.
         self.page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for()
-        self.cell(len(sources) - 1).wait_for()
+        self.cell(len(notebook.cells) - 1).wait_for()
         # Notebook 7.6 itself throws one error while loading (reading 'schema'): only
         # errors from here on can come from what the cells show.
         self.page_errors.clear()

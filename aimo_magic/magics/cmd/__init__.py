@@ -1,7 +1,8 @@
 """``%aimo SUBCOMMAND``: each subcommand lives in its own module, imported on use.
 
 A module defines ``run(magics, argv)``; its docstring's first line is the summary
-``%aimo help`` lists, and an optional ``parser()`` gives its usage and options.
+``%aimo help`` lists, and an optional ``parser()`` gives its usage and options. The
+table of names is ``_commands.COMMANDS``.
 """
 
 from __future__ import annotations
@@ -10,30 +11,10 @@ import importlib
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+from aimo_magic.magics.cmd._commands import COMMANDS
 
-# name -> module under aimo_magic.magics.cmd; each module defines run(magics, argv).
-COMMANDS: dict[str, str] = {
-    "alias": "alias",
-    "cache": "cache",
-    "chats": "chats",
-    "config": "config",
-    "explain": "explain",
-    "help": "help",
-    "history": "history",
-    "load": "load",
-    "login": "login",
-    "logout": "logout",
-    "models": "models",
-    "reset": "reset",
-    "save": "save",
-    "select": "select",
-    "unalias": "unalias",
-    "usage": "usage",
-    "use": "use",
-    "version": "version",
-}
+if TYPE_CHECKING:
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 
 def command_module(name: str) -> ModuleType | None:
@@ -41,16 +22,15 @@ def command_module(name: str) -> ModuleType | None:
     module = COMMANDS.get(name)
     if module is None:
         return None
-    qualified = f"{__name__}.{module}"
     try:
-        return importlib.import_module(qualified)
+        return importlib.import_module(f"{__name__}.{module}")
     except ModuleNotFoundError as exc:
-        if exc.name != qualified:
+        if exc.name != f"{__name__}.{module}":
             raise
         return None
 
 
-def dispatch(magics: AimoMagics, line: str) -> Any:
+def dispatch(magics: MagicsSurface, line: str) -> Any:
     from aimo_magic.magics.failures import fail, line_words
 
     argv = line_words(magics, line, f"`%aimo {line}`")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 
 class _Refused(Exception):
@@ -49,7 +49,7 @@ class CommandParser(argparse.ArgumentParser):
         raise _Refused(message or f"exit status {status}")
 
 
-def parse(magics: AimoMagics, parser: CommandParser, argv: Sequence[str]) -> Any:
+def parse(magics: MagicsSurface, parser: CommandParser, argv: Sequence[str]) -> Any:
     """The parsed arguments, or None once the usage has been printed for ``--help``."""
     from aimo_magic.magics.failures import fail
     from aimo_magic.magics.parse_errors import parse_error_line
@@ -66,11 +66,13 @@ def parse(magics: AimoMagics, parser: CommandParser, argv: Sequence[str]) -> Any
 
 def command(
     make_parser: Callable[[], CommandParser],
-) -> Callable[[Callable[[AimoMagics, Any], Any]], Callable[[AimoMagics, list[str]], Any]]:
+) -> Callable[[Callable[[MagicsSurface, Any], Any]], Callable[[MagicsSurface, list[str]], Any]]:
     """Turn ``body(magics, args)`` into the ``run(magics, argv)`` the dispatcher calls."""
 
-    def wrap(body: Callable[[AimoMagics, Any], Any]) -> Callable[[AimoMagics, list[str]], Any]:
-        def run(magics: AimoMagics, argv: list[str]) -> Any:
+    def wrap(
+        body: Callable[[MagicsSurface, Any], Any],
+    ) -> Callable[[MagicsSurface, list[str]], Any]:
+        def run(magics: MagicsSurface, argv: list[str]) -> Any:
             args = parse(magics, make_parser(), argv)
             return None if args is None else body(magics, args)
 

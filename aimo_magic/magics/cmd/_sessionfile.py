@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 from aimo_magic.core.secrets import KEY_MARKER, looks_like_key
 
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 ALIASES_KEY = "aliases"
 MODEL_KEY = "default_model"
 
 
-def session_dict(magics: AimoMagics) -> dict[str, Any]:
+def session_dict(magics: MagicsSurface) -> dict[str, Any]:
     """Threads, aliases and the chosen default; refuses anything that looks like a key."""
     data = magics.session.conversations.to_dict()
     data[ALIASES_KEY] = dict(sorted(magics.session.aliases.items()))
@@ -34,7 +34,7 @@ def session_dict(magics: AimoMagics) -> dict[str, Any]:
     return data
 
 
-def write_session(magics: AimoMagics, path: str | os.PathLike[str]) -> Path:
+def write_session(magics: MagicsSurface, path: str | os.PathLike[str]) -> Path:
     from aimo_magic.conversation.persist import write_atomic
 
     text = json.dumps(session_dict(magics), ensure_ascii=False, indent=1, allow_nan=False)

@@ -16,17 +16,22 @@ CELL_STYLE = "text-align:left;vertical-align:top;padding:2px 8px"
 
 @dataclass
 class Table:
-    """Rows of text cells; ``notes`` are shown under the table in both forms."""
+    """Rows of text cells; ``notes`` are shown under the table in both forms.
+
+    ``code_columns`` are shown as code in HTML (commands a user may type).
+    """
 
     headers: Sequence[str]
     rows: Sequence[Sequence[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     title: str = ""
+    code_columns: frozenset[int] = frozenset()
 
     def to_html(self) -> str:
         def cells(tag: str, values: Sequence[str]) -> str:
             return "".join(
-                f'<{tag} style="{CELL_STYLE}">{html.escape(value)}</{tag}>' for value in values
+                f'<{tag} style="{CELL_STYLE}">{self._cell_html(tag, n, value)}</{tag}>'
+                for n, value in enumerate(values)
             )
 
         head = f"<thead><tr>{cells('th', self.headers)}</tr></thead>"
@@ -35,6 +40,10 @@ class Table:
         notes = "".join(f"<p><small>{html.escape(note)}</small></p>" for note in self.notes)
         table = f'<table class="aimo-table" style="{TABLE_STYLE}">'
         return f"{title}{table}{head}<tbody>{body}</tbody></table>{notes}"
+
+    def _cell_html(self, tag: str, column: int, value: str) -> str:
+        escaped = html.escape(value)
+        return f"<code>{escaped}</code>" if tag == "td" and column in self.code_columns else escaped
 
     def to_text(self) -> str:
         return "\n".join(

@@ -14,7 +14,7 @@ from aimo_magic.magics.cmd._args import CommandParser, command
 from aimo_magic.magics.failures import user_errors
 
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 ALIAS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,39}")
 
@@ -36,7 +36,7 @@ def check_alias_name(name: str) -> str:
     return name
 
 
-def list_aliases(magics: AimoMagics) -> None:
+def list_aliases(magics: MagicsSurface) -> None:
     from aimo_magic.magics.cmd._table import Table
 
     aliases = magics.session.aliases
@@ -51,7 +51,7 @@ def list_aliases(magics: AimoMagics) -> None:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
     from aimo_magic.core.catalogue import find_model
     from aimo_magic.magics.failures import fail
 
@@ -67,8 +67,8 @@ def run(magics: AimoMagics, args: Any) -> None:
         return
     with user_errors(magics):
         check_alias_name(args.name)
-        target = session.resolve_model(args.model)
-        check = session.check_model(target, magics.client_options(), enabled=magics.check_models)
+        check = session.resolve(args.model)
+        target = check.model_id or args.model
         if find_model(session.cached_catalogue or (), args.name) is not None:
             raise ValueError(f"{args.name!r} is already a model id; pick another alias name.")
     previous = session.aliases.get(args.name)

@@ -18,7 +18,7 @@ from aimo_magic.magics.cmd._args import CommandParser, command
 
 if TYPE_CHECKING:
     from aimo_magic.core.cache import AnswerCache
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 ACTIONS = ("on", "off", "stats", "clear")
 
@@ -40,18 +40,18 @@ def megabytes(size: int) -> str:
     return f"{size / 1024 / 1024:.2f} MB"
 
 
-def open_store(magics: AimoMagics) -> AnswerCache | None:
+def open_store(magics: MagicsSurface) -> AnswerCache | None:
     """The session's cache, or None after saying in one line why it cannot be used
     (a problem found just now has already been announced by the session)."""
     known = magics.session.cache_problem
-    store = magics.session.answer_cache(magics.cache_options())
+    store = magics.session.answer_cache()
     problem = magics.session.cache_problem
     if store is None and problem is not None and problem is known:
         print(f"The answer cache at {problem.path} cannot be used ({problem.reason}).")
     return store
 
 
-def state_line(magics: AimoMagics) -> str:
+def state_line(magics: MagicsSurface) -> str:
     problem = magics.session.cache_problem
     if problem is not None:
         return f"off for this session: the file cannot be used ({problem.reason})"
@@ -59,14 +59,14 @@ def state_line(magics: AimoMagics) -> str:
 
 
 def saved(ledger: dict[str, float]) -> str:
-    from aimo_magic.magics.cmd._catalogue import format_price
+    from aimo_magic.core.pricing import format_price
 
     if not ledger["cache_hits"]:
         return "none yet"
     return f"{format_price(round(ledger['saved'], 12))} listed price units (see %aimo usage)"
 
 
-def show_stats(magics: AimoMagics, store: AnswerCache) -> None:
+def show_stats(magics: MagicsSurface, store: AnswerCache) -> None:
     from aimo_magic.magics.cmd._table import Table
 
     stats = store.stats()
@@ -86,7 +86,7 @@ def show_stats(magics: AimoMagics, store: AnswerCache) -> None:
     Table(headers=("Answer cache", ""), rows=rows, title="aimo-magic answer cache").show()
 
 
-def clear(magics: AimoMagics, store: AnswerCache, args: Any) -> None:
+def clear(magics: MagicsSurface, store: AnswerCache, args: Any) -> None:
     from aimo_magic.magics.cmd._table import count
     from aimo_magic.magics.failures import fail
 
@@ -103,7 +103,7 @@ def clear(magics: AimoMagics, store: AnswerCache, args: Any) -> None:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
     from aimo_magic.core.cache import CacheUnavailableError
     from aimo_magic.magics.failures import fail
 

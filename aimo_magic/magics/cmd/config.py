@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING, Any
 from aimo_magic.magics.cmd._args import CommandParser, command
 
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 
 def parser() -> CommandParser:
     return CommandParser("config", __doc__)
 
 
-def effective_base_url(magics: AimoMagics) -> str:
-    from aimo_magic.core.config import ConfigurationError, Settings
+def effective_base_url(magics: MagicsSurface) -> str:
+    from aimo_magic.core.config import ConfigurationError
 
     try:
-        return Settings.resolve(base_url=magics.base_url or None).base_url
+        return magics.session.resolve(for_request=False).base_url
     except ConfigurationError as exc:
         return f"unusable: {exc}"
 
@@ -36,7 +36,7 @@ def shown_value(name: str, value: Any) -> str:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
     from aimo_magic.core.secrets import mask
     from aimo_magic.magics.cmd._table import Table
     from aimo_magic.rendering.sanitize import describe

@@ -1,4 +1,5 @@
-"""Show a thread's messages: who said what, with answers that were cut short marked.
+"""Show a thread's messages: who said what, the functions the model called and what they
+returned, with answers that were cut short marked.
 
 THREAD defaults to the one %%aimo uses without -c. Text is shown as written, never
 rendered, so nothing a model wrote can act on the page.
@@ -14,7 +15,7 @@ from aimo_magic.magics.failures import user_errors
 
 if TYPE_CHECKING:
     from aimo_magic.conversation import Thread
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 PARTIAL_MARK = "[partial: the answer was interrupted]"
 
@@ -35,12 +36,16 @@ def history_lines(thread: Thread) -> list[str]:
     for number, turn in enumerate(thread.turns, start=1):
         mark = f" {PARTIAL_MARK}" if turn.partial else ""
         lines += ["", f"── {number}. user", content_text(turn.user)]
+        for call in turn.tool_calls:
+            function = call.get("function", {})
+            lines += ["", f"── {number}. call {function.get('name')}({function.get('arguments')})"]
+            lines.append(call["result"] if call["result"] is not None else "[no result]")
         lines += ["", f"── {number}. assistant ({turn.model}){mark}", turn.assistant]
     return lines
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
     from aimo_magic.magics.cmd._threads import existing_thread
 
     with user_errors(magics):

@@ -12,7 +12,7 @@ from aimo_magic.magics.cmd._args import CommandParser, command
 from aimo_magic.magics.failures import user_errors
 
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 
 def parser() -> CommandParser:
@@ -23,7 +23,7 @@ def parser() -> CommandParser:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
     from aimo_magic.magics.cmd._sessionfile import read_extras
     from aimo_magic.magics.cmd._table import count
 

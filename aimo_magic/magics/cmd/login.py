@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aimo_magic.magics.cmd._args import CommandParser, command
 
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 PROMPT = "AiMo API key (hidden; kept in this kernel only): "
 
@@ -25,7 +25,7 @@ def parser() -> CommandParser:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
     import getpass
 
     from aimo_magic.core.secrets import KEY_MARKER, mask

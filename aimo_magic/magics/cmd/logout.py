@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aimo_magic.magics.cmd._args import CommandParser, command
 
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 
 def parser() -> CommandParser:
@@ -19,7 +19,7 @@ def parser() -> CommandParser:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
     from aimo_magic.core.secrets import mask
 
     session = magics.session

@@ -15,7 +15,7 @@ from aimo_magic.magics.failures import user_errors
 
 if TYPE_CHECKING:
     from aimo_magic.core.errors import AimoError
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 USE_ANYWAY = (
     "You can still use a model by its id: `%%aimo MODEL` or `%aimo use MODEL` "
@@ -42,10 +42,10 @@ def parser() -> CommandParser:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
+    from aimo_magic.core.catalogue import DEFAULT_MARK
     from aimo_magic.core.errors import AimoError
-    from aimo_magic.magics.cmd._catalogue import (
-        DEFAULT_MARK,
+    from aimo_magic.magics.cmd._models_table import (
         PRICE_NOTE,
         catalogue_html,
         catalogue_text,
@@ -56,7 +56,7 @@ def run(magics: AimoMagics, args: Any) -> None:
     session = magics.session
     with user_errors(magics):
         try:
-            models = session.catalogue(magics.client_options(), refresh=args.refresh)
+            models = session.catalogue(refresh=args.refresh)
         except AimoError as exc:
             line = no_list(exc)
             if line is None:
@@ -74,7 +74,7 @@ def run(magics: AimoMagics, args: Any) -> None:
             "try fewer or shorter words, or `%aimo models` for all of them."
         )
         return
-    default = session.resolve_model(None) if session.default_model else None
+    default = session.default_model_id
     what = f" matching {' '.join(args.search)!r}" if args.search else ""
     summary = f"{len(shown)} of {len(models)} models{what}."
     if default and any(default in m.ids for m in shown):

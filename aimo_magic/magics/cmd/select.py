@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aimo_magic.magics.cmd._args import CommandParser, command
 
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
     from aimo_magic.widgets.selector import ModelSelector
 
 
@@ -35,7 +35,7 @@ def load_after_cell(shell: Any, selector: ModelSelector) -> None:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> ModelSelector:
+def run(magics: MagicsSurface, args: Any) -> ModelSelector:
     from aimo_magic.widgets.selector import ModelSelector
 
     selector = ModelSelector(magics=magics, search=" ".join(args.search), load=False)

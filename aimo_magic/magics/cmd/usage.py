@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from aimo_magic.core.types import Model
+    from aimo_magic.core.usage import UsageLedger
+    from aimo_magic.magics.cmd._host import MagicsSurface
     from aimo_magic.magics.cmd._table import Table
-    from aimo_magic.magics.magics import AimoMagics
-    from aimo_magic.session import UsageLedger
 
 
 def parser() -> CommandParser:
@@ -27,7 +27,7 @@ def parser() -> CommandParser:
 
 def _cost(row: dict[str, float]) -> str:
     """The estimate, ``unknown`` when no answer had a price, ``X + unknown`` when some did."""
-    from aimo_magic.magics.cmd._catalogue import format_price
+    from aimo_magic.core.pricing import format_price
 
     unpriced, calls = int(row.get("unpriced", 0)), int(row["calls"])
     if calls and unpriced >= calls:
@@ -48,7 +48,7 @@ def _row(name: str, row: dict[str, float], hits: bool) -> tuple[str, ...]:
     )
     if not hits:
         return cells
-    from aimo_magic.magics.cmd._catalogue import format_price
+    from aimo_magic.core.pricing import format_price
 
     return (*cells, str(int(row["cache_hits"])), format_price(round(row["saved"], 12)))
 
@@ -60,7 +60,7 @@ def usage_table(ledger: UsageLedger, catalogue: Sequence[Model] = ()) -> Table:
     pinned id (its public key first); the ids themselves are listed under the table.
     """
     from aimo_magic.core.catalogue import readable_id
-    from aimo_magic.magics.cmd._catalogue import UNIT
+    from aimo_magic.magics.cmd._models_table import UNIT
     from aimo_magic.magics.cmd._table import Table, count
 
     totals = ledger.totals()
@@ -93,7 +93,7 @@ def usage_table(ledger: UsageLedger, catalogue: Sequence[Model] = ()) -> Table:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
     ledger = magics.session.usage
     if not ledger.per_model:
         print("No answers yet in this session, so no usage to show.")

@@ -14,7 +14,7 @@ from aimo_magic.magics.cmd._args import CommandParser, command
 from aimo_magic.magics.failures import user_errors
 
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 
 def parser() -> CommandParser:
@@ -24,7 +24,7 @@ def parser() -> CommandParser:
     return p
 
 
-def describe_default(magics: AimoMagics) -> str:
+def describe_default(magics: MagicsSurface) -> str:
     from aimo_magic.core.config import ENV_MODEL
 
     session = magics.session
@@ -35,13 +35,13 @@ def describe_default(magics: AimoMagics) -> str:
             "or name it on the line (%%aimo MODEL)."
         )
     source = "" if magics.model else f" (from the {ENV_MODEL} environment variable)"
-    resolved = session.resolve_model(None)
+    resolved = session.default_model_id
     via = f" (alias for {resolved})" if resolved != current else ""
     return f"Default model: {current}{via}{source}."
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
     from aimo_magic.magics.failures import fail
 
     if args.clear:
@@ -53,10 +53,9 @@ def run(magics: AimoMagics, args: Any) -> None:
     if not args.model:
         print(describe_default(magics))
         return
-    session = magics.session
     with user_errors(magics):
-        model_id = session.resolve_model(args.model)
-        check = session.check_model(model_id, magics.client_options(), enabled=magics.check_models)
+        check = magics.session.resolve(args.model)
+    model_id = check.model_id or args.model
     magics.model = model_id
     alias = f" (alias {args.model})" if model_id != args.model else ""
     provider = f" served by {check.offer.name}" if check.offer else ""

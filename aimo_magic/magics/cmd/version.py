@@ -8,7 +8,7 @@ from aimo_magic._version import __version__
 from aimo_magic.magics.cmd._args import CommandParser, command
 
 if TYPE_CHECKING:
-    from aimo_magic.magics.magics import AimoMagics
+    from aimo_magic.magics.cmd._host import MagicsSurface
 
 
 def parser() -> CommandParser:
@@ -16,7 +16,7 @@ def parser() -> CommandParser:
 
 
 @command(parser)
-def run(magics: AimoMagics, args: Any) -> None:
+def run(magics: MagicsSurface, args: Any) -> None:
     from aimo_magic.rendering.sanitize import describe
 
     print(f"aimo-magic {__version__}")

@@ -7,26 +7,19 @@ runs: tests and notebooks can hard-code ``<provider id>:<model name>`` ids.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+from aimo_magic.emulator.provider_ids import provider_id
 
+if TYPE_CHECKING:
+    from aimo_magic.emulator.providers import ProviderProfile, ServedModel
 
-def _base58(data: bytes) -> str:
-    number = int.from_bytes(data, "big")
-    digits = []
-    while number:
-        number, rest = divmod(number, 58)
-        digits.append(_BASE58[rest])
-    leading_zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * leading_zeros + "".join(reversed(digits))
+__all__ = ["provider_id"]  # where it always was; made in provider_ids
 
-
-def provider_id(provider_name: str) -> str:
-    """A stable, made-up Solana-style public key (43-44 base58 characters) for a name."""
-    return _base58(hashlib.sha256(b"aimo-emulator:" + provider_name.encode()).digest())
+DEFAULT_PROMPT_PRICE = 0.1
+DEFAULT_COMPLETION_PRICE = 0.4
+"""Prices of a served model's provider whose profile sets none."""
 
 
 @dataclass(frozen=True)
@@ -225,14 +218,38 @@ def _padding_model(index: int) -> CatalogueModel:
     )
 
 
-def build_catalogue(size: int | None = None) -> tuple[CatalogueModel, ...]:
-    """The default catalogue, cut or padded with synthetic models to ``size`` entries."""
+def build_catalogue(
+    size: int | None = None,
+    serve: tuple[ServedModel, ...] = (),
+    profiles: tuple[ProviderProfile, ...] = (),
+) -> tuple[CatalogueModel, ...]:
+    """The default catalogue, cut or padded with synthetic models to ``size`` entries,
+    then the ``serve``d models, priced by their providers' profiles."""
     if size is None:
-        return DEFAULT_CATALOGUE
-    if size <= len(DEFAULT_CATALOGUE):
-        return DEFAULT_CATALOGUE[:size]
-    extra = size - len(DEFAULT_CATALOGUE)
-    return DEFAULT_CATALOGUE + tuple(_padding_model(i) for i in range(1, extra + 1))
+        listed = DEFAULT_CATALOGUE
+    elif size <= len(DEFAULT_CATALOGUE):
+        listed = DEFAULT_CATALOGUE[:size]
+    else:
+        extra = size - len(DEFAULT_CATALOGUE)
+        listed = DEFAULT_CATALOGUE + tuple(_padding_model(i) for i in range(1, extra + 1))
+    return listed + tuple(_served(model, profiles) for model in serve)
+
+
+def _served(model: ServedModel, profiles: tuple[ProviderProfile, ...]) -> CatalogueModel:
+    by_name = {profile.name: profile for profile in profiles}
+
+    def offer(name: str) -> Offer:
+        profile = by_name.get(name)
+        prompt = profile.prompt if profile and profile.prompt is not None else None
+        completion = profile.completion if profile and profile.completion is not None else None
+        return Offer(
+            name,
+            DEFAULT_PROMPT_PRICE if prompt is None else prompt,
+            DEFAULT_COMPLETION_PRICE if completion is None else completion,
+        )
+
+    offers = tuple(offer(name) for name in model.providers)
+    return CatalogueModel(model.name, model.name, model.context_length, offers)
 
 
 def model_names(catalogue_size: int | None = None) -> list[str]:
@@ -260,6 +277,12 @@ class Catalogue:
         """The model and the offer that serves ``model_id``: a routing name goes to the
         cheapest provider, ``provider_id:name`` to that provider (split on the first ``:``).
         """
+        model, offers = self.candidates(model_id)
+        return model, offers[0]
+
+    def candidates(self, model_id: str) -> tuple[CatalogueModel, list[Offer]]:
+        """The model and the offers that may serve ``model_id``, in the router's order: a
+        routing name's providers cheapest first, a pinned id's one provider."""
         provider, sep, name = model_id.partition(":")
         if not sep:
             provider, name = "", model_id
@@ -270,11 +293,11 @@ class Catalogue:
                 f"Model '{name}' not found: list the available models with GET /v1/models",
             )
         if not sep:
-            return model, model.cheapest()
+            return model, sorted(model.offers, key=lambda o: (o.cost, o.provider_name))
         offer = model.offer_from(provider)
         if offer is None:
             reason = "does not serve" if provider in self._providers else "not found for"
             raise ModelLookupError(
                 "invalid_provider", f"Provider '{provider}' {reason} model '{name}'"
             )
-        return model, offer
+        return model, [offer]

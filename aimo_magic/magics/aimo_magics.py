@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, observe, validate
 
+from aimo_magic.core.resolution import Choices
 from aimo_magic.magics.cell_options import cell_arguments
 from aimo_magic.magics.figures import FigureMemory
 from aimo_magic.rendering.bundles import FORMATS
-from aimo_magic.session import AimoSession, CacheOptions, ClientOptions
+from aimo_magic.session import AimoSession
 
 if TYPE_CHECKING:
     from aimo_magic.magics.ask_context import AskContext
@@ -74,6 +75,12 @@ class AimoMagics(Magics):
         "turn off for servers that serve models they do not list.",
     ).tag(config=True)
 
+    tools = Unicode(
+        "",
+        help="Functions every %%aimo cell offers the model when it names none with --tools "
+        "(NAME[,NAME...] or `all`); not offered to --compare and --each cells.",
+    ).tag(config=True)
+
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # The session must exist before traitlets applies configured values,
         # because their observers write into it.
@@ -82,11 +89,7 @@ class AimoMagics(Magics):
         self.short_errors = False
         super().__init__(shell=shell, **kwargs)
         self._unsubscribe = self.session.on_default_model(self._default_model_changed)
-        self.session.settings_source = lambda: (
-            self.client_options(),
-            self.cache_options(),
-            self.check_models,
-        )
+        self.session.configured = self.request_choices()
         if self.model:
             self.session.set_default_model(self.model)
         if self.api_key:
@@ -116,13 +119,21 @@ class AimoMagics(Magics):
         if self.model != model_id:
             self.model = model_id
 
-    def client_options(self) -> ClientOptions:
-        return ClientOptions(
-            base_url=self.base_url or None, timeout=self.timeout, max_retries=self.max_retries
+    def request_choices(self) -> Choices:
+        """What these settings choose for requests (the session resolves them)."""
+        return Choices(
+            base_url=self.base_url or None,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            check_models=self.check_models,
+            cache_dir=self.cache_dir or None,
+            cache_max_mb=self.cache_max_mb,
         )
 
-    def cache_options(self) -> CacheOptions:
-        return CacheOptions(directory=self.cache_dir or None, max_mb=self.cache_max_mb)
+    @observe("base_url", "timeout", "max_retries", "check_models", "cache_dir", "cache_max_mb")
+    def _request_setting_set(self, change: dict[str, Any]) -> None:
+        """Hand the session the new settings, for cells and for Python code alike."""
+        self.session.configured = self.request_choices()
 
     @validate("cache_max_mb")
     def _check_cache_max_mb(self, proposal: dict[str, Any]) -> float:
@@ -136,7 +147,6 @@ class AimoMagics(Magics):
         from aimo_magic.magics.ask_context import AskContext, AskSettings
 
         settings = AskSettings(
-            client=self.client_options(),
             default_format=self.default_format,
             stream=self.stream,
             render_rate=self.render_rate,
@@ -146,8 +156,7 @@ class AimoMagics(Magics):
             image_turns=self.image_turns,
             short_errors=self.short_errors,
             cache=self.cache,
-            cache_options=self.cache_options(),
-            check_models=self.check_models,
+            tools=self.tools,
         )
         return AskContext(self.session, settings, self.shell, figures=self.figures)
 

@@ -1,15 +1,15 @@
 """The catalogue as a table: one row per provider offer, searchable by any column.
 
-Prices are shown digit for digit as listed, because their unit is not documented
-and a silent conversion would make a price look like something it is not.
+Prices are written by ``core.pricing.format_price``, digit for digit as listed.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 
+from aimo_magic.core.catalogue import DEFAULT_MARK
+from aimo_magic.core.pricing import format_price
 from aimo_magic.core.types import Model, Pricing
 from aimo_magic.magics.cmd._table import CELL_STYLE, TABLE_STYLE, text_grid
 
@@ -18,14 +18,6 @@ MODEL_HEADERS = ("Model", "Routing name")
 OFFER_HEADERS = ("Provider", "Provider id (provider_pubkey:model_name)", "Price in*", "Price out*")
 TAIL_HEADERS = ("Context", "Modalities (in → out)")
 PRICE_NOTE = f"* Price {UNIT} (the unit is not documented; values are shown unconverted)."
-DEFAULT_MARK = "★ "
-
-
-def format_price(value: float | None) -> str:
-    """The listed number in positional notation (``1e-06`` reads as ``0.000001``)."""
-    if value is None:
-        return "not listed"
-    return format(Decimal(repr(value)), "f")
 
 
 def modalities(model: Model) -> str:

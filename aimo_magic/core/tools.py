@@ -1,0 +1,275 @@
+"""Functions a model may call: the ``@tool`` decorator, the registry, schemas and checks.
+
+The JSON Schema a model sees is pydantic's, built from the function's signature, type
+hints and docstring, and the model's arguments are validated by the same pydantic model
+before the function runs, so what the model is told and what is enforced cannot drift
+apart. pydantic is imported only when a tool is defined or offered, never by
+``%load_ext``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+from aimo_magic.core.errors import AimoError
+
+TOOL_ATTRIBUTE = "__aimo_tool__"
+_NAME_OK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ToolDefinitionError(AimoError):
+    """A function that cannot be offered to a model as it stands (one line says why)."""
+
+
+class ToolArgumentsError(ValueError):
+    """The model's arguments do not fit the function; ``str()`` is what the model is told."""
+
+
+@dataclass(frozen=True, eq=False)
+class Tool:
+    """A function offered to a model, with the schema it is described and checked by.
+
+    ``approve``: ask the user before each call (functions with effects).
+    ``concurrent``: calls in one step may run at the same time as other such calls.
+    """
+
+    function: Callable[..., Any]
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    approve: bool = False
+    concurrent: bool = False
+    _model: Any = field(default=None, repr=False)
+
+    def spec(self) -> dict[str, Any]:
+        """The entry of the request's ``tools`` list (OpenAI's function tool)."""
+        function: dict[str, Any] = {"name": self.name, "parameters": self.parameters}
+        if self.description:
+            function["description"] = self.description
+        return {"type": "function", "function": function}
+
+    def arguments(self, raw: str | Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword arguments for a call, from the JSON the model wrote, validated.
+
+        Raises ``ToolArgumentsError`` saying what is wrong, in words meant for the model.
+        """
+        from pydantic import ValidationError
+
+        if isinstance(raw, str):
+            try:
+                data = json.loads(raw) if raw.strip() else {}
+            except ValueError as exc:
+                raise ToolArgumentsError(f"the arguments are not valid JSON ({exc})") from None
+        else:
+            data = dict(raw)
+        if not isinstance(data, dict):
+            raise ToolArgumentsError(
+                f"the arguments must be a JSON object, not {type(data).__name__}"
+            )
+        try:
+            checked = self._model.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in error['loc']) or 'arguments'}: {error['msg']}"
+                for error in exc.errors(include_url=False)
+            )
+            raise ToolArgumentsError(f"the arguments do not fit {self.name}: {problems}") from None
+        return {name: getattr(checked, name) for name in type(checked).model_fields}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.function(*args, **kwargs)
+
+
+def _doc_parts(function: Callable[..., Any]) -> tuple[str, dict[str, str]]:
+    """The description (the docstring without its parameter and return sections) and
+    each parameter's words, read by docstring-parser (Google, NumPy, reST and Epydoc)."""
+    import docstring_parser
+
+    doc = inspect.getdoc(function) or ""
+    try:
+        parsed = docstring_parser.parse(doc)
+    except docstring_parser.ParseError:
+        return doc.strip(), {}
+    description = "\n\n".join(
+        part for part in (parsed.short_description, parsed.long_description) if part
+    )
+    words = {
+        param.arg_name.lstrip("*"): " ".join(param.description.split())
+        for param in parsed.params
+        if param.description
+    }
+    return description, words
+
+
+def _schema_model(function: Callable[..., Any], name: str, descriptions: dict[str, str]) -> Any:
+    """A pydantic model of the function's parameters (extra arguments forbidden)."""
+    import typing
+
+    try:
+        from pydantic import ConfigDict, Field, create_model
+    except ImportError:
+        raise ToolDefinitionError(
+            f"{name}: tools need pydantic (for their schemas and checks), which this Python lacks",
+            hint="pip install 'pydantic>=2'; the browser's Pyodide site cannot install it.",
+        ) from None
+
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError) as exc:
+        raise ToolDefinitionError(f"{name}: its signature cannot be read ({exc})") from None
+    try:
+        hints = typing.get_type_hints(function, include_extras=True)
+    except Exception as exc:
+        raise ToolDefinitionError(
+            f"{name}: a type hint cannot be resolved ({type(exc).__name__}: {exc}); "
+            "define the types it names before the function"
+        ) from None
+    fields: dict[str, Any] = {}
+    for parameter in signature.parameters.values():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise ToolDefinitionError(
+                f"{name}: *{parameter.name} cannot be described to a model; "
+                "name each parameter the model may pass"
+            )
+        if parameter.kind is parameter.POSITIONAL_ONLY:
+            raise ToolDefinitionError(
+                f"{name}: {parameter.name} is positional-only; a model passes arguments by name"
+            )
+        hint = hints.get(parameter.name, Any)
+        default = ... if parameter.default is parameter.empty else parameter.default
+        words = descriptions.get(parameter.name)
+        fields[parameter.name] = (hint, Field(default, description=words) if words else default)
+    try:
+        model = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+        model.model_json_schema()
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ToolDefinitionError(
+            f"{name}: its parameters cannot be described as JSON ({first}); use types a "
+            "model can write: str, int, float, bool, lists, dicts, Literal, pydantic models"
+        ) from None
+    return model
+
+
+def make_tool(
+    function: Callable[..., Any],
+    *,
+    approve: bool = False,
+    concurrent: bool = False,
+    name: str | None = None,
+) -> Tool:
+    """Describe ``function`` for a model (without registering it)."""
+    if isinstance(function, Tool):
+        return function
+    if not callable(function):
+        raise ToolDefinitionError(f"{function!r} is not a function, so it cannot be a tool")
+    chosen = str(name or getattr(function, "__name__", ""))
+    if not _NAME_OK.match(chosen):
+        raise ToolDefinitionError(
+            f"{chosen!r} cannot name a tool: use letters, digits, _ or - (at most 64)"
+        )
+    description, descriptions = _doc_parts(function)
+    model = _schema_model(function, chosen, descriptions)
+    parameters = model.model_json_schema()
+    parameters.pop("title", None)
+    for value in parameters.get("properties", {}).values():
+        if isinstance(value, dict):
+            value.pop("title", None)
+    return Tool(function, chosen, description, parameters, approve, concurrent, model)
+
+
+class ToolRegistry:
+    """The tools ``@tool`` defined in this Python process, by name (the newest wins)."""
+
+    def __init__(self) -> None:
+        self._tools: dict[str, Tool] = {}
+        self._lock = threading.Lock()
+
+    def add(self, tool: Tool) -> None:
+        with self._lock:
+            self._tools[tool.name] = tool
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def all(self) -> list[Tool]:
+        with self._lock:
+            return list(self._tools.values())
+
+    def remove(self, name: str) -> bool:
+        with self._lock:
+            return self._tools.pop(name, None) is not None
+
+
+REGISTRY = ToolRegistry()
+
+
+@overload
+def tool(function: Callable[..., Any], /) -> Callable[..., Any]: ...
+
+
+@overload
+def tool(
+    *, approve: bool = False, concurrent: bool = False, name: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
+
+
+def tool(
+    function: Callable[..., Any] | None = None,
+    /,
+    *,
+    approve: bool = False,
+    concurrent: bool = False,
+    name: str | None = None,
+) -> Any:
+    """Offer a function to models: ``@aimo_magic.tool`` or ``@aimo_magic.tool(approve=True)``.
+
+    The function is returned unchanged (it stays an ordinary function) and registered
+    under its name, so ``%%aimo --tools NAME`` and ``tools=[function]`` find it.
+    ``approve=True`` asks before each call; ``concurrent=True`` lets its calls run
+    alongside the step's other concurrent calls (only for functions safe to run so).
+    """
+
+    def register(target: Callable[..., Any]) -> Callable[..., Any]:
+        described = make_tool(target, approve=approve, concurrent=concurrent, name=name)
+        REGISTRY.add(described)
+        with suppress(AttributeError, TypeError):  # a builtin or a slotted callable
+            setattr(target, TOOL_ATTRIBUTE, described)
+        return target
+
+    return register(function) if function is not None else register
+
+
+def as_tool(value: Any) -> Tool:
+    """A ``Tool`` for what a caller offers: a Tool, a decorated function (its own
+    settings), or a plain function, which needs approval since nobody said it is safe."""
+    if isinstance(value, Tool):
+        return value
+    described = getattr(value, TOOL_ATTRIBUTE, None)
+    if isinstance(described, Tool) and described.function is value:
+        return described
+    return make_tool(value, approve=True)
+
+
+def as_tools(values: Iterable[Any]) -> list[Tool]:
+    """The tools offered, refusing two that share a name (the model could not tell them
+    apart)."""
+    tools = [as_tool(value) for value in values]
+    seen: set[str] = set()
+    for one in tools:
+        if one.name in seen:
+            raise ToolDefinitionError(f"two tools are named {one.name!r}; offer one of them")
+        seen.add(one.name)
+    return tools
+
+
+def tool_specs(values: Iterable[Any]) -> list[dict[str, Any]]:
+    """The request's ``tools``: dicts pass as written, functions and Tools are described."""
+    return [dict(v) if isinstance(v, Mapping) else as_tool(v).spec() for v in values]

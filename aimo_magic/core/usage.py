@@ -1,0 +1,66 @@
+"""The session's spend: tokens and estimated cost per model, and what cache hits saved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aimo_magic.core.types import Usage
+
+USAGE_FIELDS = (
+    "calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "unpriced",
+    "cache_hits",
+    "saved",
+)
+
+
+@dataclass
+class UsageLedger:
+    """Tokens and estimated cost per model for this session, and what cache hits saved.
+
+    ``cost`` sums the answers whose cost is known; ``unpriced`` counts the others
+    (no listed price, or no usage reported), so an unknown cost is never read as 0.
+    A cache hit charges nothing: it counts in ``cache_hits``, and the cost its tokens
+    would have had at the serving provider's prices in ``saved``.
+    """
+
+    per_model: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def _row(self, model: str) -> dict[str, float]:
+        return self.per_model.setdefault(model, dict.fromkeys(USAGE_FIELDS, 0))
+
+    def record(
+        self, model: str, usage: Usage | None, cost: float | None, *, calls: int = 1
+    ) -> None:
+        """Add ``calls`` answers (a batch adds its rows at once) and their summed usage."""
+        row = self._row(model)
+        row["calls"] += calls
+        if usage is not None:
+            row["prompt_tokens"] += usage.prompt_tokens
+            row["completion_tokens"] += usage.completion_tokens
+        if cost is None:
+            row["unpriced"] += calls
+        else:
+            row["cost"] += cost
+
+    def record_hit(self, model: str, saved: float | None, *, hits: int = 1) -> None:
+        row = self._row(model)
+        row["cache_hits"] += hits
+        if saved is not None:
+            row["saved"] += saved
+
+    @property
+    def cache_hits(self) -> int:
+        return int(sum(row["cache_hits"] for row in self.per_model.values()))
+
+    def totals(self) -> dict[str, float]:
+        total = dict.fromkeys(USAGE_FIELDS, 0.0)
+        for row in self.per_model.values():
+            for key in total:
+                total[key] += row[key]
+        return total

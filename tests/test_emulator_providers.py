@@ -1,0 +1,189 @@
+"""Providers with their own behaviour: limits answered with 429, prices, faults, counts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+
+import httpx2
+import pytest
+from test_emulator import chat, open_client
+
+from aimo_magic.emulator import (
+    EmulatorHandle,
+    ProviderProfile,
+    ProviderSpecError,
+    ServedModel,
+    provider_id,
+    start,
+)
+from aimo_magic.emulator.providers import parse_provider_spec, parse_served_spec
+
+MODEL = "demo/spread"
+PROVIDERS = (
+    "cheap;max_in_flight=2;retry_after=0.5;prompt=0.1;completion=0.2",
+    "middle;prompt=0.2;completion=0.4",
+    "broken;fault=status=503,message=gone fishing;prompt=0.5;completion=1.0",
+)
+
+
+@pytest.fixture(scope="module")
+def providers_emulator() -> Iterator[EmulatorHandle]:
+    with start(providers=PROVIDERS, serve=[f"{MODEL}=cheap,middle,broken"]) as handle:
+        yield handle
+
+
+@pytest.fixture
+def emu(providers_emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
+    providers_emulator.reset_provider_counts()
+    yield providers_emulator
+
+
+def until(condition: Callable[[], bool], within_s: float = 30.0) -> bool:
+    """Whether ``condition`` came true, looked at every 10 ms: the server's own state is
+    the event waited for (what a client closed reaches it a moment later)."""
+    deadline = time.monotonic() + within_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def pinned(name: str) -> str:
+    return f"{provider_id(name)}:{MODEL}"
+
+
+def test_specs_read_every_key_and_refuse_what_they_cannot_read() -> None:
+    profile = parse_provider_spec(
+        "fast;latency_ms=100;tokens_per_second=50;max_in_flight=16;retry_after=0.2;"
+        "prompt=0.1;completion=0.4;fault=status=500,retry_after=1"
+    )
+    assert profile == ProviderProfile(
+        "fast", 100.0, 50.0, 16, 0.2, "status=500;retry_after=1", 0.1, 0.4
+    )
+    assert parse_served_spec("a/b = p1, p2") == ServedModel("a/b", ("p1", "p2"))
+    for bad, words in [
+        ("fast;max_in_flight=0", "max_in_flight must be 1 or more"),
+        ("fast;max_in_flight=two", "not a whole number"),
+        ("fast;speed=3", "unknown key 'speed'"),
+        ("fast;latency_ms", "is not key=value"),
+        ("fast;fault=status=9999", "provider fast"),
+    ]:
+        with pytest.raises(ProviderSpecError, match=words):
+            parse_provider_spec(bad)
+    with pytest.raises(ProviderSpecError, match="MODEL=PROVIDER"):
+        parse_served_spec("a/b")
+
+
+def test_a_served_model_lists_its_providers_in_order_at_their_prices(
+    emu: EmulatorHandle,
+) -> None:
+    with open_client(emu) as client:
+        listed = client.get("/v1/models").json()["data"]
+    model = next(m for m in listed if m["name"] == MODEL)
+    assert [(p["name"], p["id"]) for p in model["providers"]] == [
+        (name, provider_id(name)) for name in ("cheap", "middle", "broken")
+    ]
+    assert model["providers"][0]["pricing"] == {"prompt": 0.1, "completion": 0.2, "image": None}
+
+
+def test_a_provider_at_its_limit_answers_429_with_retry_after(emu: EmulatorHandle) -> None:
+    """Two streams hold the cheap provider's two places; the third request is refused,
+    a routing name goes to the next provider with room, and the places come back."""
+    stall = {"X-Emulator-Fault": "stall_after=2;stall_s=30"}
+    body = {
+        "model": pinned("cheap"),
+        "stream": True,
+        "messages": [{"role": "user", "content": "::words 5"}],
+    }
+    readers = []  # kept: a reader dropped closes its stream
+    with open_client(emu) as client, ExitStack() as held:
+        for _ in range(2):
+            response = held.enter_context(
+                client.stream("POST", "/v1/chat/completions", json=body, headers=stall)
+            )
+            assert response.status_code == 200
+            readers.append(response.iter_raw())
+            next(readers[-1])  # the answer has begun: the place is taken
+        assert emu.provider_counts["cheap"].in_flight == 2
+        refused = chat(client, "::words 3", model=pinned("cheap"))
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "0.5"
+        assert "cheap is serving its limit of 2" in refused.json()["error"]["message"]
+        routed = chat(client, "::words 3", model=MODEL)
+        assert routed.status_code == 200
+        assert routed.json()["model"] == pinned("middle")
+    counts = emu.provider_counts
+    assert (counts["cheap"].refused, counts["cheap"].most_in_flight) == (1, 2)
+    assert counts["middle"].answered == 1
+    # The cut streams give their places back once the server sees them gone.
+    assert until(lambda: emu.provider_counts["cheap"].in_flight == 0)
+    with open_client(emu) as client:
+        again = chat(client, "::words 3", model=MODEL)
+        assert again.json()["model"] == pinned("cheap")
+
+
+def test_a_finished_answer_has_given_its_place_back(emu: EmulatorHandle) -> None:
+    """The place is free before the last byte leaves, so a client that read the whole
+    answer is never refused for it: one after another, a limit of 2 is never hit."""
+    with open_client(emu) as client:
+        for stream in (False, True) * 10:
+            response = chat(client, "::words 3", model=pinned("cheap"), stream=stream)
+            assert response.status_code == 200
+            response.read()
+            assert emu.provider_counts["cheap"].in_flight == 0
+    counts = emu.provider_counts["cheap"]
+    assert (counts.answered, counts.refused, counts.most_in_flight) == (20, 0, 1)
+
+
+def test_a_provider_profile_fault_fails_every_answer_it_gives(emu: EmulatorHandle) -> None:
+    with open_client(emu) as client:
+        failed = chat(client, "hello", model=pinned("broken"))
+        other = chat(client, "hello", model=pinned("middle"))
+    assert failed.status_code == 503
+    assert failed.json()["error"]["message"] == "gone fishing"
+    assert other.status_code == 200
+    assert emu.provider_counts["broken"].failed == 1
+
+
+def test_counts_are_served_over_http_and_reset(emu: EmulatorHandle) -> None:
+    with open_client(emu) as client:
+        chat(client, "hello", model=pinned("middle"))
+        seen = client.get("/_emulator/providers").json()["providers"]
+        assert seen["middle"]["answered"] == 1
+        cleared = client.delete("/_emulator/providers").json()["providers"]
+    assert cleared["middle"]["answered"] == 0
+
+
+def test_the_command_line_takes_providers_and_served_models() -> None:
+    """A bad spec is one line on stderr and exit status 2, before anything listens."""
+    done = subprocess.run(
+        [sys.executable, "-m", "aimo_magic.emulator", "--provider", "x;max_in_flight=0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "max_in_flight must be 1 or more" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_httpx_sees_the_same_limit_through_the_in_process_transport() -> None:
+    from aimo_magic.emulator import start_in_process
+
+    with start_in_process(providers=["solo;max_in_flight=1"], serve=["x/y=solo"]) as handle:
+        with open_client(handle) as client:
+            first = chat(client, "::words 2", model="x/y")
+            assert first.status_code == 200
+        assert handle.provider_counts["solo"].answered == 1
+
+
+def test_unknown_behaviour_keeps_the_catalogue_as_it_was(emulator: EmulatorHandle) -> None:
+    """Without profiles the shared emulator routes a name to its cheapest provider."""
+    with httpx2.Client(base_url=emulator.base_url, timeout=10) as client:
+        listed = client.get("/v1/models").json()["data"]
+    assert MODEL not in {m["name"] for m in listed}
