@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         MissingKeyError,
         Model,
         NotFoundError,
+        NotRecordedError,
         PaymentError,
         RateLimitError,
         ServerError,
@@ -44,7 +45,11 @@ if TYPE_CHECKING:
         ask,
         compare,
         image,
+        record_answers,
+        save_answers,
+        stop_using_answers,
         tool,
+        use_answers,
     )
     from aimo_magic.widgets.selector import ModelSelector
 
@@ -67,6 +72,7 @@ _CORE_NAMES = {
     "MissingKeyError",
     "Model",
     "NotFoundError",
+    "NotRecordedError",
     "PaymentError",
     "RateLimitError",
     "ServerError",
@@ -77,7 +83,11 @@ _CORE_NAMES = {
     "ask",
     "compare",
     "image",
+    "record_answers",
+    "save_answers",
+    "stop_using_answers",
     "tool",
+    "use_answers",
 }
 
 _BATCH_NAMES = {"Batch", "BatchError", "batch"}

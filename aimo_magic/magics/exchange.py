@@ -41,6 +41,8 @@ def provenance(request: AskRequest, result: ChatResult | None) -> dict[str, Any]
         record["finish_reason"] = result.finish_reason
         if result.cached_at is not None:
             record["cached_at"] = stored_when(result.cached_at, "seconds")
+        if result.recorded_in is not None:
+            record["recorded_in"] = result.recorded_in
     return {"aimo": record}
 
 
@@ -52,10 +54,14 @@ def stored_when(cached_at: float, timespec: str = "minutes") -> str:
 
 
 def cache_notes(result: ChatResult) -> list[str]:
-    """The footer's word on a cached answer: where it came from, and that it was free."""
+    """The footer's word on a stored answer: where it came from (the answer cache, or
+    the answer file replayed) and when, and that it was free."""
     if result.cached_at is None:
         return []
-    return [f"from the cache (stored {stored_when(result.cached_at)[:16]})", "no tokens charged"]
+    when = stored_when(result.cached_at)[:16]
+    if result.recorded_in is not None:
+        return [f"recorded {when} ({result.recorded_in})", "no tokens charged"]
+    return [f"from the cache (stored {when})", "no tokens charged"]
 
 
 class Exchange:
