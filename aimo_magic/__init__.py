@@ -1,7 +1,8 @@
 """aimo-magic: the AiMo Network from a Jupyter notebook.
 
 ``%load_ext aimo_magic`` registers the magics; ``aimo_magic.Client`` works from plain
-Python, ``aimo_magic.batch`` asks one prompt template of every row of a dataset, and
+Python, ``aimo_magic.batch`` asks one prompt template of every row of a dataset,
+``aimo_magic.evaluate`` asks it of several models and scores the answers, and
 ``@aimo_magic.tool`` / ``aimo_magic.ask`` let a model call your functions.
 Names are resolved lazily so that loading the extension stays fast.
 """
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
         tool,
         use_answers,
     )
+    from aimo_magic.evaluation import Evaluation, EvaluationInterrupted, ScoreError, evaluate
     from aimo_magic.widgets.selector import ModelSelector
 
 _CORE_NAMES = {
@@ -91,9 +93,17 @@ _CORE_NAMES = {
 }
 
 _BATCH_NAMES = {"Batch", "BatchError", "batch"}
+_EVALUATION_NAMES = {"Evaluation", "EvaluationInterrupted", "ScoreError", "evaluate"}
 
 __all__ = sorted(
-    [*_CORE_NAMES, *_BATCH_NAMES, "ModelSelector", "__version__", "load_ipython_extension"]
+    [
+        *_CORE_NAMES,
+        *_BATCH_NAMES,
+        *_EVALUATION_NAMES,
+        "ModelSelector",
+        "__version__",
+        "load_ipython_extension",
+    ]
 )
 
 
@@ -102,6 +112,8 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module("aimo_magic.core"), name)
     if name in _BATCH_NAMES:
         return getattr(importlib.import_module("aimo_magic.batching"), name)
+    if name in _EVALUATION_NAMES:
+        return getattr(importlib.import_module("aimo_magic.evaluation"), name)
     if name == "ModelSelector":
         return importlib.import_module("aimo_magic.widgets.selector").ModelSelector
     raise AttributeError(f"module 'aimo_magic' has no attribute {name!r}")

@@ -25,6 +25,7 @@ SCRIPTS = {
     "cache": "bench_cache.py",
     "batch": "bench_batch.py",
     "concurrency": "bench_concurrency.py",
+    "tools": "bench_tools.py",
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from emulator_env import use_emulator
 from pydantic import BaseModel, field_validator
 
 import aimo_magic
@@ -35,17 +36,7 @@ def emu(
     emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[EmulatorHandle]:
     """The emulator in AIMO_* variables, and a fresh answer cache for each test."""
-    for name, value in {
-        "AIMO_API_KEY": KEY,
-        "AIMO_BASE_URL": emulator.base_url,
-        "AIMO_CACHE_DIR": str(tmp_path / "cache"),
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AIMO_MODEL", raising=False)
-    emulator.clear_faults()
-    emulator.clear_requests()
-    emulator.reset_in_flight()
-    yield emulator
+    yield use_emulator(emulator, monkeypatch, KEY, tmp_path / "cache")
     emulator.clear_faults()
 
 

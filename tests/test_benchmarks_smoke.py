@@ -29,6 +29,11 @@ TARGETS = {
         "cache hit: execute to final display (median)",
         "AsyncClient, 20 hits: longest event-loop stall",
     ],
+    "bench_tools.py": [
+        "streamed: loop overhead per step",
+        "streamed: loop's own time per step (outside requests)",
+        "not streamed: loop overhead per step",
+    ],
     "bench_batch.py": [
         "aimo / bare httpx2 (wall)",
         "aimo / bare httpx2 (CPU per row)",

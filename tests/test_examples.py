@@ -260,6 +260,33 @@ def test_analysis_interpolates_data_keeps_answers_and_formats_json_and_code(
     assert "1 image" in aimo_outputs(chart, "footer")[0].data["text/plain"]
 
 
+def test_tools_shows_cards_refuses_unapproved_calls_headless_and_keeps_calls(
+    executed: dict[str, Any],
+) -> None:
+    nb = executed["tools"]
+    listing = plain(cell_with(nb, "%aimo tools"))
+    assert "column_stats" in listing and "save_chart" in listing and "asks first" in listing
+
+    def card(source: str) -> str:
+        (cards,) = aimo_outputs(cell_with(nb, source), "tools")
+        assert active_parts(cards.data["text/html"]) == []
+        return str(cards.data["text/plain"])
+
+    stats = card("--tools column_stats\n")
+    assert "⚙ column_stats(" in stats and "→ done" in stats and '"mean"' in stats
+    footer = aimo_outputs(cell_with(nb, "--tools column_stats\n"), "footer")[0]
+    assert "1 call in 2 steps" in footer.data["text/plain"]
+    # headless, nobody can approve: refused, and said so; with --approve all it runs
+    refused = card("--tools column_stats,save_chart\n")
+    assert "→ refused" in refused and "needs the user's approval" in refused
+    assert "→ done" in card("--approve all") and "saved " in card("--approve all")
+    assert "by-hand.png" in plain(cell_with(nb, "CHARTS.iterdir()"))
+    history = stdout(cell_with(nb, "%aimo history"))
+    assert "── 1. call column_stats(" in history and "── 3. call save_chart(" in history
+    ask = stdout(cell_with(nb, "aimo_magic.ask("))
+    assert "column_stats" in ask and "-> done" in ask and "2 requests" in ask
+
+
 def test_teaching_explains_the_error_renders_hostile_output_inertly_and_restores_a_lesson(
     executed: dict[str, Any],
 ) -> None:

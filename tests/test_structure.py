@@ -57,7 +57,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",),
     ("conversation",),
     ("session",),
-    ("batching",),
+    ("batching", "evaluation"),
     ("rendering",),
     ("widgets",),
     ("magics",),

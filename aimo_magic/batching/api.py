@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 ON_ERROR = ("keep", "raise")
 
 
-def _check_options(concurrency: Any, on_error: Any, max_cost: Any) -> None:
+def check_options(concurrency: Any, on_error: Any, max_cost: Any) -> None:
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be a whole number of 1 or more, not {concurrency!r}.")
     if on_error not in ON_ERROR:
@@ -88,7 +88,7 @@ class Batch:
         resolution: Resolution | None = None,
         **params: Any,
     ) -> None:
-        _check_options(concurrency, on_error, max_cost)
+        check_options(concurrency, on_error, max_cost)
         self.template = Template(template)
         self.answer = AnswerFormat(format, schema)
         self.model = resolution.model_id if resolution is not None else model
@@ -273,7 +273,7 @@ class Batch:
             answer=self.answer,
             params=self.params,
             concurrency=self.concurrency,
-            policy=_policy(where),
+            policy=retry_policy(where),
             prices=prices,
             max_cost=self.max_cost,
             tally=tally,
@@ -326,8 +326,7 @@ class Batch:
             self.tally, self.errors, engine.stop, engine.stop_detail, self.elapsed
         )
         if run.session is not None:
-            _record_usage(run.session.usage, self.tally)
-        self.tally.by_model = {}
+            record_usage(run.session.usage, self.tally)
 
     def _conclude(self, run: _Run, started: float) -> Any:
         engine = run.engine
@@ -399,8 +398,9 @@ class PartitionJob:
         ).run()
 
 
-def _record_usage(ledger: UsageLedger, tally: Tally) -> None:
-    """This run's answers and cache hits into the session's ``%aimo usage``."""
+def record_usage(ledger: UsageLedger, tally: Tally) -> None:
+    """This run's answers and cache hits into the session's ``%aimo usage`` (and its
+    ``by_model`` emptied, so that a later run counts only its own)."""
     known = tally.cost_known
     for model, (calls, prompt, completion, cost, hits, saved) in tally.by_model.items():
         if calls:
@@ -408,9 +408,10 @@ def _record_usage(ledger: UsageLedger, tally: Tally) -> None:
             ledger.record(model, used, cost if known else None, calls=int(calls))
         if hits:
             ledger.record_hit(model, saved if known else None, hits=int(hits))
+    tally.by_model = {}
 
 
-def _policy(where: Resolution) -> Any:
+def retry_policy(where: Resolution) -> Any:
     from aimo_magic.core.retry import RetryPolicy
 
     settings = where.settings

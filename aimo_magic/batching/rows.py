@@ -64,6 +64,7 @@ class Rows:
         self._columns: dict[str, list[Any]] = {}
         self._values: list[Any] | None = None
         self._records: list[Mapping[str, Any]] | None = None
+        self._frame_records: list[dict[str, Any]] | None = None
         if is_pandas(data):
             self._from_pandas(data)
         elif not _listlike(data):
@@ -133,6 +134,17 @@ class Rows:
             return {f: values[position] for f, values in self._columns.items()}
         if self._records is not None:
             return {str(k): v for k, v in self._records[position].items()}
+        return self._items()[position]
+
+    def row(self, position: int) -> Any:
+        """The row itself: a DataFrame's row as a dict of its columns, a record, or a value."""
+        if self.frame:
+            if self._frame_records is None:  # made once, on first use
+                self._frame_records = [
+                    {str(k): v for k, v in record.items()}
+                    for record in self._frame.to_dict("records")
+                ]
+            return self._frame_records[position]
         return self._items()[position]
 
     def label(self, position: int) -> Any:

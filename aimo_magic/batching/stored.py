@@ -116,11 +116,12 @@ class StoredAnswers:
         each with the messages and key made for its lookup."""
         if self._store is None:
             return {}, [QueuedRow(position) for position in positions]
-        return await asyncio.to_thread(self._lookup, positions, messages)
+        return await asyncio.to_thread(self.lookup_now, positions, messages)
 
-    def _lookup(
+    def lookup_now(
         self, positions: Sequence[int], messages: RowMessages
     ) -> tuple[dict[int, ChatResult], list[QueuedRow]]:
+        """``lookup`` in the calling thread (an estimate counting what the cache holds)."""
         from aimo_magic.core.cache import CacheUnavailableError
 
         found: dict[int, ChatResult] = {}

@@ -50,6 +50,8 @@ class CellOptions:
     keep: str | None = None
     each: str | None = None
     concurrency: int | None = None
+    expected: str | None = None
+    score: str | None = None
     tools: str | None = None
     max_steps: int | None = None
     approve: str | None = None
@@ -108,6 +110,18 @@ _ARGUMENTS = (
         metavar="VAR",
         help="Ask the cell of every row of VAR (a list, Series or DataFrame, or a dask one); "
         "{column} names a field of the row. Rows never enter the conversation.",
+    ),
+    argument(
+        "--expected",
+        metavar="COLUMN",
+        help="With --each VAR --compare M1,M2 (an evaluation): the column of VAR each answer "
+        "is scored against; -o keeps the Evaluation.",
+    ),
+    argument(
+        "--score",
+        metavar="SCORER",
+        help="With --each VAR --compare M1,M2: exact (default), contains, regex:PATTERN, "
+        "number[:TOL], json, choice[:A,B,...].",
     ),
     argument(
         "--concurrency",
