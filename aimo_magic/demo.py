@@ -316,6 +316,9 @@ def run_demo(
         return 1
     print(f"Done. The executed notebook, with every answer, is in {_shown(target)}")
     if recording is not None:
-        print(f"Its answers are in {_shown(recording)}: aimo-magic demo {source} --answers ...")
+        print(
+            f"Its answers are in {_shown(recording)}; to run it from them alone: "
+            f"aimo-magic demo {_shown(source)} --answers {_shown(recording)}"
+        )
     print(_open_hint(target))
     return 0

@@ -116,12 +116,15 @@ class StoredAnswers:
         each with the messages and key made for its lookup."""
         if self._store is None:
             return {}, [QueuedRow(position) for position in positions]
-        return await asyncio.to_thread(self.lookup_now, positions, messages)
+        return await asyncio.to_thread(self.lookup_now, positions, messages, using=True)
 
     def lookup_now(
-        self, positions: Sequence[int], messages: RowMessages
+        self, positions: Sequence[int], messages: RowMessages, *, using: bool = False
     ) -> tuple[dict[int, ChatResult], list[QueuedRow]]:
-        """``lookup`` in the calling thread (an estimate counting what the cache holds)."""
+        """``lookup`` in the calling thread (an estimate counting what the cache holds).
+
+        ``using``: the answers found are used (a run, not an estimate), so they go to
+        the log of answers used, for ``%aimo answers save``."""
         from aimo_magic.core.cache import CacheUnavailableError
 
         found: dict[int, ChatResult] = {}
@@ -135,7 +138,7 @@ class StoredAnswers:
                 missing.append(QueuedRow(position))
                 continue
             use = self._answer_use(sent)
-            recorded = use.recorded() if use is not None else None
+            recorded = use.recorded(note=using) if use is not None else None
             if recorded is not None:  # from the answer file replayed, as the client would
                 found[position] = recorded
                 continue
@@ -149,7 +152,7 @@ class StoredAnswers:
                 missing.append(QueuedRow(position, sent, key))
             else:
                 found[position] = stored.result
-                if use is not None:
+                if use is not None and using:
                     use.used(stored.result)  # an answer used, for %aimo answers save
         return found, missing
 

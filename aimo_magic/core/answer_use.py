@@ -96,17 +96,19 @@ class AnswerUse:
         """Words per second a replayed answer streams at (None: at once)."""
         return self.replay.pace if self.replay is not None else None
 
-    def recorded(self) -> ChatResult | None:
-        """The answer from the file being replayed, or None (not in it, or no file)."""
+    def recorded(self, *, note: bool = True) -> ChatResult | None:
+        """The answer from the file being replayed, or None (not in it, or no file);
+        ``note``: it is used (not only counted), so it goes to the log."""
         replay = self.replay
         if replay is None:
             return None
         found = replay.find(self.key)
         if found is None:
             return None
-        from aimo_magic.core.answer_book import LOG
+        if note:
+            from aimo_magic.core.answer_book import LOG
 
-        LOG.note(found)
+            LOG.note(found)
         return found.replayed(replay.name)
 
     def lookup(self) -> ChatResult | None:

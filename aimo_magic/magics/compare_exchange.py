@@ -54,7 +54,7 @@ def footer_for(contender: Contender, answer: ComparedAnswer) -> FooterInfo:
         cost=cost,
         cost_unit=COST_UNIT if cost is not None else None,
         first_token_s=timings.first_token if timings and not stored(answer) else None,
-        total_s=timings.total if timings else None,
+        total_s=timings.total if timings and not stored(answer) else None,
         notes=cache_notes(answer.result) if answer.result is not None else [],
     )
 

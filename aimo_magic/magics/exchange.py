@@ -205,7 +205,7 @@ class Exchange:
             cost=shown_cost,
             cost_unit="listed price units" if shown_cost is not None else None,
             first_token_s=None if cached else result.timings.first_token,
-            total_s=result.timings.total,
+            total_s=None if result.recorded_in is not None else result.timings.total,
             notes=[
                 *cache_notes(result),
                 *(result.notes if request.debug else ()),
