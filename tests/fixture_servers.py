@@ -1,8 +1,9 @@
 """Real loopback servers shaped like the other OpenAI-compatible servers people point us at.
 
 ``serve_models``: the emulator's app behind a small ASGI wrapper that changes only the
-model list: absent (404), failing (500), or listing other models than it serves (as
-LiteLLM's wildcard routes do). Chat requests reach the emulator unchanged.
+model list: absent (404), failing (500), listing other models than it serves (as
+LiteLLM's wildcard routes do), or a whole listing given as it is (a dict: prices in
+another unit, say). Chat requests reach the emulator unchanged.
 
 ``serve_breaking_streams``: a chat server that streams one known answer and breaks the
 first requests part-way, each in a way the test names (a dropped connection, an end
@@ -33,7 +34,7 @@ from aimo_magic.emulator.app import create_app, hide_expected_tracebacks
 from aimo_magic.emulator.server import bind_loopback
 from aimo_magic.emulator.stream import DeliberateDisconnect
 
-Listing = str | list[str]  # "absent", "failing", or the ids the list names
+Listing = str | list[str] | dict[str, Any]  # "absent", "failing", ids, or the whole body
 
 
 class ModelsServer:
@@ -58,6 +59,9 @@ class ModelsServer:
             status, body, kind = 404, b"Not Found", b"text/plain"
         elif self.listing == "failing":
             status, body, kind = 500, b'{"error": "model list unavailable"}', b"application/json"
+        elif isinstance(self.listing, dict):
+            status, kind = 200, b"application/json"
+            body = json.dumps(self.listing).encode()
         else:
             data = [{"id": name, "object": "model", "owned_by": "proxy"} for name in self.listing]
             status, kind = 200, b"application/json"

@@ -518,3 +518,34 @@ def test_calls_marked_concurrent_run_at_the_same_time() -> None:
         done = ToolLoop([meet]).run(c, "Go", model=MODEL)
     # each call waits at a barrier for the other: run one after the other, both would fail
     assert [r.result for r in done.calls] == ["met 1", "met 2"]
+
+
+@tool(concurrent=True)
+def double(x: int) -> int:
+    """Twice x (safe to run alongside other calls)."""
+    return 2 * x
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_the_loop_needs_no_threads(monkeypatch: pytest.MonkeyPatch, stream: bool) -> None:
+    """As in the browser's Pyodide kernel: no thread can start, yet concurrent calls run
+    (one after the other) and the answer streams."""
+    from fixture_servers import serve_scripted_calls
+
+    import aimo_magic.core.tool_loop as tool_loop
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    script = [[("double", '{"x": 1}'), ("double", '{"x": 2}')], "Both doubled."]
+    # the server's own thread starts before threads go
+    with (
+        serve_scripted_calls(script) as server,
+        aimo_magic.Client(base_url=server.base_url, api_key=KEY) as c,
+    ):
+        monkeypatch.setattr(tool_loop, "_threads_available", lambda: False)
+        monkeypatch.setattr(threading.Thread, "start", refuse)
+        done = ToolLoop([double]).run(c, "Go", model=MODEL, stream=stream)
+        monkeypatch.undo()
+    assert [r.result for r in done.calls] == ["2", "4"]
+    assert done.text == "Both doubled."

@@ -12,6 +12,7 @@ from typing import Any, Generic, Literal, cast, overload
 import httpx2
 
 from aimo_magic.core.base import BaseClient, RetryHook, new_request_id, transport_error
+from aimo_magic.core.budget import Ticket
 from aimo_magic.core.catalogue import parse_catalogue
 from aimo_magic.core.errors import AimoError
 from aimo_magic.core.protocol import Messages
@@ -80,6 +81,15 @@ class AsyncClient(BaseClient):
         url, headers = self._url("chat/completions"), self._stream_headers(request_id)
         return self._http.stream("POST", url, json=body, headers=headers)
 
+    async def admit(self, body: dict[str, Any]) -> Ticket:
+        """The budget's hold for one request about to be sent: ``Client.admit``'s twin."""
+        if self._needs_prices():
+            try:
+                await self.models()
+            except AimoError:
+                self._prices_unavailable = True
+        return self._reserve(body)
+
     async def models(self) -> list[Model]:
         payload = self._recorded_models()
         if payload is None:
@@ -106,15 +116,17 @@ class AsyncClient(BaseClient):
         hit = await asyncio.to_thread(use.lookup) if use else None
         if hit is not None:
             return hit
-        request_id, started = new_request_id(), time.perf_counter()
-        payload = await self._send(
-            "POST",
-            "chat/completions",
-            json=body,
-            request_id=request_id,
-            on_retry=on_retry or self.on_retry,
-        )
-        result = self._chat_result(payload, chosen, started, request_id)
+        with await self.admit(body) as ticket:
+            request_id, started = new_request_id(), time.perf_counter()
+            payload = await self._send(
+                "POST",
+                "chat/completions",
+                json=body,
+                request_id=request_id,
+                on_retry=on_retry or self.on_retry,
+            )
+            result = self._chat_result(payload, chosen, started, request_id)
+            ticket.settle(self.cost_of(result, body))
         if use:
             await asyncio.to_thread(use.remember, result)
         return result
@@ -200,6 +212,13 @@ class AsyncChatStream(StreamState, Generic[Yielded]):
                     await asyncio.sleep(wait)
                 yield piece
             return
+        with await self._client.admit(self._body) as ticket:
+            async for delta in self._attempts():
+                yield delta
+            ticket.settle(self._cost())
+
+    async def _attempts(self) -> AsyncGenerator[str | StreamRestart, None]:
+        """Ask until an answer (``self.result``) or a failure that ends the stream."""
         while True:
             accumulator = self._begin_attempt()
             receiving = False

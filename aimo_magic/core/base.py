@@ -29,8 +29,10 @@ from aimo_magic.core.types import ChatResult, Model, Timings
 
 if TYPE_CHECKING:
     from aimo_magic.core.answer_use import AnswerUse
+    from aimo_magic.core.budget import Budget, Ticket
     from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
     from aimo_magic.core.cache_use import CacheChoice
+    from aimo_magic.core.pricing import Listed, PriceBasis
 
 
 # RetryEvent and RetryHook live in core.retry; importable from here as they always were.
@@ -68,9 +70,19 @@ class BaseClient:
         transport: httpx2.BaseTransport | httpx2.AsyncBaseTransport | None = None,
         cache: CacheChoice = None,
         on_cache_error: CacheErrorHook | None = None,
+        price_unit: str | None = None,
+        budget: Budget | float | None = None,
     ) -> None:
         """``transport`` (an httpx2 transport of the twin's kind) replaces the network;
-        without it, a transport mounted for the base URL (``core.transports``) is used."""
+        without it, a transport mounted for the base URL (``core.transports``) is used.
+
+        ``price_unit`` says how listed prices are read (``core.pricing``; default: inferred
+        from the catalogue). ``budget`` caps what this client may spend (a number, in the
+        unit costs are shown in) or shares a ``Budget`` with other clients
+        (``core.budget``): every request is checked before it is sent.
+        """
+        from aimo_magic.core.budget import as_budget
+
         self.settings = Settings.resolve(
             api_key=api_key,
             base_url=base_url,
@@ -78,6 +90,8 @@ class BaseClient:
             max_retries=max_retries,
             max_retry_wait=max_retry_wait,
             model=model,
+            price_unit=price_unit,
+            budget=as_budget(budget),
         )
         install_log_redaction()
         self._key_holder = register_key(self.settings.api_key) if self.settings.api_key else None
@@ -89,6 +103,8 @@ class BaseClient:
         # Who error lines quote: "AiMo", or another server's host.
         self.server = self.settings.server
         self.catalogue: list[Model] | None = None
+        self._basis: tuple[object, PriceBasis] | None = None
+        self._prices_unavailable = False
         self.stream_options_supported = True
         self._transport = transport
         self.on_cache_error = on_cache_error
@@ -108,6 +124,58 @@ class BaseClient:
     @property
     def base_url(self) -> str:
         return self.settings.base_url
+
+    @property
+    def budget(self) -> Budget | None:
+        """The spending cap this client's requests pass (shared with its settings)."""
+        return self.settings.budget
+
+    # Money -------------------------------------------------------------------
+    @property
+    def price_basis(self) -> PriceBasis:
+        """How this client reads listed prices: ``price_unit``, inferred from the catalogue
+        it has when ``auto`` (``core.pricing``); listed units while it has none."""
+        from aimo_magic.core.pricing import price_basis
+
+        catalogue = self.catalogue
+        if self._basis is None or self._basis[0] is not catalogue:
+            self._basis = (catalogue, price_basis(self.settings.price_unit, catalogue))
+        return self._basis[1]
+
+    def cost_of(self, result: ChatResult, body: Mapping[str, Any]) -> Listed | None:
+        """What one answer to ``body`` cost at the listed prices (``pricing.answer_cost``)."""
+        from aimo_magic.core.image_parts import count_images
+        from aimo_magic.core.pricing import answer_cost
+
+        messages = body.get("messages")
+        images = count_images(messages) if isinstance(messages, list) else 0
+        requested = str(body.get("model") or result.model)
+        return answer_cost(self.catalogue, requested, result.model, result.usage, images=images)
+
+    def _needs_prices(self) -> bool:
+        """Whether the budget needs a model list this client has not fetched yet."""
+        budget = self.settings.budget
+        return (
+            budget is not None
+            and budget.cap is not None
+            and self.catalogue is None
+            and not self._prices_unavailable
+        )
+
+    def _reserve(self, body: Mapping[str, Any]) -> Ticket:
+        """The budget's hold for one request about to be sent (``core.budget``); raises
+        ``BudgetError`` when it may not be sent. Without a budget, a hold that does nothing."""
+        from aimo_magic.core.budget import Ticket
+        from aimo_magic.core.pricing import Maximum, maximum_cost
+
+        budget = self.settings.budget
+        if budget is None:
+            return Ticket(None)
+        if self.catalogue is None:
+            maximum = Maximum(None, f"the model list of {self.server} could not be read")
+        else:
+            maximum = maximum_cost(self.catalogue, body)
+        return budget.reserve(maximum, self.price_basis, str(body.get("model") or ""))
 
     def _http_options(self, *, asynchronous: bool) -> dict[str, Any]:
         """What both twins give their httpx2 pool: one timeout, our headers, roomy limits,

@@ -11,6 +11,7 @@ from typing import Any, Generic, Literal, cast, overload
 import httpx2
 
 from aimo_magic.core.base import BaseClient, RetryHook, new_request_id, transport_error
+from aimo_magic.core.budget import Ticket
 from aimo_magic.core.catalogue import parse_catalogue
 from aimo_magic.core.errors import AimoError
 from aimo_magic.core.protocol import Messages
@@ -85,6 +86,17 @@ class Client(BaseClient):
         url, headers = self._url("chat/completions"), self._stream_headers(request_id)
         return self._http.stream("POST", url, json=body, headers=headers)
 
+    def admit(self, body: dict[str, Any]) -> Ticket:
+        """The budget's hold for one request about to be sent (``core.budget``): raises
+        ``BudgetError`` if it may not be. Lists the models first when the budget needs
+        their prices. The one door every request of this client passes."""
+        if self._needs_prices():
+            try:
+                self.models()
+            except AimoError:
+                self._prices_unavailable = True
+        return self._reserve(body)
+
     def models(self) -> list[Model]:
         """The catalogue, normalised; also remembered to name the providers of answers."""
         payload = self._recorded_models()
@@ -117,15 +129,17 @@ class Client(BaseClient):
         hit = use.lookup() if use else None
         if hit is not None:
             return hit
-        request_id, started = new_request_id(), time.perf_counter()
-        payload = self._send(
-            "POST",
-            "chat/completions",
-            json=body,
-            request_id=request_id,
-            on_retry=on_retry or self.on_retry,
-        )
-        result = self._chat_result(payload, chosen, started, request_id)
+        with self.admit(body) as ticket:
+            request_id, started = new_request_id(), time.perf_counter()
+            payload = self._send(
+                "POST",
+                "chat/completions",
+                json=body,
+                request_id=request_id,
+                on_retry=on_retry or self.on_retry,
+            )
+            result = self._chat_result(payload, chosen, started, request_id)
+            ticket.settle(self.cost_of(result, body))
         if use:
             use.remember(result)
         return result
@@ -217,6 +231,12 @@ class ChatStream(StreamState, Generic[Yielded]):
                     time.sleep(wait)
                 yield piece
             return
+        with self._client.admit(self._body) as ticket:
+            yield from self._attempts()
+            ticket.settle(self._cost())
+
+    def _attempts(self) -> Generator[str | StreamRestart, None, None]:
+        """Ask until an answer (``self.result``) or a failure that ends the stream."""
         while True:
             accumulator = self._begin_attempt()
             receiving = False

@@ -39,8 +39,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aimo_magic.core.secrets import mask
 
 if TYPE_CHECKING:
+    from aimo_magic.core.budget import Budget
     from aimo_magic.core.config import Settings
     from aimo_magic.core.model_check import KnownModels
+    from aimo_magic.core.pricing import PriceBasis
     from aimo_magic.core.types import Model, ProviderOffer
 
 WILDCARD = "@*"
@@ -62,6 +64,8 @@ class Choices:
     check_models: bool | None = None
     cache_dir: str | None = None
     cache_max_mb: float | None = None
+    price_unit: str | None = None
+    budget: Budget | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         chosen = ", ".join(
@@ -143,6 +147,14 @@ class Resolution:
         """The model list if it was had already (names providers, prices answers)."""
         return self._known().listed(self.settings)
 
+    @property
+    def price_basis(self) -> PriceBasis:
+        """How listed prices are read here: the ``price_unit`` chosen, inferred from the
+        model list when ``auto`` (``core.pricing``)."""
+        from aimo_magic.core.pricing import price_basis
+
+        return price_basis(self.settings.price_unit, self.catalogue)
+
     def _known(self) -> KnownModels:
         if self.known is not None:
             return self.known
@@ -217,6 +229,10 @@ def _resolve(
             )
         if client.catalogue is not None:
             known = KnownModels(models=list(client.catalogue))
+        if given.price_unit is not None:
+            from aimo_magic.core.pricing import check_price_unit
+
+            settings = dataclasses.replace(settings, price_unit=check_price_unit(given.price_unit))
         chosen = given
         key_source = "the client given"
         model_name = given.model or settings.model
@@ -232,6 +248,8 @@ def _resolve(
             timeout=given.timeout,
             max_retries=given.max_retries,
             model=given.model,
+            price_unit=given.price_unit,
+            budget=given.budget,
         )
         chosen = given
         model_name = settings.model

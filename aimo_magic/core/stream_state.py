@@ -2,8 +2,9 @@
 
 Only the I/O differs between the twins; what counts as complete, when to retry and
 what the caller is told live here once. A stream uses its client's public surface
-only: ``open_event_stream`` for the I/O, ``provider_of``, ``settings``, ``server``,
-``retry_policy`` and ``stream_options_supported``; the client prepares the request.
+only: ``open_event_stream`` for the I/O, ``admit`` and ``cost_of`` for the budget,
+``provider_of``, ``settings``, ``server``, ``retry_policy`` and
+``stream_options_supported``; the client prepares the request.
 
 The contract: what the iterator yields is the answer. A failure before any text was
 yielded is retried silently; one after text was yielded either ends the stream with
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx2
 
@@ -29,6 +30,9 @@ from aimo_magic.core.protocol import (
 )
 from aimo_magic.core.retry import RetryHook, StreamRestart, is_retryable, plan_retry
 from aimo_magic.core.types import ChatResult, Timings
+
+if TYPE_CHECKING:
+    from aimo_magic.core.pricing import Listed
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +157,12 @@ class StreamState:
             self.request_id,
             tuple(self._notes),
         )
+
+    def _cost(self) -> Listed | None:
+        """The finished answer's cost, for the budget (``BaseClient.cost_of``)."""
+        if self.result is None:
+            return None
+        return self._client.cost_of(self.result, self._body)
 
     def _finish_plain(self, response: httpx2.Response) -> str:
         """A server that ignored ``stream`` and sent one JSON answer: accept it whole."""

@@ -17,6 +17,7 @@ from aimo_magic.magics.failures import AnswerInterrupted, fail, interrupts_held,
 if TYPE_CHECKING:
     from aimo_magic.conversation import Content
     from aimo_magic.core.comparison import ComparedAnswer, Comparison
+    from aimo_magic.core.pricing import PriceBasis
     from aimo_magic.magics.ask_context import AskContext
     from aimo_magic.magics.cell_options import CellOptions
     from aimo_magic.magics.compare import CompareRequest, Contender
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from aimo_magic.rendering.footer import FooterInfo
     from aimo_magic.rendering.sinks import DisplaySink, TerminalSink
 
-COST_UNIT = "listed price units"
 INTERRUPTED = "the comparison was stopped; what arrived stays above, marked as interrupted."
 ALL_FAILED = "Every compared model failed; each pane above says why."
 
@@ -39,7 +39,7 @@ def charged(answer: ComparedAnswer) -> float | None:
     return None if stored(answer) else answer.cost
 
 
-def footer_for(contender: Contender, answer: ComparedAnswer) -> FooterInfo:
+def footer_for(contender: Contender, answer: ComparedAnswer, basis: PriceBasis) -> FooterInfo:
     """A pane's footer: model, provider, tokens, cost, first-token and total time; for
     a stored answer, where it came from instead of a cost."""
     from aimo_magic.magics.exchange import cache_notes
@@ -52,14 +52,16 @@ def footer_for(contender: Contender, answer: ComparedAnswer) -> FooterInfo:
         provider=answer.provider,
         usage=answer.usage,
         cost=cost,
-        cost_unit=COST_UNIT if cost is not None else None,
+        cost_basis=basis,
         first_token_s=timings.first_token if timings and not stored(answer) else None,
         total_s=timings.total if timings and not stored(answer) else None,
         notes=cache_notes(answer.result) if answer.result is not None else [],
     )
 
 
-def summary(contenders: tuple[Contender, ...], answers: dict[str, ComparedAnswer]) -> str:
+def summary(
+    contenders: tuple[Contender, ...], answers: dict[str, ComparedAnswer], basis: PriceBasis
+) -> str:
     """The line under the panes: cheapest first, then fastest first."""
     from aimo_magic.rendering.panes import Standing, summary_text
 
@@ -75,7 +77,7 @@ def summary(contenders: tuple[Contender, ...], answers: dict[str, ComparedAnswer
                 total_s=timings.total if timings else None,
             )
         )
-    return summary_text(standings, cost_unit=COST_UNIT)
+    return summary_text(standings, basis=basis)
 
 
 def answer_record(answer: ComparedAnswer) -> dict[str, Any]:
@@ -104,6 +106,7 @@ class CompareExchange:
         self.request = request
         self.sink = sink
         self._finished: set[int] = set()
+        self._basis: PriceBasis = ctx.session.price_basis
 
     def provenance(self, answers: dict[str, ComparedAnswer] | None = None) -> dict[str, Any]:
         first = self.request.first
@@ -137,6 +140,7 @@ class CompareExchange:
             stream=first.stream,
             settings=first.resolution.settings,
         )
+        self._basis = comparison.basis
         warm_up_in_background()
         view = compare_panes(
             [c.title for c in request.contenders],
@@ -182,7 +186,7 @@ class CompareExchange:
     ) -> None:
         self._finished.add(index)
         contender = self.request.contenders[index]
-        footer = footer_for(contender, answer) if self.ctx.settings.footer else None
+        footer = footer_for(contender, answer, self._basis) if self.ctx.settings.footer else None
         view.finish_pane(
             index, answer.status, answer.text, footer=footer, error_message=answer.error
         )
@@ -202,7 +206,8 @@ class CompareExchange:
             for index, contender in enumerate(self.request.contenders):
                 if index not in self._finished:
                     self._finish_pane(view, index, answers[contender.id])
-        view.finish(summary(self.request.contenders, answers), self.provenance(answers))
+        ranking = summary(self.request.contenders, answers, self._basis)
+        view.finish(ranking, self.provenance(answers))
         self._keep(answers)
 
     def _keep(self, answers: dict[str, ComparedAnswer]) -> None:
@@ -213,9 +218,9 @@ class CompareExchange:
             if answer.ok:
                 served = answer.served_model or answer.model
                 if stored(answer):
-                    ctx.session.usage.record_hit(served, answer.cost)
+                    ctx.session.usage.record_hit(served, answer.listed_cost)
                 else:
-                    ctx.session.usage.record(served, answer.usage, answer.cost)
+                    ctx.session.usage.record(served, answer.usage, answer.listed_cost)
         kept = self.request.kept()
         if kept is not None:
             answer = answers[kept.model_id]

@@ -17,6 +17,7 @@ from aimo_magic.magics.failures import AnswerInterrupted, fail
 
 if TYPE_CHECKING:
     from aimo_magic.core.base import RetryEvent
+    from aimo_magic.core.pricing import Listed
     from aimo_magic.core.types import ChatResult
     from aimo_magic.magics.ask_context import AskContext
     from aimo_magic.magics.request import AskRequest
@@ -184,26 +185,29 @@ class Exchange:
             assert stream.result is not None
             return stream.result
 
-    def footer_info(self, result: ChatResult) -> tuple[FooterInfo, float | None]:
-        """The footer, and the cost estimate from the provider that actually answered."""
+    def footer_info(self, result: ChatResult) -> tuple[FooterInfo, Listed | None]:
+        """The footer, and the answer's cost by ``pricing.answer_cost``'s rule (the
+        provider that actually answered), shown in the session's price unit."""
         from aimo_magic.core.catalogue import find_model
         from aimo_magic.core.image_parts import count_images
-        from aimo_magic.core.pricing import estimate_cost
+        from aimo_magic.core.pricing import answer_cost
         from aimo_magic.rendering.footer import FooterInfo
 
-        request = self.request
-        found = find_model(self.ctx.session.cached_catalogue or (), result.model)
+        request, session = self.request, self.ctx.session
+        catalogue = session.cached_catalogue
+        found = find_model(catalogue or (), result.model)
         model, offer = found if found else (request.model, request.offer)
         images = count_images(request.messages)
-        cost = estimate_cost(result.usage, offer.pricing if offer else None, images=images)
+        cost = answer_cost(catalogue, request.model_id, result.model, result.usage, images=images)
         cached = result.cached_at is not None
-        shown_cost = None if cached else cost  # a cached answer charged nothing
+        shown_cost = None if cached or cost is None else cost  # a cached answer charged nothing
+        basis = session.price_basis
         return FooterInfo(
             model=model.name if model else result.model,
             provider=result.provider or (offer.name if offer else None),
             usage=result.usage,
-            cost=shown_cost,
-            cost_unit="listed price units" if shown_cost is not None else None,
+            cost=shown_cost.amount(basis) if shown_cost is not None else None,
+            cost_basis=basis,
             first_token_s=None if cached else result.timings.first_token,
             total_s=None if result.recorded_in is not None else result.timings.total,
             notes=[

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from aimo_magic.core.budget import Budget
 from aimo_magic.core.config import ENV_MODEL
 from aimo_magic.core.resolution import Choices
 from aimo_magic.core.usage import UsageLedger
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from aimo_magic.core.clients import ClientKeeper
     from aimo_magic.core.config import Settings
     from aimo_magic.core.model_check import KnownModels
+    from aimo_magic.core.pricing import PriceBasis
     from aimo_magic.core.resolution import Resolution
     from aimo_magic.core.types import Model
     from aimo_magic.session.answer_store import SessionAnswerStore
@@ -40,6 +42,9 @@ class AimoSession:
         and size), kept up to date by the magics; the key and default model are apart."""
         self.aliases: dict[str, str] = {}
         self.usage = UsageLedger()
+        self.budget = Budget()
+        """What this session's requests spend, and its cap (``%aimo budget``; none at
+        first). Every client the session's resolutions make carries it."""
         self.current_cell_id: str | None = None
         self._conversations: ConversationStore | None = None
         self._default_model: str | None = None
@@ -64,10 +69,25 @@ class AimoSession:
     # What the resolution reads -----------------------------------------------
     @property
     def choices(self) -> Choices:
-        """Everything this session chose for requests: settings, key, default model."""
+        """Everything this session chose for requests: settings, key, default model, and
+        its budget (so every client made for it passes the same cap)."""
         return dataclasses.replace(
-            self.configured, api_key=self.explicit_key, model=self._default_model
+            self.configured,
+            api_key=self.explicit_key,
+            model=self._default_model,
+            budget=self.budget,
         )
+
+    @property
+    def price_basis(self) -> PriceBasis:
+        """How this session reads listed prices (``price_unit``, inferred from the model
+        list it has when ``auto``): the unit of every cost and of the budget it shows."""
+        from aimo_magic.core.pricing import price_basis
+
+        catalogue = self.cached_catalogue
+        if catalogue is None and self._clients is not None and self._clients.current is not None:
+            catalogue = self._clients.current.catalogue  # listed by the client for a budget
+        return price_basis(self.configured.price_unit, catalogue)
 
     @property
     def known_models(self) -> KnownModels:

@@ -11,6 +11,7 @@ from __future__ import annotations
 COMMANDS: dict[str, str] = {
     "alias": "alias",
     "answers": "answers",
+    "budget": "budget",
     "cache": "cache",
     "chats": "chats",
     "config": "config",
