@@ -549,3 +549,18 @@ def test_the_loop_needs_no_threads(monkeypatch: pytest.MonkeyPatch, stream: bool
         monkeypatch.undo()
     assert [r.result for r in done.calls] == ["2", "4"]
     assert done.text == "Both doubled."
+
+
+def test_async_loop_runs_concurrent_calls_together_and_streams_calls() -> None:
+    from fixture_servers import serve_scripted_calls
+
+    script = [[("meet", '{"x": 1}'), ("meet", '{"x": 2}')], "Both met."]
+
+    async def main(base_url: str) -> Any:
+        async with aimo_magic.AsyncClient(base_url=base_url, api_key=KEY) as c:
+            return await ToolLoop([meet]).arun(c, "Go", model=MODEL, stream=True)
+
+    with serve_scripted_calls(script) as server:
+        done = asyncio.run(main(server.base_url))
+    assert [r.result for r in done.calls] == ["met 1", "met 2"]  # each waited for the other
+    assert done.text == "Both met."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Generic, Literal, cast, overload
@@ -15,6 +15,7 @@ from aimo_magic.core.base import BaseClient, RetryHook, new_request_id, transpor
 from aimo_magic.core.budget import Ticket
 from aimo_magic.core.catalogue import parse_catalogue
 from aimo_magic.core.errors import AimoError
+from aimo_magic.core.fallback import AsyncFallbackStream, FallbackHook
 from aimo_magic.core.protocol import Messages
 from aimo_magic.core.retry import StreamRestart
 from aimo_magic.core.stream_state import StreamState, Yielded, event_source, is_event_stream
@@ -108,8 +109,51 @@ class AsyncClient(BaseClient):
         model: str | None = None,
         on_retry: RetryHook | None = None,
         cache: bool | None = None,
+        route: str | None = None,
+        max_price: float | None = None,
+        fallback: str | Sequence[str] | None = None,
+        on_fallback: FallbackHook | None = None,
         **params: Any,
     ) -> ChatResult:
+        """The same contract as :meth:`Client.chat` (``route``, ``max_price``, ``fallback``
+        included)."""
+        routing = self._routing(route, max_price, fallback)
+        if routing is None:
+            return await self.chat_direct(
+                messages, model=model, on_retry=on_retry, cache=cache, **params
+            )
+        from aimo_magic.core import fallback as runner
+
+        hops = self._plan(messages, model, params, await self._listed_models(), routing)
+        return await runner.achat(
+            self,
+            hops,
+            messages,
+            on_retry=on_retry or self.on_retry,
+            on_fallback=on_fallback,
+            cache=cache,
+            **params,
+        )
+
+    async def _listed_models(self) -> list[Model] | None:
+        """The catalogue, fetched once for routing; None when the server lists none."""
+        if self.catalogue is None:
+            try:
+                await self.models()
+            except AimoError:
+                return None
+        return self.catalogue
+
+    async def chat_direct(
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+        cache: bool | None = None,
+        **params: Any,
+    ) -> ChatResult:
+        """One answer from exactly ``model`` as given: no route, no fallback."""
         # SQLite may wait for another process's write lock: off the event loop.
         chosen, body = self._chat_request(messages, model, params)
         use = self._answer_use(chosen, body, cache)
@@ -140,8 +184,12 @@ class AsyncClient(BaseClient):
         on_retry: RetryHook | None = None,
         restart: Literal[False] = False,
         cache: bool | None = None,
+        route: str | None = None,
+        max_price: float | None = None,
+        fallback: str | Sequence[str] | None = None,
+        on_fallback: FallbackHook | None = None,
         **params: Any,
-    ) -> AsyncChatStream[str]: ...
+    ) -> AsyncChatStream[str] | AsyncFallbackStream[str]: ...
 
     @overload
     def stream(
@@ -152,8 +200,12 @@ class AsyncClient(BaseClient):
         on_retry: RetryHook | None = None,
         restart: bool,
         cache: bool | None = None,
+        route: str | None = None,
+        max_price: float | None = None,
+        fallback: str | Sequence[str] | None = None,
+        on_fallback: FallbackHook | None = None,
         **params: Any,
-    ) -> AsyncChatStream[str | StreamRestart]: ...
+    ) -> AsyncChatStream[str | StreamRestart] | AsyncFallbackStream[str | StreamRestart]: ...
 
     def stream(
         self,
@@ -163,11 +215,46 @@ class AsyncClient(BaseClient):
         on_retry: RetryHook | None = None,
         restart: bool = False,
         cache: bool | None = None,
+        route: str | None = None,
+        max_price: float | None = None,
+        fallback: str | Sequence[str] | None = None,
+        on_fallback: FallbackHook | None = None,
+        **params: Any,
+    ) -> AsyncChatStream[Any] | AsyncFallbackStream[Any]:
+        """``async with client.stream(...) as s: async for delta in s: ...``; the same
+        contract as :meth:`Client.stream` (``restart=True`` to have a broken answer start
+        over; ``route``, ``max_price``, ``fallback`` as for ``chat``).
+
+        The catalogue a route needs must have been listed (``await client.models()``)
+        or given (``client.catalogue``): opening a stream does not wait for it.
+        """
+        routing = self._routing(route, max_price, fallback)
+        if routing is None:
+            return self.stream_direct(
+                messages, model=model, on_retry=on_retry, restart=restart, cache=cache, **params
+            )
+        hops = self._plan(messages, model, params, self.catalogue, routing)
+        return AsyncFallbackStream(
+            self,
+            hops,
+            messages,
+            on_retry=on_retry or self.on_retry,
+            on_fallback=on_fallback,
+            restart=restart,
+            options={"cache": cache, **params},
+        )
+
+    def stream_direct(
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+        restart: bool = False,
+        cache: bool | None = None,
         **params: Any,
     ) -> AsyncChatStream[Any]:
-        """``async with client.stream(...) as s: async for delta in s: ...``; the same
-        contract as :meth:`Client.stream` (``restart=True`` to have a broken answer start over).
-        """
+        """A stream from exactly ``model`` as given: no route, no fallback."""
         request = self._stream_request(messages, model, params, cache)
         return AsyncChatStream(self, request, on_retry or self.on_retry, restart)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from aimo_magic.core.errors import (
 )
 from aimo_magic.core.protocol import Messages, chat_body, completion_result, loads_or_text
 from aimo_magic.core.retry import RetryEvent, RetryHook, RetryPolicy, plan_retry
+from aimo_magic.core.routing import check_max_price, check_route, split_models
 from aimo_magic.core.secrets import install_log_redaction, mask, redact, register_key
 from aimo_magic.core.types import ChatResult, Model, Timings
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
     from aimo_magic.core.cache_use import CacheChoice
     from aimo_magic.core.pricing import Listed, PriceBasis
+    from aimo_magic.core.provider_log import ProviderLog
+    from aimo_magic.core.routing import Hop
 
 
 # RetryEvent and RetryHook live in core.retry; importable from here as they always were.
@@ -70,6 +73,9 @@ class BaseClient:
         transport: httpx2.BaseTransport | httpx2.AsyncBaseTransport | None = None,
         cache: CacheChoice = None,
         on_cache_error: CacheErrorHook | None = None,
+        route: str = "auto",
+        max_price: float | None = None,
+        fallback: str | Sequence[str] | None = None,
         price_unit: str | None = None,
         budget: Budget | float | None = None,
     ) -> None:
@@ -79,7 +85,9 @@ class BaseClient:
         ``price_unit`` says how listed prices are read (``core.pricing``; default: inferred
         from the catalogue). ``budget`` caps what this client may spend (a number, in the
         unit costs are shown in) or shares a ``Budget`` with other clients
-        (``core.budget``): every request is checked before it is sent.
+        (``core.budget``): every request is checked before it is sent. ``route``,
+        ``max_price`` and ``fallback`` are the defaults of every call's own (see
+        ``core.routing``).
         """
         from aimo_magic.core.budget import as_budget
 
@@ -114,6 +122,11 @@ class BaseClient:
 
             self.cache = open_cache(cache, self)
         self._owns_cache = self.cache is not None and self.cache is not cache
+        self.route = check_route(route)
+        self.max_price = check_max_price(max_price)
+        self.fallback = fallback_models(fallback)
+        self.provider_log: ProviderLog | None = None
+        """Where answers are measured for ``route="fastest"`` (opened when first needed)."""
 
     def __repr__(self) -> str:
         return (
@@ -239,6 +252,48 @@ class BaseClient:
             keeps_stream_options="stream_options" in params,
         )
 
+    def _routing(
+        self, route: str | None, max_price: float | None, fallback: str | Sequence[str] | None
+    ) -> Routing | None:
+        """This call's route, price cap and fallbacks (the client's where not given); None
+        when there is nothing to route: the model id goes as asked, as it always did."""
+        chosen = Routing(
+            check_route(route) if route is not None else self.route,
+            check_max_price(max_price) if max_price is not None else self.max_price,
+            fallback_models(fallback) if fallback is not None else self.fallback,
+        )
+        if chosen.route == "auto" and chosen.max_price is None and chosen.fallback is None:
+            return None
+        if chosen.route == "fastest" and self.provider_log is None:
+            from aimo_magic.core.provider_log import log_at
+
+            self.provider_log = log_at(self.cache.path if self.cache is not None else None)
+        return chosen
+
+    def _plan(
+        self,
+        messages: str | Messages,
+        model: str | None,
+        params: Mapping[str, Any],
+        catalogue: Sequence[Model] | None,
+        routing: Routing,
+    ) -> tuple[Hop, ...]:
+        """Where one call goes, in order (``core.routing``); raises RouteError."""
+        from aimo_magic.core.protocol import normalise_messages
+        from aimo_magic.core.routing import RequestSize, plan_route
+
+        return plan_route(
+            self._model_for(model),
+            catalogue,
+            RequestSize.of(normalise_messages(messages), params),
+            route=routing.route,
+            max_price=routing.max_price,
+            fallback=routing.fallback,
+            measured=self.provider_log,
+            base_url=self.settings.base_url,
+            basis=self.price_basis,
+        )
+
     def _answer_use(self, model: str, body: dict[str, Any], cache: bool | None) -> AnswerUse | None:
         """Where one request's answer may come from besides the server (the answer file
         replayed, the answer cache unless ``cache=False``) and where it is kept (the
@@ -316,6 +371,25 @@ class BaseClient:
     ) -> float:
         """Seconds before the next try of a plain request; raises ``error`` when done."""
         return plan_retry(self.retry_policy, error, retries_done, on_retry)
+
+
+@dataclass(frozen=True)
+class Routing:
+    """One call's route, price cap and fallback models (None: no fallback)."""
+
+    route: str
+    max_price: float | None
+    fallback: tuple[str, ...] | None
+
+
+def fallback_models(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """``"a,b"`` or ``["a", "b"]`` as model ids; ``""`` or ``[]``: the model's other
+    providers only; None: no fallback."""
+    if value is None:
+        return None
+    if not isinstance(value, str) and not all(isinstance(item, str) for item in value):
+        raise ValueError(f"fallback must be model ids (a list or 'a,b'), not {value!r}.")
+    return tuple(split_models(value))
 
 
 @dataclass

@@ -370,6 +370,8 @@ def compare(
     timeout: float | None = None,
     max_retries: int | None = None,
     stream: bool = True,
+    route: str | None = None,
+    max_price: float | None = None,
     price_unit: str | None = None,
     **params: Any,
 ) -> dict[str, ComparedAnswer]:
@@ -383,6 +385,9 @@ def compare(
     before anything is sent. A model that fails does not stop the others: its answer
     has ``status == "error"`` and the one-line ``error``. Ctrl-C stops every stream and
     raises :class:`CompareInterrupted`, whose ``answers`` keep what had arrived.
+    ``route`` (``"cheapest"``, ``"fastest"``) and ``max_price`` choose each model's
+    provider for this prompt (``core.routing``); the answers are then keyed by the
+    ``provider_pubkey:model`` id each was sent as, as ``NAME@*`` ones are.
 
     >>> answers = compare("Name a river.", "openai/gpt-4o,DeepSeek-V3-1")  # doctest: +SKIP
     >>> {model: a.text[:20] for model, a in answers.items()}               # doctest: +SKIP
@@ -397,9 +402,16 @@ def compare(
         timeout=timeout,
         max_retries=max_retries,
         check_models=False,
+        route=route,
+        max_price=max_price,
         price_unit=price_unit,
     )
     destinations = resolve_many(models, current_session(), given)
+    if any(where.routes for where in destinations):
+        from aimo_magic.core.protocol import normalise_messages
+
+        messages = normalise_messages(prompt_or_messages)
+        destinations = [where.routed(messages, params) for where in destinations]
     try:
         catalogue: list[Model] | None = destinations[0].models()
     except AimoError:

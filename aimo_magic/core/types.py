@@ -67,6 +67,8 @@ class ChatResult:
     ``notes`` tells of quirks in how an accepted answer arrived (for ``--debug``), for
     example a stream that closed without ``[DONE]`` after its finish_reason.
     ``tool_calls`` are the functions the model asked to call (requests with ``tools``).
+    ``route`` says why the provider that answered was chosen and what failed before it,
+    when a route or a fallback chose it (``core.routing``, ``core.fallback``).
     """
 
     text: str
@@ -81,6 +83,7 @@ class ChatResult:
     notes: tuple[str, ...] = ()
     tool_calls: tuple[ToolCall, ...] = ()
     recorded_in: str | None = None
+    route: str | None = None
 
     def assistant_message(self) -> dict[str, Any]:
         """The answer as the assistant message a conversation sends back next time."""

@@ -12,6 +12,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, observe, validate
 
 from aimo_magic.core.resolution import Choices
+from aimo_magic.core.routing import ROUTES
 from aimo_magic.magics.cell_options import cell_arguments
 from aimo_magic.magics.figures import FigureMemory
 from aimo_magic.rendering.bundles import FORMATS
@@ -92,6 +93,13 @@ class AimoMagics(Magics):
         "(NAME[,NAME...] or `all`); not offered to --compare and --each cells.",
     ).tag(config=True)
 
+    route = Enum(
+        ROUTES,
+        "auto",
+        help="Which provider answers: auto (AiMo's routing), cheapest (lowest price for the "
+        "request), fastest (best measured here); per cell: --route.",
+    ).tag(config=True)
+
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # The session must exist before traitlets applies configured values,
         # because their observers write into it.
@@ -140,6 +148,7 @@ class AimoMagics(Magics):
             check_models=self.check_models,
             cache_dir=self.cache_dir or None,
             cache_max_mb=self.cache_max_mb,
+            route=self.route,
             price_unit=self.price_unit,
         )
 
@@ -150,6 +159,7 @@ class AimoMagics(Magics):
         "check_models",
         "cache_dir",
         "cache_max_mb",
+        "route",
         "price_unit",
     )
     def _request_setting_set(self, change: dict[str, Any]) -> None:

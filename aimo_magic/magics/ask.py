@@ -54,18 +54,18 @@ def run_cell(ctx: AskContext, parser: ArgumentParser, line: str, cell: str) -> N
     comparing = options.compare is not None or options.keep is not None
     each = options.each is not None or options.concurrency is not None
     scoring = options.expected is not None or options.score is not None
-    if (comparing and each) or scoring:
-        from aimo_magic.magics.evaluate_cell import run_evaluation
-
-        run_evaluation(ctx, options, cell)
-        return
-    if options.tools is not None and (comparing or each):
-        kind = "--compare" if comparing else "--each"
+    if options.tools is not None and (comparing or each or scoring):
+        kind = "--compare" if comparing else "--each" if each else "an evaluation"
         raise fail(
             ctx.settings,
             f"--tools does not go with {kind} yet: let one model use the tools in a cell "
             f"of its own, or drop --tools.",
         )
+    if (comparing and each) or scoring:
+        from aimo_magic.magics.evaluate_cell import run_evaluation
+
+        run_evaluation(ctx, options, cell)
+        return
     if comparing:
         from aimo_magic.magics.compare_exchange import compare_cell
 

@@ -17,6 +17,7 @@ from aimo_magic.magics.failures import AnswerInterrupted, fail
 
 if TYPE_CHECKING:
     from aimo_magic.core.base import RetryEvent
+    from aimo_magic.core.fallback import FellBack
     from aimo_magic.core.pricing import Listed
     from aimo_magic.core.types import ChatResult
     from aimo_magic.magics.ask_context import AskContext
@@ -40,6 +41,8 @@ def provenance(request: AskRequest, result: ChatResult | None) -> dict[str, Any]
         record["provider"] = result.provider
         record["usage"] = result.usage.as_dict() if result.usage else None
         record["finish_reason"] = result.finish_reason
+        if result.route:
+            record["route"] = result.route
         if result.cached_at is not None:
             record["cached_at"] = stored_when(result.cached_at, "seconds")
         if result.recorded_in is not None:
@@ -149,33 +152,45 @@ class Exchange:
 
         self.live.show_images(image_parts(self.request.prompt))
 
+    def on_fallback(self, moved: FellBack) -> None:
+        """The request moves to its next provider or model: say so, and start over."""
+        self.live.reset(moved.notice)
+
     def _receive(self, wait_until_warm: Any) -> ChatResult:
         """The answer: from the answer cache when the request allows it and has one
-        stored (the client then replays it whole), else from the server."""
+        stored (the client then replays it whole), else from the server, through the
+        request's hops (its provider, then where a failure falls back: ``core.fallback``)."""
+        from aimo_magic.core import fallback as runner
+
         request = self.request
         client = self.ctx.session.client(request.resolution, cache=request.cache)
         params = request.param_dict()
         if not request.stream:
-            result = client.chat(
+            result = runner.chat(
+                client,
+                request.hops,
                 request.message_list(),
-                model=request.model_id,
                 on_retry=self.on_retry,
+                on_fallback=self.on_fallback,
                 cache=request.cache,
                 **params,
             )
             wait_until_warm()
             self.live.append(result.text)
             return result
-        # restart=True: a stream that breaks after some text starts the answer over; by
-        # then on_retry has cleared the display and said why, so a StreamRestart is skipped.
-        with client.stream(
+        # restart=True: a stream that breaks after some text starts the answer over, on
+        # its provider or the next; by then on_retry or on_fallback has cleared the
+        # display and said why, so the in-band StreamRestart (or FellBack) is skipped.
+        stream: runner.FallbackStream[Any] = runner.FallbackStream(
+            client,
+            request.hops,
             request.message_list(),
-            model=request.model_id,
             on_retry=self.on_retry,
+            on_fallback=self.on_fallback,
             restart=True,
-            cache=request.cache,
-            **params,
-        ) as stream:
+            options={"cache": request.cache, **params},
+        )
+        with stream:
             deltas = iter(stream)
             first = next(deltas, "")
             wait_until_warm()
@@ -211,6 +226,7 @@ class Exchange:
             first_token_s=None if cached else result.timings.first_token,
             total_s=None if result.recorded_in is not None else result.timings.total,
             notes=[
+                *([result.route] if result.route else []),
                 *cache_notes(result),
                 *(result.notes if request.debug else ()),
                 *([f"{images} image{'s' if images != 1 else ''}"] if images else []),

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from aimo_magic.core.config import Settings
     from aimo_magic.core.model_check import KnownModels
     from aimo_magic.core.pricing import PriceBasis
+    from aimo_magic.core.provider_log import ProviderLog
     from aimo_magic.core.resolution import Resolution
     from aimo_magic.core.types import Model
     from aimo_magic.session.answer_store import SessionAnswerStore
@@ -98,12 +99,28 @@ class AimoSession:
             self._known_models = KnownModels(fetch=self._fetch_models)
         return self._known_models
 
-    def resolve(self, model: str | None = None, *, for_request: bool = True) -> Resolution:
-        """Where a cell's request for ``model`` (else the default) goes; see
-        ``core.resolution.resolve``. Raises AimoError (no model, unknown model)."""
+    def resolve(
+        self,
+        model: str | None = None,
+        *,
+        for_request: bool = True,
+        given: Choices | None = None,
+    ) -> Resolution:
+        """Where a cell's request for ``model`` (else the default) goes; ``given`` adds the
+        cell's other choices (route, max_price, fallback); see ``core.resolution.resolve``.
+        Raises AimoError (no model, unknown model)."""
         from aimo_magic.core.resolution import resolve
 
-        return resolve(Choices(model=model), self, for_request=for_request, from_cell=True)
+        chosen = dataclasses.replace(given or Choices(), model=model)
+        return resolve(chosen, self, for_request=for_request, from_cell=True)
+
+    @property
+    def provider_log(self) -> ProviderLog:
+        """What this user's answers measured of providers, kept with the answer cache at
+        the configured place (``core.provider_log``)."""
+        from aimo_magic.core.provider_log import log_at
+
+        return log_at(self.configured.cache_dir)
 
     def find_key(self) -> tuple[str | None, str]:
         """The key and where it came from, in the documented order of precedence."""
@@ -126,6 +143,7 @@ class AimoSession:
 
             self._clients = ClientKeeper(on_cache_error=self.cache_unusable)
         client = self._clients.client(settings)
+        client.provider_log = self.provider_log
         if self.known_models.cached is not None:
             client.catalogue = self.known_models.cached
         client.cache = self._answers.store if self._answers is not None else None

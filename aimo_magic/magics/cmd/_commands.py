@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "login": "login",
     "logout": "logout",
     "models": "models",
+    "providers": "providers",
     "reset": "reset",
     "save": "save",
     "select": "select",
