@@ -159,7 +159,7 @@ class Budget:
                 raise BudgetError(
                     f"Not sent: the budget ({money(cap, basis)}) cannot bound this request, "
                     f"because {maximum.why}",
-                    hint=UNPRICED_HINT if "price" in maximum.why else BOUND_HINT,
+                    hint=BOUND_HINT if maximum.unbounded else UNPRICED_HINT,
                 )
             held = maximum.cost or NOTHING
             if cap is not None and maximum.cost is not None:
