@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         MissingKeyError,
         Model,
         NotFoundError,
+        NotRecordedError,
         PaymentError,
         RateLimitError,
         RouteError,
@@ -49,7 +50,11 @@ if TYPE_CHECKING:
         ask,
         compare,
         image,
+        record_answers,
+        save_answers,
+        stop_using_answers,
         tool,
+        use_answers,
     )
     from aimo_magic.evaluation import Evaluation, EvaluationInterrupted, ScoreError, evaluate
     from aimo_magic.widgets.selector import ModelSelector
@@ -76,6 +81,7 @@ _CORE_NAMES = {
     "MissingKeyError",
     "Model",
     "NotFoundError",
+    "NotRecordedError",
     "PaymentError",
     "RateLimitError",
     "RouteError",
@@ -87,7 +93,11 @@ _CORE_NAMES = {
     "ask",
     "compare",
     "image",
+    "record_answers",
+    "save_answers",
+    "stop_using_answers",
     "tool",
+    "use_answers",
 }
 
 _BATCH_NAMES = {"Batch", "BatchError", "batch"}
