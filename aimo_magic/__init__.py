@@ -56,7 +56,13 @@ if TYPE_CHECKING:
         tool,
         use_answers,
     )
-    from aimo_magic.evaluation import Evaluation, EvaluationInterrupted, ScoreError, evaluate
+    from aimo_magic.evaluation import (
+        Evaluation,
+        EvaluationError,
+        EvaluationInterrupted,
+        ScoreError,
+        evaluate,
+    )
     from aimo_magic.widgets.selector import ModelSelector
 
 _CORE_NAMES = {
@@ -101,7 +107,13 @@ _CORE_NAMES = {
 }
 
 _BATCH_NAMES = {"Batch", "BatchError", "batch"}
-_EVALUATION_NAMES = {"Evaluation", "EvaluationInterrupted", "ScoreError", "evaluate"}
+_EVALUATION_NAMES = {
+    "Evaluation",
+    "EvaluationError",
+    "EvaluationInterrupted",
+    "ScoreError",
+    "evaluate",
+}
 
 __all__ = sorted(
     [
