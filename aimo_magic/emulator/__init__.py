@@ -26,10 +26,11 @@ handle's ``hold()``, ``release()``, ``held`` and ``abandoned`` do the same in Py
 tests wait for events instead of sleeping: see ``aimo_magic.emulator.gate``).
 
 Providers can behave as themselves (``start(providers=[...], serve=[...])``, or
-``--provider``/``--serve`` on the command line): their own latency, pace, prices, a
-fault on every answer, and a limit of requests in flight beyond which they answer 429
-with ``Retry-After``; a routing name then goes to the cheapest provider with room
-(``aimo_magic.emulator.providers``).
+``--provider``/``--serve`` on the command line, ``handle.set_provider(...)`` while it runs,
+``::provider NAME SPEC`` for one request): their own latency, pace, prices, a fault on
+every answer or on a fixed fraction of them (``failure_rate``), and a limit of requests in
+flight beyond which they answer 429 with ``Retry-After``; a routing name then goes to the
+cheapest provider with room (``aimo_magic.emulator.providers``).
 
 Answers are chosen by directives in the last user message (``DIRECTIVES``):
 
