@@ -23,20 +23,25 @@ if TYPE_CHECKING:
         APITimeoutError,
         AsyncClient,
         AuthenticationError,
+        Budget,
+        BudgetError,
         CacheUnavailableError,
         ChatResult,
         Client,
         ComparedAnswer,
         CompareInterrupted,
         DoesNotFit,
+        FellBack,
         ImageError,
         IncompleteStreamError,
         InvalidRequestError,
         MissingKeyError,
         Model,
         NotFoundError,
+        NotRecordedError,
         PaymentError,
         RateLimitError,
+        RouteError,
         ServerError,
         StreamRestart,
         Tool,
@@ -45,9 +50,19 @@ if TYPE_CHECKING:
         ask,
         compare,
         image,
+        record_answers,
+        save_answers,
+        stop_using_answers,
         tool,
+        use_answers,
     )
-    from aimo_magic.evaluation import Evaluation, EvaluationInterrupted, ScoreError, evaluate
+    from aimo_magic.evaluation import (
+        Evaluation,
+        EvaluationError,
+        EvaluationInterrupted,
+        ScoreError,
+        evaluate,
+    )
     from aimo_magic.widgets.selector import ModelSelector
 
 _CORE_NAMES = {
@@ -57,20 +72,25 @@ _CORE_NAMES = {
     "APITimeoutError",
     "AsyncClient",
     "AuthenticationError",
+    "Budget",
+    "BudgetError",
     "CacheUnavailableError",
     "ChatResult",
     "Client",
     "ComparedAnswer",
     "CompareInterrupted",
     "DoesNotFit",
+    "FellBack",
     "ImageError",
     "IncompleteStreamError",
     "InvalidRequestError",
     "MissingKeyError",
     "Model",
     "NotFoundError",
+    "NotRecordedError",
     "PaymentError",
     "RateLimitError",
+    "RouteError",
     "ServerError",
     "StreamRestart",
     "Tool",
@@ -79,11 +99,21 @@ _CORE_NAMES = {
     "ask",
     "compare",
     "image",
+    "record_answers",
+    "save_answers",
+    "stop_using_answers",
     "tool",
+    "use_answers",
 }
 
 _BATCH_NAMES = {"Batch", "BatchError", "batch"}
-_EVALUATION_NAMES = {"Evaluation", "EvaluationInterrupted", "ScoreError", "evaluate"}
+_EVALUATION_NAMES = {
+    "Evaluation",
+    "EvaluationError",
+    "EvaluationInterrupted",
+    "ScoreError",
+    "evaluate",
+}
 
 __all__ = sorted(
     [

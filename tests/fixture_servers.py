@@ -1,8 +1,9 @@
 """Real loopback servers shaped like the other OpenAI-compatible servers people point us at.
 
 ``serve_models``: the emulator's app behind a small ASGI wrapper that changes only the
-model list: absent (404), failing (500), or listing other models than it serves (as
-LiteLLM's wildcard routes do). Chat requests reach the emulator unchanged.
+model list: absent (404), failing (500), listing other models than it serves (as
+LiteLLM's wildcard routes do), or a whole listing given as it is (a dict: prices in
+another unit, say). Chat requests reach the emulator unchanged.
 
 ``serve_breaking_streams``: a chat server that streams one known answer and breaks the
 first requests part-way, each in a way the test names (a dropped connection, an end
@@ -11,6 +12,10 @@ without a finish, a malformed chunk, a stall), as chaos proxies do.
 ``serve_varying_answers``: a chat server (no model list, so no prices) that answers the
 same question differently each time it is asked, in a cycle the test gives, as a model
 sampling at a temperature does.
+
+``serve_scripted_calls``: a chat server whose n-th answer is the n-th step of a script:
+several tool calls in one message (any names, any arguments, as a model may write them),
+or text; whole or streamed, as asked.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from aimo_magic.emulator.app import create_app, hide_expected_tracebacks
 from aimo_magic.emulator.server import bind_loopback
 from aimo_magic.emulator.stream import DeliberateDisconnect
 
-Listing = str | list[str]  # "absent", "failing", or the ids the list names
+Listing = str | list[str] | dict[str, Any]  # "absent", "failing", ids, or the whole body
 
 
 class ModelsServer:
@@ -54,6 +59,9 @@ class ModelsServer:
             status, body, kind = 404, b"Not Found", b"text/plain"
         elif self.listing == "failing":
             status, body, kind = 500, b'{"error": "model list unavailable"}', b"application/json"
+        elif isinstance(self.listing, dict):
+            status, kind = 200, b"application/json"
+            body = json.dumps(self.listing).encode()
         else:
             data = [{"id": name, "object": "model", "owned_by": "proxy"} for name in self.listing]
             status, kind = 200, b"application/json"
@@ -152,6 +160,23 @@ def serve_breaking_streams(breaks: Sequence[Break], after: int) -> Iterator[Brea
         yield app
 
 
+async def read_body(receive: Any) -> bytes:
+    """A request's whole body, however many messages it came in."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+async def send_json(send: Any, data: Any) -> None:
+    """A 200 answer with ``data`` as its JSON body."""
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": json.dumps(data).encode()})
+
+
 class VaryingAnswersServer:
     """Answers the n-th request for a given model and prompt with ``cycle[n % len(cycle)]``,
     whole (not streamed), whatever order the requests of other prompts arrive in."""
@@ -165,12 +190,7 @@ class VaryingAnswersServer:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         if not scope["path"].endswith("/v1/chat/completions"):
             await send({"type": "http.response.start", "status": 404, "headers": []})
             await send({"type": "http.response.body", "body": b"Not Found"})
@@ -190,16 +210,78 @@ class VaryingAnswersServer:
             "choices": [choice | {"finish_reason": "stop"}],
             "usage": usage,
         }
-        payload = json.dumps(answer).encode()
-        headers = [(b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        await send_json(send, answer)
 
 
 @contextmanager
 def serve_varying_answers(cycle: Sequence[str]) -> Iterator[VaryingAnswersServer]:
     """A chat server on loopback whose answers to one question go round ``cycle``."""
     app = VaryingAnswersServer(cycle)
+    with _serving(app) as port:
+        app.base_url = f"http://127.0.0.1:{port}/api"
+        yield app
+
+
+# One step of a script: tool calls as (name, arguments as written), or the answer's text.
+Step = list[tuple[str, str]] | str
+
+
+class ScriptedCallsServer:
+    """Answers the n-th chat request with ``steps[n]`` (the last step once they run out),
+    and keeps every request body."""
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        self.steps = list(steps)
+        self.bodies: list[dict[str, Any]] = []
+        self.base_url = ""
+
+    def _message(self, step: Step, number: int) -> tuple[dict[str, Any], str]:
+        if isinstance(step, str):
+            return {"role": "assistant", "content": step}, "stop"
+        calls = [
+            {
+                "id": f"call_{number}_{index}",
+                "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }
+            for index, (name, arguments) in enumerate(step)
+        ]
+        return {"role": "assistant", "content": None, "tool_calls": calls}, "tool_calls"
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = await read_body(receive)
+        request = json.loads(body)
+        self.bodies.append(request)
+        number = len(self.bodies)
+        step = self.steps[min(number, len(self.steps)) - 1]
+        answer, finish = self._message(step, number)
+        usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+        if not request.get("stream"):
+            choice = {"index": 0, "message": answer, "finish_reason": finish}
+            answer_body = {"id": f"a{number}", "object": "chat.completion", "model": "mock"}
+            await send_json(send, {**answer_body, "choices": [choice], "usage": usage})
+            return
+        if "tool_calls" in answer:
+            deltas = [
+                {"tool_calls": [{"index": i, **call, "function": {**call["function"]}}]}
+                for i, call in enumerate(answer["tool_calls"])
+            ]
+        else:
+            deltas = [{"role": "assistant", "content": answer["content"]}]
+        events = [chunk(delta) for delta in deltas]
+        events.append({**chunk({}, finish), "usage": usage})
+        frames = b"".join(f"data: {json.dumps(e)}\n\n".encode() for e in events)
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": frames + b"data: [DONE]\n\n"})
+
+
+@contextmanager
+def serve_scripted_calls(steps: Sequence[Step]) -> Iterator[ScriptedCallsServer]:
+    """A chat server on loopback that answers with the script's steps in turn."""
+    app = ScriptedCallsServer(steps)
     with _serving(app) as port:
         app.base_url = f"http://127.0.0.1:{port}/api"
         yield app

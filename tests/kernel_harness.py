@@ -187,12 +187,25 @@ class Kernel:
 
 
 @contextmanager
-def aimo_kernel(base_url: str, key: str, setup: str) -> Iterator[Kernel]:
-    """A kernel pointed at an emulator that has run ``setup`` (which must succeed)."""
-    running = Kernel(env={"AIMO_BASE_URL": base_url, "AIMO_API_KEY": key})
+def aimo_kernel(
+    base_url: str, key: str, setup: str, cache_dir: str | None = None
+) -> Iterator[Kernel]:
+    """A kernel pointed at an emulator that has run ``setup`` (which must succeed);
+    ``cache_dir`` is its AIMO_CACHE_DIR (else the default place)."""
+    env = {"AIMO_BASE_URL": base_url, "AIMO_API_KEY": key}
+    if cache_dir is not None:
+        env["AIMO_CACHE_DIR"] = cache_dir
+    running = Kernel(env=env)
     try:
         done = running.execute(setup)
         assert done.status == "ok", done.error or done.stderr
         yield running
     finally:
         running.close()
+
+
+def run_ok(kernel: Kernel, code: str, **options: Any) -> CellRun:
+    """Run ``code`` and check it ended without an error (the error is the failure's message)."""
+    run = kernel.execute(code, **options)
+    assert run.status == "ok", (code, run.error, run.stderr[-2000:])
+    return run

@@ -147,10 +147,13 @@ def test_estimate_sends_nothing_and_gives_a_cost_range(emu: EmulatorHandle) -> N
     assert (guess.rows, guess.prompt_tokens) == (3, expected)
     assert guess.answer_tokens == 40 and guess.answer_bounded
     assert guess.cost_low is not None and guess.cost_high is not None
-    # Cheapest provider, empty answers ... dearest provider, answers of max_tokens.
-    assert guess.cost_low == pytest.approx(expected * 0.25)
-    assert guess.cost_high == pytest.approx(expected * 0.27 + 3 * 40 * 1.1)
+    # Cheapest provider, empty answers ... dearest provider, answers of max_tokens; the
+    # emulator lists DeepSeek at 0.25/0.27 in and 1.0/1.1 out: dollars per million tokens.
+    assert guess.unit == "USD"
+    assert guess.cost_low == pytest.approx(expected * 0.25 / 1e6)
+    assert guess.cost_high == pytest.approx((expected * 0.27 + 3 * 40 * 1.1) / 1e6)
     assert "3 rows to DeepSeek-V3-1" in str(guess) and "max_tokens" in str(guess)
+    assert "estimated cost $0.000036 to $0.00017 (answers" in str(guess), "dollars, named"
     assert emu.requests == [], "an estimate sends no chat request"
 
 
@@ -389,8 +392,9 @@ def test_usage_cost_and_elapsed_after_a_run(emu: EmulatorHandle) -> None:
     batch = Batch("{} ::words 5", ["a", "b"], model=PINNED, progress=False)
     batch.run()
     assert batch.usage.completion_tokens >= 10 and batch.usage.prompt_tokens > 0
+    assert batch.cost_unit == "USD"
     assert batch.cost == pytest.approx(
-        batch.usage.prompt_tokens * 0.25 + batch.usage.completion_tokens * 1.0
+        (batch.usage.prompt_tokens * 0.25 + batch.usage.completion_tokens * 1.0) / 1e6
     )
     assert batch.elapsed is not None and batch.elapsed > 0
     assert "2 of 2 rows answered" in batch.summary

@@ -16,8 +16,8 @@ import cloudpickle
 import dask.dataframe as dd
 import pandas as pd
 import pytest
+from dask_cluster import emulator_cluster
 from distributed import Client as DaskClient
-from distributed import LocalCluster
 
 import aimo_magic
 from aimo_magic import Batch
@@ -37,31 +37,8 @@ def cluster(
     emulator: EmulatorHandle, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[DaskClient]:
     """Two worker processes started with the emulator's URL and a key in their environment."""
-    env = {
-        "AIMO_API_KEY": KEY,
-        "AIMO_BASE_URL": emulator.base_url,
-        "AIMO_CACHE_DIR": str(tmp_path_factory.mktemp("dask-cache")),
-    }
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        with (
-            LocalCluster(
-                n_workers=2,
-                processes=True,
-                threads_per_worker=1,
-                dashboard_address=None,
-                host="127.0.0.1",
-            ) as local,
-            DaskClient(local) as client,
-        ):
-            yield client
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with emulator_cluster(emulator, KEY, tmp_path_factory.mktemp("dask-cache")) as client:
+        yield client
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ def test_estimate_sends_nothing_and_counts_what_the_cache_holds(emu: EmulatorHan
     capped = aimo_magic.evaluate(
         SUMS, sums(4), models="openai/gpt-4o-mini", max_cost=1e-9, **options
     ).estimate()
-    assert "even the low end passes max_cost=1e-09" in capped.verdict()
+    assert "even the low end passes max_cost=$0.000000001" in capped.verdict()  # in dollars
 
 
 def test_a_rerun_sends_nothing_and_an_added_model_sends_only_its_rows(
@@ -148,12 +148,12 @@ def test_max_cost_bounds_every_model_together(emu: EmulatorHandle) -> None:
     for model in models:  # each model alone fits under the limit...
         alone = aimo_magic.evaluate(SUMS, sums(8), models=[model], max_cost=limit, **options)
         alone.run()
-        assert alone.stopped is None and alone._spending.spent <= limit
+        assert alone.stopped is None and alone._spending.spent.amount(alone._basis) <= limit
     emu.clear_requests()
     together = aimo_magic.evaluate(SUMS, sums(8), models=models, max_cost=limit, **options)
     together.run()  # ...but not all of them together
     assert together.stopped == "max_cost"
-    assert together._spending.spent <= limit
+    assert together._spending.spent.amount(together._basis) <= limit
     assert len(emu.requests) < 24
     assert "not sent, stopped at max_cost" in together.report
     table = together.table
@@ -199,7 +199,8 @@ def test_the_judge_scores_every_answer_is_priced_apart_and_cached(emu: EmulatorH
     assert summary["judge_cost"].sum() == pytest.approx(table["judge_cost"].sum())
     assert ev.judge_cost == pytest.approx(table["judge_cost"].sum())
     # Counted apart: the models' cost holds no judge request, and the two make the spend.
-    assert ev._spending.spent == pytest.approx(table["cost"].sum() + table["judge_cost"].sum())
+    spent = ev._spending.spent.amount(ev._basis)  # listed figures, read in the prices' unit
+    assert spent == pytest.approx(table["cost"].sum() + table["judge_cost"].sum())
     assert "6 verdicts from openai/gpt-4o" in ev.report
     emu.clear_requests()
     again = aimo_magic.evaluate(
@@ -320,3 +321,25 @@ def test_a_scorer_that_fails_keeps_the_answers_and_rescore_asks_nothing(
     assert summary.loc["DeepSeek-V3-1", "score"] == 1.0 and emu.requests == []
     assert ev.best(min_score=0.9) == "DeepSeek-V3-1"
     assert ev.best(min_score=1.1) is None
+
+
+def test_a_route_picks_one_provider_of_a_routing_name_for_every_row(emu: EmulatorHandle) -> None:
+    from aimo_magic.core.errors import RouteError
+
+    ev = aimo_magic.evaluate(
+        SUMS, sums(3), models="openai/gpt-4o-mini", route="cheapest", expected="total",
+        score="number", progress=False,
+    )  # fmt: skip
+    summary = ev.run()
+    assert list(summary.index) == ["openai/gpt-4o-mini · nebula-gpu"]
+    pinned = f"{provider_id('nebula-gpu')}:openai/gpt-4o-mini"
+    assert [b["model"] for b in sent(emu)] == [pinned] * 3
+    emu.clear_requests()
+    capped = aimo_magic.evaluate(
+        SUMS, sums(3), models="openai/gpt-4o", max_price=1e-12, expected="total", score="number"
+    )
+    with pytest.raises(RouteError):
+        capped.run()
+    assert emu.requests == []
+    with pytest.raises(ValueError, match=r"route"):
+        aimo_magic.evaluate(SUMS, sums(3), models="m", route="quickest", expected="total")

@@ -164,7 +164,8 @@ def test_choosing_a_provider_sets_the_pinned_id_as_the_default(
     assert options[LLAMA] == labels.ROUTE_LABEL
     akash = f"{provider_id('akash-ml')}:{LLAMA}"
     assert options[akash].endswith(": free")
-    assert options[HELIOS_LLAMA].endswith("in 0.12 / out 0.3 (as reported, per token)")
+    # The emulator's AiMo-style figures read as dollars per million tokens (core.pricing).
+    assert options[HELIOS_LLAMA].endswith("in $0.12 / out $0.30 per 1M tokens")
 
     selector.providers.value = HELIOS_LLAMA
     assert selector.selected_id == HELIOS_LLAMA
@@ -347,7 +348,8 @@ def test_the_widget_output_carries_an_html_picture_of_the_panel(
     assert selector.status.value in picture and selector.details.value in picture
     for label, _ in selector.providers.options:
         assert escape(label) in picture
-    assert "(as reported, per token)" in picture
+    assert "(prices in USD per 1M tokens, images per image)" in picture
+    assert " per 1M tokens" in picture
     assert selector.default_label.value in picture
     assert_only_our_markup(picture, SNAPSHOT_TAGS)
 

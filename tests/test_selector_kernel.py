@@ -135,7 +135,8 @@ def test_a_saved_selector_keeps_a_picture_of_its_list_for_viewers_without_widget
     assert "1 models." in picture
     [llamas] = saved.cells[2].outputs
     listed = llamas.data["text/html"]
-    assert LLAMA in listed and "helios-compute" in listed and "as reported, per token" in listed
+    assert LLAMA in listed and "helios-compute" in listed and "USD per 1M tokens" in listed
+    assert "in $0.12 / out $0.30 per 1M tokens" in listed
     assert "Loading" not in listed
 
     saved.metadata.pop("widgets", None)  # as a viewer without widget state sees it

@@ -160,11 +160,13 @@ def test_models_shows_html_and_text_with_ids_prices_and_unit(kernel: Kernel) -> 
         assert "OpenAI: GPT-4o mini" in text and "openai/gpt-4o-mini" in text
         assert f"{NEBULA}:openai/gpt-4o" in text
         assert "nebula-gpu" in text and "128,000" in text
-        assert "as reported by the server, per token" in text
+        assert "Price in US dollars per million tokens" in text
+        assert "inferred: " in text, "the basis is named once, with how it was found"
         assert "text, image → text" in text
     assert "<table" in html and 'rowspan="2"' in html
     row = next(x for x in plain.splitlines() if f"{NEBULA}:openai/gpt-4o " in x)
-    assert re.search(r"\b2\.5\s+10\.0\b", row), row  # as listed, not converted
+    # Listed as 2.5 in and 10 out: no per-token price that large is plausible.
+    assert re.search(r"\$2\.50\s+\$10\.00\b", row), row
     assert "14 of 14 models" in plain
 
 
@@ -321,7 +323,9 @@ def test_usage_totals_match_the_ledger(kernel: Kernel) -> None:
     assert total.split()[2:5] == [f"{prompt:,}", f"{completion:,}", f"{prompt + completion:,}"]
     served = next(name for name in ledger if name.endswith(":openai/gpt-4o"))
     assert served in plain
-    assert "as reported by the server, per token" in plain
+    assert "US dollars, listed prices read as USD per 1,000,000 tokens, inferred" in plain
+    cost = total.split()[5]
+    assert cost.startswith("$"), total
 
 
 def test_usage_names_rows_by_model_and_provider(kernel: Kernel) -> None:

@@ -146,5 +146,7 @@ def test_a_terminal_gets_the_text_table(emulator: EmulatorHandle, tmp_path: Path
     )
     out = done.stdout + done.stderr
     assert "openai/gpt-4o-mini" in out and "Price in*" in out
-    assert "<table" not in out and "as reported by the server, per token" in out
+    # The emulator lists AiMo-style figures (0.15 in, 0.6 out): read as USD per million.
+    assert "<table" not in out and "Price in US dollars per million tokens" in out
+    assert "$0.15" in out and "$0.60" in out
     assert "Unknown model 'nosuch'" in out and "Traceback" not in out

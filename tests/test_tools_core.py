@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -453,3 +454,129 @@ def test_a_cache_file_from_before_tool_calls_gains_their_column(tmp_path: Any) -
         store.put(key, step)
         found = store.get(key)
     assert found is not None and found.result.tool_calls == (call,)
+
+
+# -- several calls in one step (a scripted server: the emulator writes one per step) -------
+
+ORDER: list[str] = []
+MEETING = threading.Barrier(2, timeout=30)
+
+
+@tool
+def first(x: int) -> int:
+    """Runs in order."""
+    ORDER.append(f"first {x}")
+    return x
+
+
+@tool
+def second(x: int) -> int:
+    """Runs in order."""
+    ORDER.append(f"second {x}")
+    return x * 2
+
+
+@tool(concurrent=True)
+def meet(x: int) -> str:
+    """Returns only once another call is running at the same time (or fails)."""
+    MEETING.wait()
+    return f"met {x}"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_several_calls_in_one_step_run_in_order_and_answer_in_order(stream: bool) -> None:
+    from fixture_servers import serve_scripted_calls
+
+    ORDER.clear()
+    script = [
+        [("second", '{"x": 3}'), ("first", '{"x": 2}'), ("nowhere", "{}"), ("first", '{"x": "a"}')],
+        "All done.",
+    ]
+    with (
+        serve_scripted_calls(script) as server,
+        aimo_magic.Client(base_url=server.base_url, api_key=KEY) as c,
+    ):
+        done = ToolLoop([first, second]).run(c, "Go", model=MODEL, stream=stream)
+    assert ORDER == ["second 3", "first 2"]
+    assert [r.status for r in done.calls] == ["done", "done", "refused", "refused"]
+    sent = server.bodies[1]["messages"]
+    assert [m["tool_call_id"] for m in sent if m["role"] == "tool"] == [
+        r.call.id for r in done.calls
+    ]
+    assert [m["content"] for m in sent if m["role"] == "tool"][:2] == ["6", "2"]
+    assert done.text == "All done." and done.stopped == "answer"
+
+
+def test_calls_marked_concurrent_run_at_the_same_time() -> None:
+    from fixture_servers import serve_scripted_calls
+
+    script = [[("meet", '{"x": 1}'), ("meet", '{"x": 2}')], "Both met."]
+    with (
+        serve_scripted_calls(script) as server,
+        aimo_magic.Client(base_url=server.base_url, api_key=KEY) as c,
+    ):
+        done = ToolLoop([meet]).run(c, "Go", model=MODEL)
+    # each call waits at a barrier for the other: run one after the other, both would fail
+    assert [r.result for r in done.calls] == ["met 1", "met 2"]
+
+
+@tool(concurrent=True)
+def double(x: int) -> int:
+    """Twice x (safe to run alongside other calls)."""
+    return 2 * x
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_the_loop_needs_no_threads(monkeypatch: pytest.MonkeyPatch, stream: bool) -> None:
+    """As in the browser's Pyodide kernel: no thread can start, yet concurrent calls run
+    (one after the other) and the answer streams."""
+    from fixture_servers import serve_scripted_calls
+
+    import aimo_magic.core.tool_loop as tool_loop
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    script = [[("double", '{"x": 1}'), ("double", '{"x": 2}')], "Both doubled."]
+    # the server's own thread starts before threads go
+    with (
+        serve_scripted_calls(script) as server,
+        aimo_magic.Client(base_url=server.base_url, api_key=KEY) as c,
+    ):
+        monkeypatch.setattr(tool_loop, "_threads_available", lambda: False)
+        monkeypatch.setattr(threading.Thread, "start", refuse)
+        done = ToolLoop([double]).run(c, "Go", model=MODEL, stream=stream)
+        monkeypatch.undo()
+    assert [r.result for r in done.calls] == ["2", "4"]
+    assert done.text == "Both doubled."
+
+
+def test_async_loop_runs_concurrent_calls_together_and_streams_calls() -> None:
+    from fixture_servers import serve_scripted_calls
+
+    script = [[("meet", '{"x": 1}'), ("meet", '{"x": 2}')], "Both met."]
+
+    async def main(base_url: str) -> Any:
+        async with aimo_magic.AsyncClient(base_url=base_url, api_key=KEY) as c:
+            return await ToolLoop([meet]).arun(c, "Go", model=MODEL, stream=True)
+
+    with serve_scripted_calls(script) as server:
+        done = asyncio.run(main(server.base_url))
+    assert [r.result for r in done.calls] == ["met 1", "met 2"]  # each waited for the other
+    assert done.text == "Both met."
+
+
+def test_without_pydantic_a_tool_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in the offline browser site, where pydantic cannot be installed."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pydantic", None)
+
+    def lookup(column: str) -> str:
+        """Look a column up."""
+        return column
+
+    with pytest.raises(ToolDefinitionError) as caught:
+        make_tool(lookup)
+    assert str(caught.value).startswith("lookup: tools need pydantic")
+    assert "pip install 'pydantic>=2'" in str(caught.value) and "\n" not in str(caught.value)

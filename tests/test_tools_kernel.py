@@ -101,6 +101,14 @@ def test_a_call_shows_a_card_above_the_answer_and_its_result_reaches_the_model(
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img" not in html
     footer = outputs_of(run, "footer")[0]["data"]["text/plain"]
     assert "1 call in 2 steps" in footer
+    # the card appeared while the model was still writing the call
+    shown = [
+        m["content"]["data"]["text/plain"]
+        for m in run.of_type("display_data", "update_display_data")
+        if m["content"]["metadata"].get("aimo", {}).get("output") == "tools"
+    ]
+    assert any("writing arguments…" in text for text in shown), shown
+    assert shown[-1].count("→ done") == 1
     sent = bodies(emu)
     assert len(sent) == 2
     assert sent[0]["tools"][0]["function"]["name"] == "column_stats"
@@ -170,6 +178,11 @@ def test_bad_lines_are_refused_in_one_line(kernel: Kernel, emu: EmulatorHandle) 
         (
             "--tools column_stats --compare DeepSeek-V3-1,openai/gpt-4o",
             "does not go with --compare",
+        ),
+        ("--tools column_stats --each SAVED", "does not go with --each"),
+        (
+            "--tools column_stats --each SAVED --compare DeepSeek-V3-1,openai/gpt-4o",
+            "with --compare",
         ),
         ("--tools nowhere", "--tools nowhere: no function of that name"),
         ("--max-steps 3", "--max-steps goes with --tools"),

@@ -60,11 +60,13 @@ class Batch:
 
     ``Batch(template, data, *, model=None, system=None, concurrency=16, format="text",
     schema=None, on_error="keep", max_cost=None, cache=True, progress=None,
-    client=None, resolution=None, **params)``; ``params`` are API parameters
+    client=None, resolution=None, price_unit=None, **params)``; ``params`` are API parameters
     (``temperature=0.2``, ``max_tokens=200``...). Where the requests go is resolved by
     ``core.resolution``: from ``model=`` and ``client=``, then the notebook's session,
     then the environment; a front end that resolved it already passes ``resolution=``
-    (then ``model=`` and ``client=`` are not used). ``.estimate()`` sends nothing;
+    (then ``model=`` and ``client=`` are not used). ``price_unit`` says how listed prices
+    are read (``core.pricing``; default: the session's, else inferred); ``max_cost``, the
+    estimate and ``.cost`` are in that unit. ``.estimate()`` sends nothing;
     ``.run()`` returns the values shaped like ``data``; afterwards ``.errors``,
     ``.usage``, ``.cost``, ``.elapsed`` and ``.summary`` describe the run. Running it
     again sends only the rows that have no value yet.
@@ -86,9 +88,15 @@ class Batch:
         progress: bool | None = None,
         client: Any = None,
         resolution: Resolution | None = None,
+        price_unit: str | None = None,
         **params: Any,
     ) -> None:
         check_options(concurrency, on_error, max_cost)
+        if price_unit is not None:
+            from aimo_magic.core.pricing import check_price_unit
+
+            price_unit = check_price_unit(price_unit)
+        self.price_unit = price_unit
         self.template = Template(template)
         self.answer = AnswerFormat(format, schema)
         self.model = resolution.model_id if resolution is not None else model
@@ -136,15 +144,21 @@ class Batch:
 
     @property
     def cost(self) -> float | None:
-        """Estimated spend at the listed prices (None when the catalogue lists none)."""
-        return self.tally.cost if self.tally.cost_known else None
+        """Estimated spend at the listed prices, in ``cost_unit`` (None when unknown)."""
+        return self.tally.shown_cost if self.tally.cost_known else None
+
+    @property
+    def cost_unit(self) -> str:
+        """What ``cost`` is counted in: ``USD``, or ``listed price units`` when the
+        prices' unit is not known (``price_unit``)."""
+        return self.tally.basis.currency
 
     # Estimate -----------------------------------------------------------------
     def estimate(self) -> Estimate:
         """Rows, prompt tokens and a cost range; reads the model list, sends no chat request."""
         where, _ = self._destination()
         model = where.model_id or ""
-        prices = PriceBook(listed_models(where), model)
+        prices = price_book(where, model)
         if self._dask:
             from aimo_magic.batching.on_dask import count_prompt_tokens
 
@@ -164,7 +178,8 @@ class Batch:
         session = None if self._client is not None else current_session()
         if self._resolution is not None:
             return self._resolution, session
-        return resolve(Choices(model=self.model), session, client=self._client), session
+        given = Choices(model=self.model, price_unit=self.price_unit)
+        return resolve(given, session, client=self._client), session
 
     # Run ------------------------------------------------------------------------
     def run(self) -> Any:
@@ -251,7 +266,7 @@ class Batch:
         model = where.model_id or ""
         where.require_key()
         listed = listed_models(where)
-        prices = PriceBook(listed, model)
+        prices = price_book(where, model, listed)
         if self.max_cost is not None and not prices.known:
             raise ValueError(
                 f"max_cost needs prices, and the catalogue lists none for {model!r}; "
@@ -264,6 +279,7 @@ class Batch:
         tally = self.tally
         tally.failed = 0
         tally.by_model = {}
+        tally.basis = prices.basis
         self.stopped = None
         engine = Engine(
             self.rows,
@@ -354,6 +370,16 @@ class _Run:
     session: AimoSession | None
 
 
+def price_book(where: Resolution, model: str, models: list[Model] | None = None) -> PriceBook:
+    """The batch model's prices, read in the resolution's ``price_unit`` (inferred from
+    this same model list when ``auto``); ``models`` is the list if read already."""
+    from aimo_magic.core.pricing import price_basis
+
+    if models is None:
+        models = listed_models(where)
+    return PriceBook(models, model, price_basis(where.settings.price_unit, models))
+
+
 def listed_models(where: Resolution) -> list[Model]:
     """The model list, for prices. A server that lists no models (no ``/v1/models``, or
     one that fails) gets the batch anyway, unchecked and without prices; one that cannot
@@ -402,12 +428,13 @@ def record_usage(ledger: UsageLedger, tally: Tally) -> None:
     """This run's answers and cache hits into the session's ``%aimo usage`` (and its
     ``by_model`` emptied, so that a later run counts only its own)."""
     known = tally.cost_known
-    for model, (calls, prompt, completion, cost, hits, saved) in tally.by_model.items():
-        if calls:
-            used = Usage(int(prompt), int(completion), int(prompt + completion))
-            ledger.record(model, used, cost if known else None, calls=int(calls))
-        if hits:
-            ledger.record_hit(model, saved if known else None, hits=int(hits))
+    for model, count in tally.by_model.items():
+        if count.calls:
+            prompt, completion = count.prompt_tokens, count.completion_tokens
+            used = Usage(prompt, completion, prompt + completion)
+            ledger.record(model, used, count.cost if known else None, calls=count.calls)
+        if count.hits:
+            ledger.record_hit(model, count.saved if known else None, hits=count.hits)
     tally.by_model = {}
 
 

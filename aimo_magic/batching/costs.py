@@ -9,14 +9,23 @@ a token).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from aimo_magic.batching.rows import Rows, messages_for
 from aimo_magic.core.catalogue import find_model
-from aimo_magic.core.pricing import estimate_cost
+from aimo_magic.core.pricing import (
+    NOTHING,
+    Listed,
+    PriceBasis,
+    answer_bound,
+    answer_pricing,
+    charge,
+    offers_of,
+)
 from aimo_magic.core.tokens import estimate_prompt_tokens
 from aimo_magic.core.types import Model, Pricing, Usage
+
+__all__ = ["DEFAULT_ANSWER_TOKENS", "PriceBook", "answer_bound", "total_prompt_tokens"]
 
 DEFAULT_ANSWER_TOKENS = 500
 """Answer length assumed for an estimate's high end and for ``max_cost`` when no
@@ -30,27 +39,17 @@ def total_prompt_tokens(rows: Rows, system: str | None) -> int:
     )
 
 
-def answer_bound(params: Mapping[str, Any]) -> int | None:
-    """The longest answer the request allows, when the user set one."""
-    for name in ("max_completion_tokens", "max_tokens"):
-        value = params.get(name)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
-
-
-def _offers_pricing(model: Model, pinned: Any) -> list[Pricing]:
-    offers = [pinned] if pinned is not None else list(model.providers)
-    return [o.pricing for o in offers if o.pricing is not None]
-
-
 class PriceBook:
-    """Prices for one batch's model; ``known`` is False when the catalogue lists none."""
+    """Prices for one batch's model, read in ``basis``; ``known`` is False when the
+    catalogue lists none. Amounts are ``Listed`` figures (``core.pricing``)."""
 
-    def __init__(self, catalogue: Iterable[Model], model_id: str) -> None:
+    def __init__(self, catalogue: Iterable[Model], model_id: str, basis: PriceBasis) -> None:
         self._catalogue = list(catalogue)
+        self._model_id = model_id
+        self.basis = basis
         found = find_model(self._catalogue, model_id)
-        prices = _offers_pricing(*found) if found else []
+        offers = offers_of(*found) if found else []
+        prices = [o.pricing for o in offers if o.pricing is not None]
         self.known = bool(prices)
         self.low = Pricing(
             prompt=min((p.prompt or 0.0 for p in prices), default=0.0),
@@ -60,20 +59,24 @@ class PriceBook:
             prompt=max((p.prompt or 0.0 for p in prices), default=0.0),
             completion=max((p.completion or 0.0 for p in prices), default=0.0),
         )
-        self._served: dict[str, Pricing] = {}
+        self._served: dict[str, Pricing | None] = {}
 
-    def spent(self, served_model: str, usage: Usage | None) -> float | None:
-        """The cost of one answer at the listed prices of the provider that served it."""
+    def spent(self, served_model: str, usage: Usage | None) -> Listed | None:
+        """The cost of one answer by ``pricing.answer_cost``'s rule (the provider that
+        served it, else the dearest that may have); None when unknown."""
         if not self.known:
             return None
-        pricing = self._served.get(served_model)
-        if pricing is None:
-            found = find_model(self._catalogue, served_model)
-            offer = found[1] if found else None
-            pricing = offer.pricing if offer and offer.pricing else self.high
-            self._served[served_model] = pricing
-        return estimate_cost(usage, pricing) or 0.0
+        if served_model not in self._served:
+            self._served[served_model] = answer_pricing(
+                self._catalogue, self._model_id, served_model
+            )
+        pricing = self._served[served_model] or self.high
+        return charge(usage, pricing) or NOTHING
 
-    def guess(self, prompt: int, answer: int, *, high: bool = True) -> float:
+    def guess(self, prompt: int, answer: int, *, high: bool = True) -> Listed:
         pricing = self.high if high else self.low
-        return prompt * (pricing.prompt or 0.0) + answer * (pricing.completion or 0.0)
+        return Listed(prompt * (pricing.prompt or 0.0) + answer * (pricing.completion or 0.0))
+
+    def shown(self, amount: Listed) -> float:
+        """An amount in the basis's currency (dollars, or listed price units)."""
+        return amount.amount(self.basis)

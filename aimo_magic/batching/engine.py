@@ -24,10 +24,18 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aimo_magic.batching.answers import AnswerFormat, AnswerFormatError
 from aimo_magic.batching.costs import DEFAULT_ANSWER_TOKENS, PriceBook, answer_bound
 from aimo_magic.batching.gate import BackoffGate
-from aimo_magic.batching.outcome import STOP_FATAL, STOP_MAX_COST, RowError, Tally
+from aimo_magic.batching.outcome import (
+    STOP_BUDGET,
+    STOP_FATAL,
+    STOP_MAX_COST,
+    RowError,
+    ServedCount,
+    Tally,
+)
 from aimo_magic.batching.positions import RowQueue
 from aimo_magic.batching.rows import messages_for
 from aimo_magic.batching.spending import Spending
+from aimo_magic.core.budget import BudgetError
 from aimo_magic.core.errors import (
     AimoError,
     AuthenticationError,
@@ -36,6 +44,7 @@ from aimo_magic.core.errors import (
     PaymentError,
     RateLimitError,
 )
+from aimo_magic.core.pricing import NOTHING, Listed
 from aimo_magic.core.retry import RetryPolicy, is_retryable
 from aimo_magic.core.tokens import estimate_prompt_tokens
 from aimo_magic.core.types import ChatResult
@@ -189,6 +198,9 @@ class Engine:
         spending.reserved += reserve
         try:
             result = await self._ask(messages)
+        except BudgetError as error:  # nothing was sent; the row waits for a run with room
+            self._stop_at_budget(error)
+            return
         except AimoError as error:
             if is_fatal(error):
                 self.abort(error)
@@ -201,23 +213,28 @@ class Engine:
         if self._answered(position, result) and self._stored is not None:
             await self._stored.remember(messages, result, row.key)
 
-    def _reserve(self, messages: list[dict[str, Any]]) -> float | None:
+    def _reserve(self, messages: list[dict[str, Any]]) -> Listed | None:
         """The row's guessed cost, or None (and the batch stops) if it would pass max_cost."""
         spending = self._spending
         if spending.limit is None or self._prices is None:
-            return 0.0
+            return NOTHING
         tally = self.tally
         answer = self._answer_bound
         if answer is None:
             paid = tally.answered - tally.cached
             answer = round(tally.completion_tokens / paid) if paid else DEFAULT_ANSWER_TOKENS
         guess = self._prices.guess(estimate_prompt_tokens(messages), answer)
-        if spending.would_pass(guess):
+        if spending.would_pass(guess, self._prices.basis):
             if self.stop is None:
                 self.stop = STOP_MAX_COST
-                self.stop_detail = spending.detail()
+                self.stop_detail = spending.detail(self._prices.basis)
             return None
         return guess
+
+    def _stop_at_budget(self, error: BudgetError) -> None:
+        """The session's budget refused a row: send no more (the rows in flight finish)."""
+        if self.stop is None:
+            self.stop, self.stop_detail = STOP_BUDGET, error_words(error)
 
     async def _ask(self, messages: list[dict[str, Any]]) -> ChatResult:
         """One row's answer, retried by the client's rules; 429s wait at the shared gate."""
@@ -233,6 +250,9 @@ class Engine:
                 result = await self._send(self._client, messages)
                 succeeded = True
                 return result
+            except BudgetError:
+                tally.sent -= 1  # refused before sending
+                raise
             except AimoError as error:
                 if is_fatal(error) or not is_retryable(error):
                     raise
@@ -283,23 +303,23 @@ class Engine:
         """Tokens and cost of a live answer; for a cache hit, only what it saved."""
         tally, usage = self.tally, result.usage
         cost = self._prices.spent(result.model, usage) if self._prices else None
-        row = tally.by_model.setdefault(result.model, [0, 0, 0, 0.0, 0, 0.0])
+        row = tally.by_model.setdefault(result.model, ServedCount())
         if hit:
-            row[4] += 1
-            row[5] += cost or 0.0
+            row.hits += 1
+            row.saved += cost or NOTHING
             return
         if usage is not None:
             tally.prompt_tokens += usage.prompt_tokens
             tally.completion_tokens += usage.completion_tokens
-            row[1] += usage.prompt_tokens
-            row[2] += usage.completion_tokens
+            row.prompt_tokens += usage.prompt_tokens
+            row.completion_tokens += usage.completion_tokens
         if cost is None:
             tally.cost_known = False
         else:
             tally.cost += cost
             self._spending.spent += cost
-            row[3] += cost
-        row[0] += 1
+            row.cost += cost
+        row.calls += 1
 
     def _failed(self, position: int, kind: str, message: str) -> None:
         self.errors.append(RowError(self._rows.label(position), kind, message))

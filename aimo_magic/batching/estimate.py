@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aimo_magic.batching.costs import DEFAULT_ANSWER_TOKENS, PriceBook
-
-UNIT = "listed price units"
+from aimo_magic.core.pricing import UNKNOWN, PriceBasis, money
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,13 @@ class Estimate:
     answer_bounded: bool
     cost_low: float | None
     cost_high: float | None
-    unit: str = UNIT
+    basis: PriceBasis = UNKNOWN
+    """How the listed prices were read: ``cost_low`` and ``cost_high`` are in its currency."""
+
+    @property
+    def unit(self) -> str:
+        """``USD``, or ``listed price units`` when the prices' unit is not known."""
+        return self.basis.currency
 
     def __str__(self) -> str:
         text = f"{self.rows:,} rows to {self.model}: about {self.prompt_tokens:,} prompt tokens"
@@ -38,10 +43,8 @@ class Estimate:
             else f"assuming answers of up to {self.answer_tokens:,} tokens; "
             "set max_tokens to bound them"
         )
-        return (
-            f"{text}; estimated cost {self.cost_low:.6g} to {self.cost_high:.6g} {self.unit} "
-            f"({bound})."
-        )
+        low, high = money(self.cost_low, self.basis), money(self.cost_high, self.basis)
+        return f"{text}; estimated cost {low} to {high} ({bound})."
 
     def _repr_pretty_(self, printer: object, cycle: bool) -> None:
         printer.text(str(self))  # type: ignore[attr-defined]
@@ -58,6 +61,11 @@ def estimate(
         prompt_tokens=prompt_tokens,
         answer_tokens=answer,
         answer_bounded=answer_bound is not None,
-        cost_low=prices.guess(prompt_tokens, 0, high=False) if known and prices else None,
-        cost_high=prices.guess(prompt_tokens, rows * answer) if known and prices else None,
+        cost_low=prices.shown(prices.guess(prompt_tokens, 0, high=False))
+        if known and prices
+        else None,
+        cost_high=prices.shown(prices.guess(prompt_tokens, rows * answer))
+        if known and prices
+        else None,
+        basis=prices.basis if prices is not None else UNKNOWN,
     )

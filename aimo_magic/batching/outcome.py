@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aimo_magic.core.errors import AimoError
+from aimo_magic.core.pricing import NOTHING, UNKNOWN, Listed, PriceBasis, money
 
 STOP_MAX_COST = "max_cost"
+STOP_BUDGET = "budget"
 STOP_FATAL = "fatal"
 STOP_INTERRUPTED = "interrupted"
 
@@ -37,10 +39,12 @@ class Tally:
     sent: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost: float = 0.0
+    cost: Listed = NOTHING
     cost_known: bool = True
-    by_model: dict[str, list[float]] = field(default_factory=dict)
-    """Per served model: live answers, prompt and completion tokens, cost, cache hits, saved."""
+    basis: PriceBasis = UNKNOWN
+    """How the run reads listed prices: the unit of every amount it shows."""
+    by_model: dict[str, ServedCount] = field(default_factory=dict)
+    """Per served model: what it answered live, and from the cache."""
 
     @property
     def done(self) -> int:
@@ -49,6 +53,28 @@ class Tally:
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def shown_cost(self) -> float:
+        """The spend so far in the run's currency (dollars, or listed price units)."""
+        return self.cost.amount(self.basis)
+
+    def money(self, amount: Listed | float) -> str:
+        """An amount as the run shows it: ``$0.0012``, or in listed price units."""
+        value = amount.amount(self.basis) if isinstance(amount, Listed) else amount
+        return money(value, self.basis)
+
+
+@dataclass
+class ServedCount:
+    """One served model's live answers (tokens, cost) and cache hits (what they saved)."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: Listed = NOTHING
+    hits: int = 0
+    saved: Listed = NOTHING
 
 
 def _plural(count: int, word: str) -> str:
@@ -61,7 +87,6 @@ def summary_line(
     stop: str | None,
     stop_detail: str,
     elapsed: float | None,
-    cost_unit: str = "listed price units",
 ) -> str:
     """One line: how many rows were answered, failed (grouped by error) and not sent."""
     parts = [f"{tally.answered:,} of {_plural(tally.total, 'row')} answered"]
@@ -80,12 +105,13 @@ def summary_line(
     if missing:
         why = {
             STOP_MAX_COST: f"stopped at max_cost ({stop_detail})",
+            STOP_BUDGET: f"stopped at the budget ({stop_detail})",
             STOP_FATAL: f"stopped: {stop_detail}",
             STOP_INTERRUPTED: "interrupted",
         }.get(stop or "", "not sent")
         parts.append(f"{missing:,} not sent, {why}; run it again to resume them")
     if tally.tokens:
-        cost = f", ≈{tally.cost:.6g} {cost_unit}" if tally.cost_known else ""
+        cost = f", ≈{tally.money(tally.cost)}" if tally.cost_known else ""
         parts.append(f"{tally.tokens:,} tokens{cost}")
     if elapsed is not None:
         parts.append(f"{elapsed:.1f} s")

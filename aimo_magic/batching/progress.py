@@ -44,7 +44,7 @@ def postfix(tally: Tally) -> str:
         parts.append(f"cached {tally.cached:,}")
     parts.append(f"{_count(tally.tokens)} tokens")
     if tally.cost_known and tally.tokens:
-        parts.append(f"≈{tally.cost:.4g} cost")
+        parts.append(f"≈{tally.money(tally.cost)}")
     return " · ".join(parts)
 
 

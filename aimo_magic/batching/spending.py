@@ -9,20 +9,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aimo_magic.core.pricing import NOTHING, Listed, PriceBasis, money
+
 
 @dataclass
 class Spending:
-    """Listed-price spend so far and guesses for requests in flight (one event loop: plain
-    floats); ``limit`` is ``max_cost``, None for no limit."""
+    """Spend so far and guesses for requests in flight, in listed figures (one event loop:
+    no lock); ``limit`` is ``max_cost``, in the unit costs are shown in, None for none."""
 
     limit: float | None = None
-    spent: float = 0.0
-    reserved: float = 0.0
+    spent: Listed = NOTHING
+    reserved: Listed = NOTHING
 
-    def would_pass(self, guess: float) -> bool:
-        """Whether one more request guessed at ``guess`` could take the spend past the limit."""
-        return self.limit is not None and self.spent + self.reserved + guess > self.limit
+    def would_pass(self, guess: Listed, basis: PriceBasis) -> bool:
+        """Whether one more request guessed at ``guess`` could take the spend past the
+        limit, read in ``basis`` (``core.pricing``)."""
+        if self.limit is None:
+            return False
+        return (self.spent + self.reserved + guess).amount(basis) > self.limit
 
-    def detail(self) -> str:
-        limit = f"{self.limit:g}" if self.limit is not None else "none"
-        return f"max_cost={limit}: ≈{self.spent:.6g} spent and ≈{self.reserved:.6g} in flight"
+    def detail(self, basis: PriceBasis) -> str:
+        limit = money(self.limit, basis) if self.limit is not None else "none"
+        spent, held = (
+            money(self.spent.amount(basis), basis),
+            money(self.reserved.amount(basis), basis),
+        )
+        return f"max_cost={limit}: ≈{spent} spent and ≈{held} in flight"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Generic, Literal, cast, overload
@@ -12,8 +12,10 @@ from typing import Any, Generic, Literal, cast, overload
 import httpx2
 
 from aimo_magic.core.base import BaseClient, RetryHook, new_request_id, transport_error
+from aimo_magic.core.budget import Ticket
 from aimo_magic.core.catalogue import parse_catalogue
 from aimo_magic.core.errors import AimoError
+from aimo_magic.core.fallback import AsyncFallbackStream, FallbackHook
 from aimo_magic.core.protocol import Messages
 from aimo_magic.core.retry import StreamRestart
 from aimo_magic.core.stream_state import StreamState, Yielded, event_source, is_event_stream
@@ -80,10 +82,23 @@ class AsyncClient(BaseClient):
         url, headers = self._url("chat/completions"), self._stream_headers(request_id)
         return self._http.stream("POST", url, json=body, headers=headers)
 
+    async def admit(self, body: dict[str, Any]) -> Ticket:
+        """The budget's hold for one request about to be sent: ``Client.admit``'s twin."""
+        if self._needs_prices():
+            try:
+                await self.models()
+            except AimoError:
+                self._prices_unavailable = True
+        return self._reserve(body)
+
     async def models(self) -> list[Model]:
-        payload = await self._send(
-            "GET", "models", auth=bool(self.settings.api_key), on_retry=self.on_retry
-        )
+        payload = self._recorded_models()
+        if payload is None:
+            payload = self._listed(
+                await self._send(
+                    "GET", "models", auth=bool(self.settings.api_key), on_retry=self.on_retry
+                )
+            )
         self.catalogue = parse_catalogue(payload)
         return self.catalogue
 
@@ -94,23 +109,68 @@ class AsyncClient(BaseClient):
         model: str | None = None,
         on_retry: RetryHook | None = None,
         cache: bool | None = None,
+        route: str | None = None,
+        max_price: float | None = None,
+        fallback: str | Sequence[str] | None = None,
+        on_fallback: FallbackHook | None = None,
         **params: Any,
     ) -> ChatResult:
+        """The same contract as :meth:`Client.chat` (``route``, ``max_price``, ``fallback``
+        included)."""
+        routing = self._routing(route, max_price, fallback)
+        if routing is None:
+            return await self.chat_direct(
+                messages, model=model, on_retry=on_retry, cache=cache, **params
+            )
+        from aimo_magic.core import fallback as runner
+
+        hops = self._plan(messages, model, params, await self._listed_models(), routing)
+        return await runner.achat(
+            self,
+            hops,
+            messages,
+            on_retry=on_retry or self.on_retry,
+            on_fallback=on_fallback,
+            cache=cache,
+            **params,
+        )
+
+    async def _listed_models(self) -> list[Model] | None:
+        """The catalogue, fetched once for routing; None when the server lists none."""
+        if self.catalogue is None:
+            try:
+                await self.models()
+            except AimoError:
+                return None
+        return self.catalogue
+
+    async def chat_direct(
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+        cache: bool | None = None,
+        **params: Any,
+    ) -> ChatResult:
+        """One answer from exactly ``model`` as given: no route, no fallback."""
         # SQLite may wait for another process's write lock: off the event loop.
         chosen, body = self._chat_request(messages, model, params)
-        use = self._cache_use(chosen, body, cache)
+        use = self._answer_use(chosen, body, cache)
         hit = await asyncio.to_thread(use.lookup) if use else None
         if hit is not None:
             return hit
-        request_id, started = new_request_id(), time.perf_counter()
-        payload = await self._send(
-            "POST",
-            "chat/completions",
-            json=body,
-            request_id=request_id,
-            on_retry=on_retry or self.on_retry,
-        )
-        result = self._chat_result(payload, chosen, started, request_id)
+        with await self.admit(body) as ticket:
+            request_id, started = new_request_id(), time.perf_counter()
+            payload = await self._send(
+                "POST",
+                "chat/completions",
+                json=body,
+                request_id=request_id,
+                on_retry=on_retry or self.on_retry,
+            )
+            result = self._chat_result(payload, chosen, started, request_id)
+            ticket.settle(self.cost_of(result, body))
         if use:
             await asyncio.to_thread(use.remember, result)
         return result
@@ -124,8 +184,12 @@ class AsyncClient(BaseClient):
         on_retry: RetryHook | None = None,
         restart: Literal[False] = False,
         cache: bool | None = None,
+        route: str | None = None,
+        max_price: float | None = None,
+        fallback: str | Sequence[str] | None = None,
+        on_fallback: FallbackHook | None = None,
         **params: Any,
-    ) -> AsyncChatStream[str]: ...
+    ) -> AsyncChatStream[str] | AsyncFallbackStream[str]: ...
 
     @overload
     def stream(
@@ -136,8 +200,12 @@ class AsyncClient(BaseClient):
         on_retry: RetryHook | None = None,
         restart: bool,
         cache: bool | None = None,
+        route: str | None = None,
+        max_price: float | None = None,
+        fallback: str | Sequence[str] | None = None,
+        on_fallback: FallbackHook | None = None,
         **params: Any,
-    ) -> AsyncChatStream[str | StreamRestart]: ...
+    ) -> AsyncChatStream[str | StreamRestart] | AsyncFallbackStream[str | StreamRestart]: ...
 
     def stream(
         self,
@@ -147,11 +215,46 @@ class AsyncClient(BaseClient):
         on_retry: RetryHook | None = None,
         restart: bool = False,
         cache: bool | None = None,
+        route: str | None = None,
+        max_price: float | None = None,
+        fallback: str | Sequence[str] | None = None,
+        on_fallback: FallbackHook | None = None,
+        **params: Any,
+    ) -> AsyncChatStream[Any] | AsyncFallbackStream[Any]:
+        """``async with client.stream(...) as s: async for delta in s: ...``; the same
+        contract as :meth:`Client.stream` (``restart=True`` to have a broken answer start
+        over; ``route``, ``max_price``, ``fallback`` as for ``chat``).
+
+        The catalogue a route needs must have been listed (``await client.models()``)
+        or given (``client.catalogue``): opening a stream does not wait for it.
+        """
+        routing = self._routing(route, max_price, fallback)
+        if routing is None:
+            return self.stream_direct(
+                messages, model=model, on_retry=on_retry, restart=restart, cache=cache, **params
+            )
+        hops = self._plan(messages, model, params, self.catalogue, routing)
+        return AsyncFallbackStream(
+            self,
+            hops,
+            messages,
+            on_retry=on_retry or self.on_retry,
+            on_fallback=on_fallback,
+            restart=restart,
+            options={"cache": cache, **params},
+        )
+
+    def stream_direct(
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+        restart: bool = False,
+        cache: bool | None = None,
         **params: Any,
     ) -> AsyncChatStream[Any]:
-        """``async with client.stream(...) as s: async for delta in s: ...``; the same
-        contract as :meth:`Client.stream` (``restart=True`` to have a broken answer start over).
-        """
+        """A stream from exactly ``model`` as given: no route, no fallback."""
         request = self._stream_request(messages, model, params, cache)
         return AsyncChatStream(self, request, on_retry or self.on_retry, restart)
 
@@ -189,10 +292,20 @@ class AsyncChatStream(StreamState, Generic[Yielded]):
         return self.result
 
     async def _run(self) -> AsyncGenerator[str | StreamRestart, None]:
-        hit = await asyncio.to_thread(self._cache.lookup) if self._cache else None
+        hit = await asyncio.to_thread(self._answers.lookup) if self._answers else None
         if hit is not None:
-            yield self._replay(hit)
+            for wait, piece in self._replay(hit):
+                if wait:
+                    await asyncio.sleep(wait)
+                yield piece
             return
+        with await self._client.admit(self._body) as ticket:
+            async for delta in self._attempts():
+                yield delta
+            ticket.settle(self._cost())
+
+    async def _attempts(self) -> AsyncGenerator[str | StreamRestart, None]:
+        """Ask until an answer (``self.result``) or a failure that ends the stream."""
         while True:
             accumulator = self._begin_attempt()
             receiving = False
@@ -227,8 +340,8 @@ class AsyncChatStream(StreamState, Generic[Yielded]):
                 error = exc
             else:
                 self._finish()
-                if self._cache:
-                    await asyncio.to_thread(self._cache.remember, self.result)
+                if self._answers:
+                    await asyncio.to_thread(self._answers.remember, self.result)
                 return
             delay, restart = self._after_failure(error)
             if restart is not None:

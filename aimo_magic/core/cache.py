@@ -328,6 +328,23 @@ class AnswerCache:
         return self._db
 
     # The interface ---------------------------------------------------------
+    def transact(self, operation: Callable[[sqlite3.Connection], T], *, write: bool = False) -> T:
+        """Run ``operation`` on the file's connection under the lock (inside a write
+        transaction with ``write``), every failure turned into CacheUnavailableError.
+
+        For other tables kept with the answers, in the same file (``core.provider_log``):
+        they share its place, its locking and its one error.
+        """
+
+        def run() -> T:
+            db = self._connection()
+            if not write:
+                return operation(db)
+            with self._write(db):
+                return operation(db)
+
+        return self._guard(run)
+
     def get(self, key: str) -> CachedAnswer | None:
         """The answer stored under ``key`` (from :func:`cache_key`), or None."""
         return self._guard(lambda: self._get(key))

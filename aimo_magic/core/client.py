@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Generic, Literal, cast, overload
@@ -11,8 +11,10 @@ from typing import Any, Generic, Literal, cast, overload
 import httpx2
 
 from aimo_magic.core.base import BaseClient, RetryHook, new_request_id, transport_error
+from aimo_magic.core.budget import Ticket
 from aimo_magic.core.catalogue import parse_catalogue
 from aimo_magic.core.errors import AimoError
+from aimo_magic.core.fallback import FallbackHook, FallbackStream
 from aimo_magic.core.protocol import Messages
 from aimo_magic.core.retry import StreamRestart
 from aimo_magic.core.stream_state import StreamState, Yielded, event_source, is_event_stream
@@ -85,11 +87,26 @@ class Client(BaseClient):
         url, headers = self._url("chat/completions"), self._stream_headers(request_id)
         return self._http.stream("POST", url, json=body, headers=headers)
 
+    def admit(self, body: dict[str, Any]) -> Ticket:
+        """The budget's hold for one request about to be sent (``core.budget``): raises
+        ``BudgetError`` if it may not be. Lists the models first when the budget needs
+        their prices. The one door every request of this client passes."""
+        if self._needs_prices():
+            try:
+                self.models()
+            except AimoError:
+                self._prices_unavailable = True
+        return self._reserve(body)
+
     def models(self) -> list[Model]:
         """The catalogue, normalised; also remembered to name the providers of answers."""
-        payload = self._send(
-            "GET", "models", auth=bool(self.settings.api_key), on_retry=self.on_retry
-        )
+        payload = self._recorded_models()
+        if payload is None:
+            payload = self._listed(
+                self._send(
+                    "GET", "models", auth=bool(self.settings.api_key), on_retry=self.on_retry
+                )
+            )
         self.catalogue = parse_catalogue(payload)
         return self.catalogue
 
@@ -100,6 +117,10 @@ class Client(BaseClient):
         model: str | None = None,
         on_retry: RetryHook | None = None,
         cache: bool | None = None,
+        route: str | None = None,
+        max_price: float | None = None,
+        fallback: str | Sequence[str] | None = None,
+        on_fallback: FallbackHook | None = None,
         **params: Any,
     ) -> ChatResult:
         """One answer, not streamed; any OpenAI parameter passes through in ``params``.
@@ -107,24 +128,65 @@ class Client(BaseClient):
         Transient failures are retried, each told first to ``on_retry`` (or the client's).
         With a cache (``Client(cache=True)``), a stored answer comes back at once with
         ``cached_at`` set; ``cache=False`` asks the server whatever is stored.
+        ``route`` (``"auto"``, ``"cheapest"``, ``"fastest"``), ``max_price`` and
+        ``fallback`` (model ids to try next) choose the provider and where a failure
+        goes next, each told to ``on_fallback`` (see ``core.routing``, ``core.fallback``);
+        the answer's ``route`` says why its provider was chosen.
         """
+        routing = self._routing(route, max_price, fallback)
+        if routing is None:
+            return self.chat_direct(messages, model=model, on_retry=on_retry, cache=cache, **params)
+        from aimo_magic.core import fallback as runner
+
+        hops = self._plan(messages, model, params, self._listed_models(), routing)
+        return runner.chat(
+            self,
+            hops,
+            messages,
+            on_retry=on_retry or self.on_retry,
+            on_fallback=on_fallback,
+            cache=cache,
+            **params,
+        )
+
+    def chat_direct(
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+        cache: bool | None = None,
+        **params: Any,
+    ) -> ChatResult:
+        """One answer from exactly ``model`` as given: no route, no fallback."""
         chosen, body = self._chat_request(messages, model, params)
-        use = self._cache_use(chosen, body, cache)
+        use = self._answer_use(chosen, body, cache)
         hit = use.lookup() if use else None
         if hit is not None:
             return hit
-        request_id, started = new_request_id(), time.perf_counter()
-        payload = self._send(
-            "POST",
-            "chat/completions",
-            json=body,
-            request_id=request_id,
-            on_retry=on_retry or self.on_retry,
-        )
-        result = self._chat_result(payload, chosen, started, request_id)
+        with self.admit(body) as ticket:
+            request_id, started = new_request_id(), time.perf_counter()
+            payload = self._send(
+                "POST",
+                "chat/completions",
+                json=body,
+                request_id=request_id,
+                on_retry=on_retry or self.on_retry,
+            )
+            result = self._chat_result(payload, chosen, started, request_id)
+            ticket.settle(self.cost_of(result, body))
         if use:
             use.remember(result)
         return result
+
+    def _listed_models(self) -> list[Model] | None:
+        """The catalogue, fetched once for routing; None when the server lists none."""
+        if self.catalogue is None:
+            try:
+                self.models()
+            except AimoError:
+                return None
+        return self.catalogue
 
     @overload
     def stream(
@@ -135,8 +197,12 @@ class Client(BaseClient):
         on_retry: RetryHook | None = None,
         restart: Literal[False] = False,
         cache: bool | None = None,
+        route: str | None = None,
+        max_price: float | None = None,
+        fallback: str | Sequence[str] | None = None,
+        on_fallback: FallbackHook | None = None,
         **params: Any,
-    ) -> ChatStream[str]: ...
+    ) -> ChatStream[str] | FallbackStream[str]: ...
 
     @overload
     def stream(
@@ -147,8 +213,12 @@ class Client(BaseClient):
         on_retry: RetryHook | None = None,
         restart: bool,
         cache: bool | None = None,
+        route: str | None = None,
+        max_price: float | None = None,
+        fallback: str | Sequence[str] | None = None,
+        on_fallback: FallbackHook | None = None,
         **params: Any,
-    ) -> ChatStream[str | StreamRestart]: ...
+    ) -> ChatStream[str | StreamRestart] | FallbackStream[str | StreamRestart]: ...
 
     def stream(
         self,
@@ -158,8 +228,12 @@ class Client(BaseClient):
         on_retry: RetryHook | None = None,
         restart: bool = False,
         cache: bool | None = None,
+        route: str | None = None,
+        max_price: float | None = None,
+        fallback: str | Sequence[str] | None = None,
+        on_fallback: FallbackHook | None = None,
         **params: Any,
-    ) -> ChatStream[Any]:
+    ) -> ChatStream[Any] | FallbackStream[Any]:
         """A context manager yielding text deltas; ``.result`` holds the answer once done.
 
         What it yields is the answer: ``"".join(stream) == stream.result.text``. Failures
@@ -167,7 +241,37 @@ class Client(BaseClient):
         text raises ``IncompleteStreamError`` with exactly the text yielded, unless
         ``restart=True``: then it yields a ``StreamRestart`` and the answer from its start.
         A cached answer is replayed as one delta (``.result.cached_at`` set).
+        ``route``, ``max_price``, ``fallback`` as for ``chat``; a move to a fallback after
+        text is a restart (a ``FellBack``, yielded only with ``restart=True``; without it
+        the stream ends as a break after text does).
         """
+        routing = self._routing(route, max_price, fallback)
+        if routing is None:
+            return self.stream_direct(
+                messages, model=model, on_retry=on_retry, restart=restart, cache=cache, **params
+            )
+        hops = self._plan(messages, model, params, self._listed_models(), routing)
+        return FallbackStream(
+            self,
+            hops,
+            messages,
+            on_retry=on_retry or self.on_retry,
+            on_fallback=on_fallback,
+            restart=restart,
+            options={"cache": cache, **params},
+        )
+
+    def stream_direct(
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+        restart: bool = False,
+        cache: bool | None = None,
+        **params: Any,
+    ) -> ChatStream[Any]:
+        """A stream from exactly ``model`` as given: no route, no fallback."""
         request = self._stream_request(messages, model, params, cache)
         return ChatStream(self, request, on_retry or self.on_retry, restart)
 
@@ -206,10 +310,19 @@ class ChatStream(StreamState, Generic[Yielded]):
         return self.result
 
     def _run(self) -> Generator[str | StreamRestart, None, None]:
-        hit = self._cache.lookup() if self._cache else None
+        hit = self._answers.lookup() if self._answers else None
         if hit is not None:
-            yield self._replay(hit)
+            for wait, piece in self._replay(hit):
+                if wait:
+                    time.sleep(wait)
+                yield piece
             return
+        with self._client.admit(self._body) as ticket:
+            yield from self._attempts()
+            ticket.settle(self._cost())
+
+    def _attempts(self) -> Generator[str | StreamRestart, None, None]:
+        """Ask until an answer (``self.result``) or a failure that ends the stream."""
         while True:
             accumulator = self._begin_attempt()
             receiving = False
@@ -244,8 +357,8 @@ class ChatStream(StreamState, Generic[Yielded]):
                 error = exc
             else:
                 self._finish()
-                if self._cache:
-                    self._cache.remember(self.result)
+                if self._answers:
+                    self._answers.remember(self.result)
                 return
             delay, restart = self._after_failure(error)
             if restart is not None:

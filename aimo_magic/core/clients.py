@@ -1,5 +1,8 @@
 """The one place clients are made: sync and async twins from the same resolved settings.
 
+Every client made here carries the settings' budget (``core.budget``): the session's, so
+a cell, a batch, a comparison and a tool loop all pass the same spending cap.
+
 Every path gets its client here: a cell through ``ClientKeeper`` (one client, reused
 while its settings stay the same, so its connections are kept warm), a batch and a
 comparison through ``new_async_client`` (each on its own event loop), and a model list
@@ -30,6 +33,8 @@ def client_arguments(settings: Settings, **options: Any) -> dict[str, Any]:
         "max_retries": settings.max_retries,
         "max_retry_wait": settings.max_retry_wait,
         "model": settings.model,
+        "price_unit": settings.price_unit,
+        "budget": settings.budget,
         **options,
     }
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from aimo_magic.core.catalogue import find_model
 from aimo_magic.core.errors import AimoError, IncompleteStreamError
-from aimo_magic.core.pricing import estimate_cost
+from aimo_magic.core.pricing import Listed, PriceBasis, answer_cost, price_basis
 from aimo_magic.core.types import ChatResult, Model, Timings, Usage
 from aimo_magic.core.workers import start_worker
 
@@ -43,7 +43,9 @@ class ComparedAnswer:
     ``model`` is the id that was asked; ``served_model`` the one that answered (a routing
     name is served by one provider's ``provider_pubkey:model_name``). ``error`` is a
     one-line message when ``status`` is ``"error"``; ``text`` then holds whatever arrived.
-    ``cost`` is tokens times the serving provider's listed prices, when both are known.
+    ``cost`` is tokens times the serving provider's listed prices, when both are known,
+    in ``cost_unit`` (``USD``, or ``listed price units`` when the prices' unit is not
+    known: ``price_unit``); ``listed_cost`` is the same before any unit is applied.
     """
 
     model: str
@@ -57,6 +59,8 @@ class ComparedAnswer:
     cost: float | None = None
     error: str | None = None
     result: ChatResult | None = field(default=None, repr=False, compare=False)
+    cost_unit: str | None = None
+    listed_cost: Listed | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -137,6 +141,8 @@ class Comparison:
 
             settings = Settings.resolve(**client_options)
         self.settings = settings
+        self.basis: PriceBasis = price_basis(settings.price_unit, self.catalogue)
+        """How listed prices are read: the unit of every answer's ``cost``."""
         self.answers: dict[str, ComparedAnswer] = {}
         self._events: queue.SimpleQueue[Event | BaseException | None] = queue.SimpleQueue()
         self._progress = [_Progress() for _ in self.models]
@@ -314,10 +320,15 @@ class Comparison:
     # -- answers ---------------------------------------------------------------------
 
     def _complete(self, model: str, result: ChatResult) -> ComparedAnswer:
+        from aimo_magic.core.image_parts import count_images
+
         offer = None
         found = find_model(self.catalogue or (), result.model)
         if found is not None:
             offer = found[1]
+        messages = self.messages
+        images = count_images(messages) if isinstance(messages, list) else 0
+        cost = answer_cost(self.catalogue, model, result.model, result.usage, images=images)
         return ComparedAnswer(
             model=model,
             text=result.text,
@@ -327,8 +338,10 @@ class Comparison:
             provider=result.provider or (offer.name if offer else None),
             served_model=result.model,
             finish_reason=result.finish_reason,
-            cost=estimate_cost(result.usage, offer.pricing if offer else None),
+            cost=cost.amount(self.basis) if cost is not None else None,
             result=result,
+            cost_unit=self.basis.currency if cost is not None else None,
+            listed_cost=cost,
         )
 
     def _partial(self, index: int, status: Status, error: str | None = None) -> ComparedAnswer:
@@ -357,6 +370,9 @@ def compare(
     timeout: float | None = None,
     max_retries: int | None = None,
     stream: bool = True,
+    route: str | None = None,
+    max_price: float | None = None,
+    price_unit: str | None = None,
     **params: Any,
 ) -> dict[str, ComparedAnswer]:
     """Ask several models the same thing at once and wait for every answer.
@@ -369,6 +385,9 @@ def compare(
     before anything is sent. A model that fails does not stop the others: its answer
     has ``status == "error"`` and the one-line ``error``. Ctrl-C stops every stream and
     raises :class:`CompareInterrupted`, whose ``answers`` keep what had arrived.
+    ``route`` (``"cheapest"``, ``"fastest"``) and ``max_price`` choose each model's
+    provider for this prompt (``core.routing``); the answers are then keyed by the
+    ``provider_pubkey:model`` id each was sent as, as ``NAME@*`` ones are.
 
     >>> answers = compare("Name a river.", "openai/gpt-4o,DeepSeek-V3-1")  # doctest: +SKIP
     >>> {model: a.text[:20] for model, a in answers.items()}               # doctest: +SKIP
@@ -383,8 +402,16 @@ def compare(
         timeout=timeout,
         max_retries=max_retries,
         check_models=False,
+        route=route,
+        max_price=max_price,
+        price_unit=price_unit,
     )
     destinations = resolve_many(models, current_session(), given)
+    if any(where.routes for where in destinations):
+        from aimo_magic.core.protocol import normalise_messages
+
+        messages = normalise_messages(prompt_or_messages)
+        destinations = [where.routed(messages, params) for where in destinations]
     try:
         catalogue: list[Model] | None = destinations[0].models()
     except AimoError:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aimo_magic.core.secrets import mask
+
+if TYPE_CHECKING:
+    from aimo_magic.core.budget import Budget
 
 DEFAULT_BASE_URL = "https://devnet.aimo.network/api"
 DEFAULT_TIMEOUT = 60.0
@@ -17,6 +21,7 @@ ENV_API_KEY = "AIMO_API_KEY"
 ENV_BASE_URL = "AIMO_BASE_URL"
 ENV_TIMEOUT = "AIMO_TIMEOUT"
 ENV_MODEL = "AIMO_MODEL"
+ENV_PRICE_UNIT = "AIMO_PRICE_UNIT"
 
 AIMO_DOMAIN = "aimo.network"
 
@@ -81,11 +86,17 @@ class Settings:
     max_retries: int
     max_retry_wait: float
     model: str | None
+    price_unit: str = "auto"
+    """How listed prices are read (``core.pricing``): auto, token, thousand, million, listed."""
+    budget: Budget | None = field(default=None, repr=False)
+    """The spending cap every request of a client made from these settings passes
+    (``core.budget``); shared, so compared by identity."""
 
     def __repr__(self) -> str:
         return (
             f"Settings(api_key={mask(self.api_key)!r}, base_url={self.base_url!r}, "
-            f"timeout={self.timeout}, max_retries={self.max_retries}, model={self.model!r})"
+            f"timeout={self.timeout}, max_retries={self.max_retries}, model={self.model!r}, "
+            f"price_unit={self.price_unit!r})"
         )
 
     @property
@@ -106,8 +117,12 @@ class Settings:
         max_retries: int | None = None,
         max_retry_wait: float | None = None,
         model: str | None = None,
+        price_unit: str | None = None,
+        budget: Budget | None = None,
     ) -> Settings:
         """Fill each unset argument from AIMO_* variables, then from the documented defaults."""
+        from aimo_magic.core.pricing import PriceUnitError, check_price_unit
+
         key = api_key or os.environ.get(ENV_API_KEY) or None
         url = (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
         if not url.startswith(("http://", "https://")):
@@ -121,6 +136,10 @@ class Settings:
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         if retries < 0:
             raise ConfigurationError(f"max_retries must be 0 or more, got {retries}.")
+        try:
+            unit = check_price_unit(price_unit or os.environ.get(ENV_PRICE_UNIT) or "auto")
+        except PriceUnitError as exc:
+            raise ConfigurationError(str(exc)) from None
         return cls(
             api_key=key,
             base_url=url,
@@ -128,6 +147,8 @@ class Settings:
             max_retries=retries,
             max_retry_wait=DEFAULT_MAX_RETRY_WAIT if max_retry_wait is None else max_retry_wait,
             model=model or os.environ.get(ENV_MODEL) or None,
+            price_unit=unit,
+            budget=budget,
         )
 
 

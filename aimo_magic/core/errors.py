@@ -93,6 +93,13 @@ class APITimeoutError(APIConnectionError):
     hint = "The server was silent for too long; try again, or raise the timeout (AIMO_TIMEOUT)."
 
 
+class RouteError(AimoError):
+    """A route that cannot be followed (every provider above ``max_price``, a price that
+    is not listed); the message says what to change (``core.routing``)."""
+
+    hint = "See `%aimo providers MODEL` for each provider's price and what was measured."
+
+
 class IncompleteStreamError(AimoError):
     """The answer broke off; ``partial_text`` keeps what had arrived."""
 

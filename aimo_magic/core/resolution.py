@@ -20,10 +20,15 @@ catalogue entry and provider offer, the note to show once when models could not 
 checked, and where the answer cache lives. Clients are made from it by
 ``core.clients`` (sync and async twins).
 
-Adding to it: a check of what a model can take (images, context size) or a routing
-decision (another provider, a fallback) is one more step in ``_resolve`` (or in
-``KnownModels.check``), returning a changed ``Resolution`` with ``dataclasses.replace``;
-every front end then has it, and none needs to change.
+Adding to it: a check of what a model can take (images, context size) is one more step
+in ``_resolve`` (or in ``KnownModels.check``), returning a changed ``Resolution`` with
+``dataclasses.replace``; every front end then has it, and none needs to change.
+
+The route (``auto``, ``cheapest``, ``fastest``), ``max_price`` and the ``fallback`` models
+are resolved here like every other choice; which provider serves depends on the request
+itself (its prompt tokens, its ``max_tokens``), so ``Resolution.routed(messages, params)``
+takes that last step once the messages are known (``core.routing``), and the hops it sets
+are what ``core.fallback`` runs.
 
 >>> where = resolve(Choices(model="DeepSeek-V3-1"))          # doctest: +SKIP
 >>> where.model_id, where.settings.base_url                   # doctest: +SKIP
@@ -36,12 +41,28 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from aimo_magic.core.routing import split_models
 from aimo_magic.core.secrets import mask
 
 if TYPE_CHECKING:
+    from aimo_magic.core.budget import Budget
     from aimo_magic.core.config import Settings
     from aimo_magic.core.model_check import KnownModels
+    from aimo_magic.core.pricing import PriceBasis
+    from aimo_magic.core.routing import Hop
     from aimo_magic.core.types import Model, ProviderOffer
+
+__all__ = [
+    "WILDCARD",
+    "Choices",
+    "NotebookSession",
+    "Resolution",
+    "expand_models",
+    "resolve",
+    "resolve_many",
+    "split_models",
+    "unalias",
+]
 
 WILDCARD = "@*"
 
@@ -62,6 +83,11 @@ class Choices:
     check_models: bool | None = None
     cache_dir: str | None = None
     cache_max_mb: float | None = None
+    route: str | None = None
+    max_price: float | None = None
+    fallback: tuple[str, ...] | None = None
+    price_unit: str | None = None
+    budget: Budget | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         chosen = ", ".join(
@@ -112,6 +138,12 @@ class Resolution:
     cache_max_mb: float | None = None
     key_source: str = "not set"
     known: KnownModels | None = field(default=None, repr=False, compare=False)
+    route: str = "auto"
+    max_price: float | None = None
+    fallback: tuple[str, ...] | None = None
+    hops: tuple[Hop, ...] = ()
+    """Where the request goes, in order, once ``routed`` for it: the first is sent (it
+    is ``model_id``), the others take a failure that falls back (``core.fallback``)."""
 
     @property
     def api_key(self) -> str | None:
@@ -122,9 +154,16 @@ class Resolution:
         return self.settings.base_url
 
     def require_key(self) -> str:
-        """The key, or the one-line error that says how to set one."""
+        """The key, or the one-line error that says how to set one. While an answer
+        file is replayed no key is needed ("" then): the client answers from the file,
+        and says so in one line for a request the file does not hold."""
         from aimo_magic.core.keys import require_key
 
+        if not self.settings.api_key:
+            from aimo_magic.core.answer_book import replay_in_use
+
+            if replay_in_use() is not None:
+                return ""
         return require_key(self.settings.api_key)
 
     def models(self, *, refresh: bool = False) -> list[Model]:
@@ -135,6 +174,63 @@ class Resolution:
     def catalogue(self) -> list[Model] | None:
         """The model list if it was had already (names providers, prices answers)."""
         return self._known().listed(self.settings)
+
+    @property
+    def routes(self) -> bool:
+        """Whether a route, price cap or fallback asks for more than the id as given."""
+        return self.route != "auto" or self.max_price is not None or self.fallback is not None
+
+    def routed(
+        self, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]
+    ) -> Resolution:
+        """This resolution with its provider chosen for one request (``core.routing``):
+        ``model_id``, ``offer`` and ``hops`` set. Fallback models are checked against the
+        model list as the model was. Raises RouteError (max_price), NotFoundError."""
+        from aimo_magic.core.pricing import price_basis
+        from aimo_magic.core.routing import Hop, RequestSize, plan_route
+
+        model_id = self.model_id or ""
+        if not self.routes:
+            return dataclasses.replace(self, hops=(Hop(model_id, self.model, self.offer),))
+        catalogue = self._routing_catalogue()
+        for name in self.fallback or ():
+            self._known().check(name, self.settings, enabled=self.check_models)
+        measured = None
+        if self.route == "fastest":
+            from aimo_magic.core.provider_log import log_at
+
+            measured = log_at(self.cache_dir)
+        hops = plan_route(
+            model_id,
+            catalogue,
+            RequestSize.of(messages, params),
+            route=self.route,
+            max_price=self.max_price,
+            fallback=self.fallback,
+            measured=measured,
+            base_url=self.settings.base_url,
+            basis=price_basis(self.settings.price_unit, catalogue),
+        )
+        first = hops[0]
+        return dataclasses.replace(
+            self, model_id=first.model_id, model=first.model, offer=first.offer, hops=hops
+        )
+
+    def _routing_catalogue(self) -> list[Model] | None:
+        from aimo_magic.core.errors import AimoError
+
+        try:
+            return self.catalogue if self.catalogue is not None else self.models()
+        except AimoError:
+            return None
+
+    @property
+    def price_basis(self) -> PriceBasis:
+        """How listed prices are read here: the ``price_unit`` chosen, inferred from the
+        model list when ``auto`` (``core.pricing``)."""
+        from aimo_magic.core.pricing import price_basis
+
+        return price_basis(self.settings.price_unit, self.catalogue)
 
     def _known(self) -> KnownModels:
         if self.known is not None:
@@ -199,6 +295,7 @@ def _resolve(
     from aimo_magic.core.config import Settings, choose_model
     from aimo_magic.core.keys import find_key
     from aimo_magic.core.model_check import PROCESS_MODELS, KnownModels
+    from aimo_magic.core.routing import check_max_price, check_route
 
     known: KnownModels = PROCESS_MODELS
     aliases: Mapping[str, str] = {}
@@ -210,6 +307,10 @@ def _resolve(
             )
         if client.catalogue is not None:
             known = KnownModels(models=list(client.catalogue))
+        if given.price_unit is not None:
+            from aimo_magic.core.pricing import check_price_unit
+
+            settings = dataclasses.replace(settings, price_unit=check_price_unit(given.price_unit))
         chosen = given
         key_source = "the client given"
         model_name = given.model or settings.model
@@ -225,10 +326,17 @@ def _resolve(
             timeout=given.timeout,
             max_retries=given.max_retries,
             model=given.model,
+            price_unit=given.price_unit,
+            budget=given.budget,
         )
         chosen = given
         model_name = settings.model
     check_models = True if chosen.check_models is None else chosen.check_models
+    route = chosen.route or getattr(client, "route", None) or "auto"
+    max_price = (
+        chosen.max_price if chosen.max_price is not None else getattr(client, "max_price", None)
+    )
+    fallback = chosen.fallback if chosen.fallback is not None else getattr(client, "fallback", None)
     resolution = Resolution(
         settings,
         check_models=check_models,
@@ -236,6 +344,9 @@ def _resolve(
         cache_max_mb=chosen.cache_max_mb,
         key_source=key_source,
         known=known,
+        route=check_route(route),
+        max_price=check_max_price(max_price),
+        fallback=None if fallback is None else tuple(unalias(m, aliases) for m in fallback),
     )
     if model_name and not aliased:
         model_name = unalias(model_name, aliases)
@@ -254,17 +365,6 @@ def unalias(name: str, aliases: Mapping[str, str]) -> str:
         base = name[: -len(WILDCARD)]
         return aliases.get(base, base) + WILDCARD
     return aliases.get(name, name)
-
-
-def split_models(models: str | Iterable[str]) -> list[str]:
-    """``"a,b"`` or ``["a", "b"]`` as a list of ids, blanks and repeats dropped."""
-    items = models.split(",") if isinstance(models, str) else list(models)
-    chosen: list[str] = []
-    for item in items:
-        name = str(item).strip()
-        if name and name not in chosen:
-            chosen.append(name)
-    return chosen
 
 
 def expand_models(models: Iterable[str], catalogue: Sequence[Model] | None) -> list[str]:

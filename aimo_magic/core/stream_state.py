@@ -2,8 +2,9 @@
 
 Only the I/O differs between the twins; what counts as complete, when to retry and
 what the caller is told live here once. A stream uses its client's public surface
-only: ``open_event_stream`` for the I/O, ``provider_of``, ``settings``, ``server``,
-``retry_policy`` and ``stream_options_supported``; the client prepares the request.
+only: ``open_event_stream`` for the I/O, ``admit`` and ``cost_of`` for the budget,
+``provider_of``, ``settings``, ``server``, ``retry_policy`` and
+``stream_options_supported``; the client prepares the request.
 
 The contract: what the iterator yields is the answer. A failure before any text was
 yielded is retried silently; one after text was yielded either ends the stream with
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx2
 
@@ -29,6 +30,9 @@ from aimo_magic.core.protocol import (
 )
 from aimo_magic.core.retry import RetryHook, StreamRestart, is_retryable, plan_retry
 from aimo_magic.core.types import ChatResult, Timings
+
+if TYPE_CHECKING:
+    from aimo_magic.core.pricing import Listed
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +74,7 @@ class StreamState:
         self._model = request.model
         self._body = request.body
         self._keeps_stream_options = request.keeps_stream_options
-        self._cache = request.cache
+        self._answers = request.answers
         self.request_id = request.request_id
         self._on_retry = on_retry
         self._restart = restart
@@ -86,11 +90,17 @@ class StreamState:
         """The text received so far in the current attempt."""
         return self._accumulator.text
 
-    def _replay(self, hit: ChatResult) -> str:
-        """A cached answer becomes the result, and its whole text the one delta."""
+    def _replay(self, hit: ChatResult) -> list[tuple[float, str]]:
+        """A stored answer becomes the result; its text is yielded as these pieces, each
+        after waiting its seconds: at once from the cache, at the replay's pace from an
+        answer file (word by word, as if it arrived)."""
+        from aimo_magic.core.answer_use import paced
+
         self.result = hit
         self._first_token = hit.timings.first_token
-        return hit.text
+        answers = self._answers
+        pace = answers.pace if answers is not None and hit.recorded_in is not None else None
+        return paced(hit.text, pace)
 
     def _begin_attempt(self) -> ChunkAccumulator:
         self._accumulator = ChunkAccumulator(self._client.settings.api_key, self._client.server)
@@ -147,6 +157,12 @@ class StreamState:
             self.request_id,
             tuple(self._notes),
         )
+
+    def _cost(self) -> Listed | None:
+        """The finished answer's cost, for the budget (``BaseClient.cost_of``)."""
+        if self.result is None:
+            return None
+        return self._client.cost_of(self.result, self._body)
 
     def _finish_plain(self, response: httpx2.Response) -> str:
         """A server that ignored ``stream`` and sent one JSON answer: accept it whole."""

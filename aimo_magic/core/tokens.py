@@ -42,3 +42,17 @@ def estimate_tokens(message: Mapping[str, Any]) -> int:
 def estimate_prompt_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
     """The estimate for a whole request's messages."""
     return sum(estimate_tokens(m) for m in messages)
+
+
+def estimate_request_tokens(body: Mapping[str, Any]) -> int:
+    """The estimate for a whole chat body: its messages, and the tool definitions and
+    answer schema it carries (the server counts those as prompt tokens too)."""
+    import json
+
+    messages = body.get("messages")
+    tokens = estimate_prompt_tokens(messages) if isinstance(messages, list) else 0
+    for extra in ("tools", "response_format"):
+        if body.get(extra):
+            text = json.dumps(body[extra], default=str)
+            tokens += math.ceil(len(text) / CHARS_PER_TOKEN)
+    return tokens

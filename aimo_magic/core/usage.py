@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from aimo_magic.core.pricing import Listed
+
 if TYPE_CHECKING:
+    from aimo_magic.core.pricing import PriceBasis
     from aimo_magic.core.types import Usage
 
 USAGE_FIELDS = (
@@ -13,9 +16,11 @@ USAGE_FIELDS = (
     "prompt_tokens",
     "completion_tokens",
     "cost",
+    "cost_images",
     "unpriced",
     "cache_hits",
     "saved",
+    "saved_images",
 )
 
 
@@ -26,7 +31,9 @@ class UsageLedger:
     ``cost`` sums the answers whose cost is known; ``unpriced`` counts the others
     (no listed price, or no usage reported), so an unknown cost is never read as 0.
     A cache hit charges nothing: it counts in ``cache_hits``, and the cost its tokens
-    would have had at the serving provider's prices in ``saved``.
+    would have had at the serving provider's prices in ``saved``. Costs are kept in
+    listed figures (tokens and images apart, ``pricing.Listed``) and read in a price
+    basis when shown (``amount``), so a change of ``price_unit`` reads them all anew.
     """
 
     per_model: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -35,9 +42,11 @@ class UsageLedger:
         return self.per_model.setdefault(model, dict.fromkeys(USAGE_FIELDS, 0))
 
     def record(
-        self, model: str, usage: Usage | None, cost: float | None, *, calls: int = 1
+        self, model: str, usage: Usage | None, cost: Listed | float | None, *, calls: int = 1
     ) -> None:
-        """Add ``calls`` answers (a batch adds its rows at once) and their summed usage."""
+        """Add ``calls`` answers (a batch adds its rows at once) and their summed usage;
+        ``cost`` in listed figures (a number: token figures, no images)."""
+        cost = Listed(cost) if isinstance(cost, (int, float)) else cost
         row = self._row(model)
         row["calls"] += calls
         if usage is not None:
@@ -46,13 +55,16 @@ class UsageLedger:
         if cost is None:
             row["unpriced"] += calls
         else:
-            row["cost"] += cost
+            row["cost"] += cost.tokens
+            row["cost_images"] += cost.images
 
-    def record_hit(self, model: str, saved: float | None, *, hits: int = 1) -> None:
+    def record_hit(self, model: str, saved: Listed | float | None, *, hits: int = 1) -> None:
+        saved = Listed(saved) if isinstance(saved, (int, float)) else saved
         row = self._row(model)
         row["cache_hits"] += hits
         if saved is not None:
-            row["saved"] += saved
+            row["saved"] += saved.tokens
+            row["saved_images"] += saved.images
 
     @property
     def cache_hits(self) -> int:
@@ -64,3 +76,8 @@ class UsageLedger:
             for key in total:
                 total[key] += row[key]
         return total
+
+
+def amount(row: dict[str, float], name: str, basis: PriceBasis) -> float:
+    """A row's ``cost`` or ``saved`` in ``basis``'s currency."""
+    return Listed(row[name], row[f"{name}_images"]).amount(basis)

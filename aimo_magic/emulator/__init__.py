@@ -22,10 +22,11 @@ clears) and ``/_emulator/requests`` (what the chat endpoint received, keys redac
 ``/_emulator/providers`` (per provider: in flight now and at most, answered, refused).
 
 Providers can behave as themselves (``start(providers=[...], serve=[...])``, or
-``--provider``/``--serve`` on the command line): their own latency, pace, prices, a
-fault on every answer, and a limit of requests in flight beyond which they answer 429
-with ``Retry-After``; a routing name then goes to the cheapest provider with room
-(``aimo_magic.emulator.providers``).
+``--provider``/``--serve`` on the command line, ``handle.set_provider(...)`` while it runs,
+``::provider NAME SPEC`` for one request): their own latency, pace, prices, a fault on
+every answer or on a fixed fraction of them (``failure_rate``), and a limit of requests in
+flight beyond which they answer 429 with ``Retry-After``; a routing name then goes to the
+cheapest provider with room (``aimo_magic.emulator.providers``).
 
 Answers are chosen by directives in the last user message (``DIRECTIVES``):
 

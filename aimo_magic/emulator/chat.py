@@ -20,7 +20,15 @@ from starlette.types import Receive, Scope, Send
 from aimo_magic.emulator.answers import UNICODE_TAIL, RequestView, compose_answer
 from aimo_magic.emulator.directives import DirectiveError, Directives, parse_directives
 from aimo_magic.emulator.faults import FaultSpec, FaultSpecError, parse_fault_spec
-from aimo_magic.emulator.providers import ProviderProfile, Slot, released_before_last
+from aimo_magic.emulator.providers import (
+    ProviderProfile,
+    ProviderSpecError,
+    Slot,
+    changes_for,
+    released_before_last,
+    request_changes,
+    with_changes,
+)
 from aimo_magic.emulator.received_images import inspect_images, refusal_for_text_only
 from aimo_magic.emulator.responses import (
     error_response,
@@ -167,9 +175,12 @@ async def chat_completions(request: Request) -> Response:
         sources = (state.next_fault(), request.headers.get("x-emulator-fault"), directives.fault)
         fault = parse_fault_spec(";".join(s for s in sources if s))
         pace = _pace(request, state, directives, fault)
+        changes = request_changes(directives.providers)
         tool = chosen_tool(body)
     except (BadRequest, DirectiveError) as exc:
         return error_response(400, str(exc), "invalid_request_error")
+    except ProviderSpecError as exc:
+        return error_response(400, f"Bad ::provider directive: {exc}", "invalid_request_error")
     except FaultSpecError as exc:
         return error_response(400, f"Bad emulator fault spec: {exc}", "invalid_request_error")
     if fault.status is not None:
@@ -184,8 +195,8 @@ async def chat_completions(request: Request) -> Response:
         return error_response(400, refusal_for_text_only(model.name), "invalid_request_error")
     if (authorization or "").partition(" ")[2].strip() == BROKE_KEY:
         return error_response(402)
-    offer = _routed(state, offers)
-    profile = state.settings.profile(offer.provider_name)
+    offer = _routed(state, offers, changes)
+    profile = _profile(state, offer, changes)
     limit = profile.max_in_flight if profile is not None else None
     if not state.providers.admit(offer.provider_name, limit):
         return _at_limit(offer.provider_name, limit, profile)
@@ -202,8 +213,9 @@ async def chat_completions(request: Request) -> Response:
     try:
         if profile is not None:
             pace = _pace(request, state, directives, fault, profile)
-            if profile.fault:
-                fault = parse_fault_spec(";".join((profile.fault, *(s for s in sources if s))))
+            own = profile.fault_for(state.providers.number(offer.provider_name))
+            if own:
+                fault = parse_fault_spec(";".join((own, *(s for s in sources if s))))
                 if fault.status is not None:
                     slot.release(answered=False)
                     return fault_status_response(fault)
@@ -213,11 +225,21 @@ async def chat_completions(request: Request) -> Response:
         raise
 
 
-def _routed(state: EmulatorState, offers: list[Offer]) -> Offer:
+def _profile(
+    state: EmulatorState, offer: Offer, changes: dict[str, dict[str, Any]]
+) -> ProviderProfile | None:
+    """How the provider behaves for this request: its profile now, with what the request's
+    ``::provider`` directives change."""
+    profile = state.profiles.get(offer.provider_name)
+    changed = changes_for(changes, offer.provider_name, offer.provider_id)
+    return with_changes(profile, offer.provider_name, changed) if changed else profile
+
+
+def _routed(state: EmulatorState, offers: list[Offer], changes: dict[str, dict[str, Any]]) -> Offer:
     """The offer that serves: a pinned id's one, or the router's choice for a routing name
     (the cheapest provider with room for one more request, else the cheapest)."""
     for offer in offers:
-        profile = state.settings.profile(offer.provider_name)
+        profile = _profile(state, offer, changes)
         limit = profile.max_in_flight if profile is not None else None
         if state.providers.has_room(offer.provider_name, limit):
             return offer

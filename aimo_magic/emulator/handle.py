@@ -6,7 +6,7 @@ import os
 from types import TracebackType
 from typing import Any
 
-from aimo_magic.emulator.providers import ProviderCount
+from aimo_magic.emulator.providers import ProviderCount, ProviderProfile, parse_provider_spec
 from aimo_magic.emulator.settings import EmulatorSettings
 from aimo_magic.emulator.state import EmulatorState
 
@@ -56,6 +56,17 @@ class BaseHandle:
 
     def reset_provider_counts(self) -> None:
         self._state.providers.reset()
+
+    def set_provider(self, profile: ProviderProfile | str) -> ProviderProfile:
+        """Change how a provider behaves from now on (``"nebula-gpu;fault=status=503"``
+        takes the cheapest ``openai/gpt-4o`` provider down); prices stay as listed."""
+        chosen = profile if isinstance(profile, ProviderProfile) else parse_provider_spec(profile)
+        self._state.profiles.set(chosen)
+        return chosen
+
+    def reset_providers(self) -> None:
+        """Every provider back to the behaviour it started with."""
+        self._state.profiles.reset()
 
     @property
     def running(self) -> bool:

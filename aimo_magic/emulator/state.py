@@ -14,7 +14,7 @@ from typing import Any
 
 from aimo_magic.emulator.faults import parse_fault_spec
 from aimo_magic.emulator.inflight import InFlight
-from aimo_magic.emulator.providers import ProviderCounts
+from aimo_magic.emulator.providers import ProviderCounts, ProviderProfiles
 from aimo_magic.emulator.served_models import Catalogue, build_catalogue
 from aimo_magic.emulator.settings import EmulatorSettings
 
@@ -28,6 +28,7 @@ class EmulatorState:
             build_catalogue(settings.catalogue_size, settings.serve, settings.providers)
         )
         self.providers = ProviderCounts()
+        self.profiles = ProviderProfiles(settings.providers)
         self._lock = threading.Lock()
         self._faults: deque[str] = deque()
         self._requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)

@@ -21,13 +21,20 @@ from aimo_magic.batching.api import check_options, listed_models, record_usage, 
 from aimo_magic.batching.costs import PriceBook, answer_bound
 from aimo_magic.batching.estimate import estimate as batch_estimate
 from aimo_magic.batching.gate import BackoffGate
-from aimo_magic.batching.outcome import STOP_FATAL, STOP_INTERRUPTED, STOP_MAX_COST, Tally
+from aimo_magic.batching.outcome import (
+    STOP_BUDGET,
+    STOP_FATAL,
+    STOP_INTERRUPTED,
+    STOP_MAX_COST,
+    Tally,
+)
 from aimo_magic.batching.progress import Progress, wanted
 from aimo_magic.batching.rows import is_dask
 from aimo_magic.batching.runner import run_blocking
 from aimo_magic.batching.spending import Spending
 from aimo_magic.batching.template import Template
 from aimo_magic.core.errors import AimoError
+from aimo_magic.core.pricing import UNKNOWN, PriceBasis, money
 from aimo_magic.evaluation.cases import ByPosition, Cases
 from aimo_magic.evaluation.estimate import EvaluationEstimate, ModelEstimate
 from aimo_magic.evaluation.judge import (
@@ -110,6 +117,8 @@ class Evaluation:
         stream: bool = True,
         progress: bool | None = None,
         seed: int = 0,
+        route: str | None = None,
+        max_price: float | None = None,
         resolutions: Sequence[Resolution] | None = None,
         **params: Any,
     ) -> None:
@@ -137,6 +146,12 @@ class Evaluation:
         self.stream = stream
         self.progress = progress
         self.seed = seed
+        if route is not None or max_price is not None:
+            from aimo_magic.core.routing import check_max_price, check_route
+
+            route = check_route(route) if route is not None else None
+            max_price = check_max_price(max_price) if max_price is not None else None
+        self.route, self.max_price = route, max_price
         self._resolutions = list(resolutions) if resolutions is not None else None
         self._data = data
         self._dask = is_dask(data)
@@ -152,6 +167,8 @@ class Evaluation:
         self._contenders: list[Contender] | None = None
         self._judge: Contender | None = None
         self._catalogue: list[Model] = []
+        self._basis: PriceBasis = UNKNOWN
+        """How listed prices are read (``core.pricing``): every cost shown is in it."""
         self._lanes: list[Lane] = []
         self._verdicts: dict[PairKey, Verdict | str] = {}
         self._judge_results: dict[PairKey, ChatResult] = {}
@@ -208,11 +225,16 @@ class Evaluation:
         if self._contenders is not None:
             return self._contenders
         from aimo_magic.core.catalogue import readable_id
+        from aimo_magic.core.pricing import price_basis
         from aimo_magic.core.resolution import Choices, resolve, resolve_many
 
         session = self._session()
-        wheres = self._resolutions or resolve_many(self.models, session)
+        given = Choices(route=self.route, max_price=self.max_price)
+        wheres = [
+            self._routed(w) for w in self._resolutions or resolve_many(self.models, session, given)
+        ]
         listed = listed_models(wheres[0])
+        basis = price_basis(wheres[0].settings.price_unit, listed)
         total = len(self.cases) * self.repeats if self.cases is not None else 0
 
         def contender(where: Resolution, label: str | None = None) -> Contender:
@@ -222,8 +244,8 @@ class Evaluation:
                 where,
                 label or readable_id(listed, model_id),
                 pinned,
-                PriceBook(listed, model_id),
-                Tally(total),
+                PriceBook(listed, model_id, basis),
+                Tally(total, basis=basis),
             )
 
         contenders = [contender(where) for where in wheres]
@@ -234,6 +256,7 @@ class Evaluation:
             judged = resolve(Choices(model=self.judge), session)
             self._judge = contender(judged, f"judge {readable_id(listed, judged.model_id or '')}")
         self._catalogue = listed
+        self._basis = basis
         self._contenders = contenders
         if self.cases is not None:
             size = len(self.cases)
@@ -241,6 +264,15 @@ class Evaluation:
                 Lane.empty(c, repeat, size) for c in contenders for repeat in range(self.repeats)
             ]
         return contenders
+
+    def _routed(self, where: Resolution) -> Resolution:
+        """A routing name with ``route=`` or ``max_price=``: the provider the route picks
+        for this evaluation's requests (sized by its first row), pinned for every row, so
+        that its summary row says which provider was measured."""
+        if not where.routes:
+            return where
+        prompt = self.cases.prompt(0) if self.cases is not None and len(self.cases) else ""
+        return where.routed(_messages(self.system, prompt), self.params)
 
     @property
     def labels(self) -> list[str]:
@@ -524,7 +556,7 @@ class Evaluation:
         values: list[Any] = [None] * len(pairs)
         results: list[Any] = [None] * len(pairs)
         errors: list[Any] = []
-        judge.tally = Tally(len(pairs))
+        judge.tally = Tally(len(pairs), basis=self._basis)
         engine = engine_for(
             judge,
             ByPosition(rows),
@@ -591,6 +623,7 @@ class Evaluation:
         if missing:
             why = {
                 STOP_MAX_COST: f"stopped at max_cost ({stop_detail})",
+                STOP_BUDGET: f"stopped at the budget ({stop_detail})",
                 STOP_FATAL: f"stopped: {stop_detail}",
                 STOP_INTERRUPTED: "interrupted",
             }.get(self.stopped or "", "not sent")
@@ -598,9 +631,9 @@ class Evaluation:
         if self._judge is not None:
             verdicts = sum(isinstance(v, Verdict) for v in self._verdicts.values())
             parts.append(f"{verdicts:,} verdicts from {self._judge.label.removeprefix('judge ')}")
-        spent = self._spending.spent
+        spent = self._spending.spent.amount(self._basis)
         if spent:
-            parts.append(f"≈{spent:.6g} spent")
+            parts.append(f"≈{money(spent, self._basis)} spent")
         if self.elapsed is not None:
             parts.append(f"{self.elapsed:.1f} s")
         return "; ".join(parts) + "."
@@ -648,7 +681,7 @@ class Evaluation:
             usage = result.usage
             cost = c.prices.spent(result.model, usage)
             record |= {
-                "cost": math.nan if cost is None else cost,
+                "cost": math.nan if cost is None else c.prices.shown(cost),
                 "prompt_tokens": usage.prompt_tokens if usage else None,
                 "completion_tokens": usage.completion_tokens if usage else None,
                 "tokens": usage.prompt_tokens + usage.completion_tokens if usage else None,
@@ -691,7 +724,8 @@ class Evaluation:
         result = self._judge_results.get(pair)
         cost: float | None = math.nan
         if result is not None:
-            cost = judge.prices.spent(result.model, result.usage)
+            spent = judge.prices.spent(result.model, result.usage)
+            cost = None if spent is None else judge.prices.shown(spent)
         elif error is not None:
             cost = 0.0  # a judge request that failed, counted as every batch counts one
         return {
@@ -746,7 +780,7 @@ class Evaluation:
         imported only now); returns the figure."""
         from aimo_magic.evaluation.plot import plot_summary
 
-        return plot_summary(self.summary, ax=ax)
+        return plot_summary(self.summary, ax=ax, unit=self._basis.currency)
 
 
 def _messages(system: str | None, prompt: str) -> list[dict[str, Any]]:
@@ -771,7 +805,9 @@ def evaluate(
     request; ``concurrency`` bounds every model's requests together; ``cache`` (on by
     default) makes a re-run send nothing. ``stream`` (on) measures the time to the first
     token. ``seed`` seeds the bootstrap. Other keywords are API parameters
-    (``temperature=0``, ``max_tokens=20``).
+    (``temperature=0``, ``max_tokens=20``). ``route`` (``cheapest``, ``fastest``) and
+    ``max_price`` pick one provider of each routing name for all its rows (``NAME@*``
+    measures every provider instead).
 
     Returns an unrun :class:`Evaluation`: ``.estimate()`` first, then ``.run()``.
     """

@@ -12,7 +12,8 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from aimo_magic.batching.estimate import UNIT, Estimate
+from aimo_magic.batching.estimate import Estimate
+from aimo_magic.core.pricing import UNKNOWN, PriceBasis, money
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,16 @@ class EvaluationEstimate:
     models: tuple[ModelEstimate, ...]
     judge: ModelEstimate | None
     max_cost: float | None
-    unit: str = UNIT
+
+    @property
+    def basis(self) -> PriceBasis:
+        """How listed prices were read (``core.pricing``): the costs are in its currency."""
+        return self.parts[0].estimate.basis if self.parts else UNKNOWN
+
+    @property
+    def unit(self) -> str:
+        """``USD``, or ``listed price units`` when the prices' unit is not known."""
+        return self.basis.currency
 
     @property
     def parts(self) -> tuple[ModelEstimate, ...]:
@@ -79,20 +89,21 @@ class EvaluationEstimate:
             text += f" ({answered:,} answered already, from this evaluation or the cache)"
         if low is None or high is None:
             return text + "; some model lists no prices, so there is no total cost estimate."
-        text += f"; estimated cost {low:.6g} to {high:.6g} {self.unit}"
+        basis = self.basis
+        text += f"; estimated cost {money(low, basis)} to {money(high, basis)}"
         bounded = all(part.estimate.answer_bounded for part in self.parts)
         if not bounded:
             text += " (set max_tokens to bound the answers)"
         if self.max_cost is not None:
             if high <= self.max_cost:
-                text += f"; within max_cost={self.max_cost:g}"
+                text += f"; within max_cost={money(self.max_cost, basis)}"
             elif low > self.max_cost:
                 text += (
-                    f"; even the low end passes max_cost={self.max_cost:g}: the run will stop "
-                    "part-way (raise max_cost, or evaluate fewer rows or models)"
+                    f"; even the low end passes max_cost={money(self.max_cost, basis)}: the run "
+                    "will stop part-way (raise max_cost, or evaluate fewer rows or models)"
                 )
             else:
-                text += f"; max_cost={self.max_cost:g} may stop the run part-way"
+                text += f"; max_cost={money(self.max_cost, basis)} may stop the run part-way"
         return text + "."
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 
-def plot_summary(summary: Any, ax: Any = None) -> Any:
+def plot_summary(summary: Any, ax: Any = None, unit: str = "listed price units") -> Any:
     """Draw ``summary`` (``Evaluation.summary``) on ``ax`` (a new figure if None); returns
     the figure. Models whose cost is unknown are left out and named in the title."""
     import matplotlib.pyplot as plt
@@ -53,7 +53,7 @@ def plot_summary(summary: Any, ax: Any = None) -> Any:
             label="frontier",
             zorder=0,
         )
-    ax.set_xlabel("cost per row (listed price units)")
+    ax.set_xlabel(f"cost per row ({unit})")
     ax.set_ylabel("mean score (95% interval)")
     ax.set_ylim(-0.05, 1.05)
     title = "Score against cost: the frontier models are circles on the dashed line"

@@ -12,6 +12,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Enum, Float, Integer, TraitError, Unicode, observe, validate
 
 from aimo_magic.core.resolution import Choices
+from aimo_magic.core.routing import ROUTES
 from aimo_magic.magics.cell_options import cell_arguments
 from aimo_magic.magics.figures import FigureMemory
 from aimo_magic.rendering.bundles import FORMATS
@@ -69,6 +70,17 @@ class AimoMagics(Magics):
     cache_max_mb = Float(
         200.0, help="Largest size of the answer cache in MB; least recently used answers go."
     ).tag(config=True)
+    price_unit = Unicode(
+        "auto",
+        help="How listed prices are read: auto (inferred from the catalogue), token, "
+        "thousand or million (USD per that many tokens), or listed (no dollars).",
+    ).tag(config=True)
+    budget = Float(
+        None,
+        allow_none=True,
+        help="Spending cap for this session, in the unit costs are shown in (None: no cap; "
+        "`%aimo budget N|off`). No request is sent that could pass it.",
+    ).tag(config=True)
     check_models = Bool(
         True,
         help="Check model ids against the server's model list before sending; "
@@ -81,6 +93,13 @@ class AimoMagics(Magics):
         "(NAME[,NAME...] or `all`); not offered to --compare and --each cells.",
     ).tag(config=True)
 
+    route = Enum(
+        ROUTES,
+        "auto",
+        help="Which provider answers: auto (AiMo's routing), cheapest (lowest price for the "
+        "request), fastest (best measured here); per cell: --route.",
+    ).tag(config=True)
+
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         # The session must exist before traitlets applies configured values,
         # because their observers write into it.
@@ -90,6 +109,7 @@ class AimoMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self._unsubscribe = self.session.on_default_model(self._default_model_changed)
         self.session.configured = self.request_choices()
+        self.session.budget.cap = self.budget
         if self.model:
             self.session.set_default_model(self.model)
         if self.api_key:
@@ -128,12 +148,45 @@ class AimoMagics(Magics):
             check_models=self.check_models,
             cache_dir=self.cache_dir or None,
             cache_max_mb=self.cache_max_mb,
+            route=self.route,
+            price_unit=self.price_unit,
         )
 
-    @observe("base_url", "timeout", "max_retries", "check_models", "cache_dir", "cache_max_mb")
+    @observe(
+        "base_url",
+        "timeout",
+        "max_retries",
+        "check_models",
+        "cache_dir",
+        "cache_max_mb",
+        "route",
+        "price_unit",
+    )
     def _request_setting_set(self, change: dict[str, Any]) -> None:
         """Hand the session the new settings, for cells and for Python code alike."""
         self.session.configured = self.request_choices()
+
+    @validate("price_unit")
+    def _check_price_unit(self, proposal: dict[str, Any]) -> str:
+        from aimo_magic.core.pricing import PriceUnitError, check_price_unit
+
+        try:
+            return check_price_unit(proposal["value"])
+        except PriceUnitError as exc:
+            raise TraitError(str(exc)) from None
+
+    @validate("budget")
+    def _check_budget(self, proposal: dict[str, Any]) -> float | None:
+        from aimo_magic.core.budget import check_cap
+
+        try:
+            return check_cap(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
+
+    @observe("budget")
+    def _budget_set(self, change: dict[str, Any]) -> None:
+        self.session.budget.cap = change["new"]
 
     @validate("cache_max_mb")
     def _check_cache_max_mb(self, proposal: dict[str, Any]) -> float:

@@ -21,7 +21,8 @@ enters once, in this order, handing its result on (nothing calls back up):
 ``--compare`` runs the same steps once per model (``magics/compare.py`` builds the
 requests, ``magics/compare_exchange.py`` runs and shows them side by side);
 ``--each`` builds one request per row of data and runs them as a batch
-(``magics/each.py``).
+(``magics/each.py``); ``--each`` with ``--compare`` is an evaluation of those models
+over the rows (``magics/evaluate_cell.py``).
 
 History changes only once an answer is complete (or deliberately kept as
 partial). This module and the ones it uses import nothing from the magics class
@@ -52,19 +53,19 @@ def run_cell(ctx: AskContext, parser: ArgumentParser, line: str, cell: str) -> N
     options = parse_cell_line(ctx.settings, parser, line)
     comparing = options.compare is not None or options.keep is not None
     each = options.each is not None or options.concurrency is not None
-    if comparing and each:
-        raise fail(
-            ctx.settings,
-            "--each and --compare do not go together: compare models on one prompt first, "
-            "then run --each with the one you pick.",
-        )
-    if options.tools is not None and (comparing or each):
-        kind = "--compare" if comparing else "--each"
+    scoring = options.expected is not None or options.score is not None
+    if options.tools is not None and (comparing or each or scoring):
+        kind = "--compare" if comparing else "--each" if each else "an evaluation"
         raise fail(
             ctx.settings,
             f"--tools does not go with {kind} yet: let one model use the tools in a cell "
             f"of its own, or drop --tools.",
         )
+    if (comparing and each) or scoring:
+        from aimo_magic.magics.evaluate_cell import run_evaluation
+
+        run_evaluation(ctx, options, cell)
+        return
     if comparing:
         from aimo_magic.magics.compare_exchange import compare_cell
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from aimo_magic.core.routing import ROUTES
 from aimo_magic.magics.failures import ShowsErrors, fail, line_words
 from aimo_magic.rendering.bundles import FORMATS
 
@@ -50,6 +51,11 @@ class CellOptions:
     keep: str | None = None
     each: str | None = None
     concurrency: int | None = None
+    route: str | None = None
+    max_price: float | None = None
+    fallback: str | None = None
+    expected: str | None = None
+    score: str | None = None
     tools: str | None = None
     max_steps: int | None = None
     approve: str | None = None
@@ -110,6 +116,18 @@ _ARGUMENTS = (
         "{column} names a field of the row. Rows never enter the conversation.",
     ),
     argument(
+        "--expected",
+        metavar="COLUMN",
+        help="With --each VAR --compare M1,M2 (an evaluation): the column of VAR each answer "
+        "is scored against; -o keeps the Evaluation.",
+    ),
+    argument(
+        "--score",
+        metavar="SCORER",
+        help="With --each VAR --compare M1,M2: exact (default), contains, regex:PATTERN, "
+        "number[:TOL], json, choice[:A,B,...].",
+    ),
+    argument(
         "--concurrency",
         type=int,
         metavar="N",
@@ -131,6 +149,24 @@ _ARGUMENTS = (
         "--approve",
         choices=["all"],
         help="With --tools: `all` runs every call without asking (for headless runs).",
+    ),
+    argument(
+        "--route",
+        choices=ROUTES,
+        help="Which provider: cheapest (lowest price for this request), fastest (best "
+        "measured here), auto (AiMo's routing; the default, %%config AimoMagics.route).",
+    ),
+    argument(
+        "--max-price",
+        type=float,
+        metavar="PRICE",
+        help="Refuse providers whose price for this request would pass PRICE.",
+    ),
+    argument(
+        "--fallback",
+        metavar="M2,M3",
+        help="If the provider or model fails in a way another may not, ask the model's "
+        "next provider, then these models in turn.",
     ),
     argument("--debug", action="store_true", help="Show full tracebacks on errors."),
 )

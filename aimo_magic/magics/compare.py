@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aimo_magic.conversation import Content
-    from aimo_magic.core.resolution import Resolution
+    from aimo_magic.core.resolution import Choices, Resolution
     from aimo_magic.core.types import Model, ProviderOffer
     from aimo_magic.magics.ask_context import AskContext
     from aimo_magic.magics.cell_options import CellOptions
@@ -86,18 +86,23 @@ def check_compare_options(options: CellOptions) -> None:
         )
     if options.insert:
         raise ValueError("--insert does not go with --compare: there is more than one answer.")
+    if options.fallback is not None:
+        raise ValueError(
+            "--fallback does not go with --compare: each pane shows its own model's answer."
+        )
     if options.keep and options.no_history:
         raise ValueError("--keep and --no-history contradict each other; use one of them.")
 
 
-def contenders(session: AimoSession, spec: str) -> list[Contender]:
+def contenders(session: AimoSession, spec: str, given: Choices | None = None) -> list[Contender]:
     """The models named by ``--compare``: aliases resolved, ``NAME@*`` expanded, each
-    checked against the catalogue (an unknown one is refused with the closest ids)."""
+    checked against the catalogue (an unknown one is refused with the closest ids);
+    ``given`` holds the cell's route and price cap."""
     from aimo_magic.core.resolution import resolve_many, split_models
 
     if not split_models(spec):
         raise ValueError("--compare needs models, e.g. --compare openai/gpt-4o,DeepSeek-V3-1.")
-    return [Contender(where) for where in resolve_many(spec, session, from_cell=True)]
+    return [Contender(where) for where in resolve_many(spec, session, given, from_cell=True)]
 
 
 def kept_id(session: AimoSession, keep: str, chosen: list[Contender]) -> str:
@@ -129,15 +134,19 @@ def build_compare(
     gets the same conversation; images and the prompt's size are checked against every
     model (one line naming those that cannot take it).
     """
-    from aimo_magic.magics.request import build_request
+    from aimo_magic.magics.request import build_request, routing_choices
     from aimo_magic.rendering.compare_view import pane_format
 
     check_compare_options(options)
     assert options.compare is not None
     pane_format(options.format or ctx.settings.default_format)
     ctx.session.resolve(for_request=False).require_key()
-    chosen = contenders(ctx.session, options.compare)
-    keep = kept_id(ctx.session, options.keep, chosen) if options.keep else None
+    chosen = contenders(ctx.session, options.compare, routing_choices(options))
+    kept = (
+        [c.id for c in chosen].index(kept_id(ctx.session, options.keep, chosen))
+        if options.keep
+        else None
+    )
     smallest = min(
         chosen, key=lambda c: (c.model.context_length if c.model else None) or float("inf")
     )
@@ -149,5 +158,8 @@ def build_compare(
         fit_models=[c.model for c in chosen],
         resolution=smallest.resolution,
     )
-    requests = tuple(shared.replace(model_id=c.id, resolution=c.resolution) for c in chosen)
-    return CompareRequest(tuple(chosen), requests, keep)
+    # Each model's provider is chosen for these very messages (--route, --max-price).
+    routed = [Contender(c.resolution.routed(shared.messages, shared.params)) for c in chosen]
+    requests = tuple(shared.replace(model_id=c.id, resolution=c.resolution) for c in routed)
+    keep = routed[kept].id if kept is not None else None
+    return CompareRequest(tuple(routed), requests, keep)

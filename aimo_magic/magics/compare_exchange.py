@@ -17,6 +17,7 @@ from aimo_magic.magics.failures import AnswerInterrupted, fail, interrupts_held,
 if TYPE_CHECKING:
     from aimo_magic.conversation import Content
     from aimo_magic.core.comparison import ComparedAnswer, Comparison
+    from aimo_magic.core.pricing import PriceBasis
     from aimo_magic.magics.ask_context import AskContext
     from aimo_magic.magics.cell_options import CellOptions
     from aimo_magic.magics.compare import CompareRequest, Contender
@@ -24,28 +25,43 @@ if TYPE_CHECKING:
     from aimo_magic.rendering.footer import FooterInfo
     from aimo_magic.rendering.sinks import DisplaySink, TerminalSink
 
-COST_UNIT = "listed price units"
 INTERRUPTED = "the comparison was stopped; what arrived stays above, marked as interrupted."
 ALL_FAILED = "Every compared model failed; each pane above says why."
 
 
-def footer_for(contender: Contender, answer: ComparedAnswer) -> FooterInfo:
-    """A pane's footer: model, provider, tokens, cost, first-token and total time."""
+def stored(answer: ComparedAnswer) -> bool:
+    """Whether the answer came from the answer cache or an answer file (so was free)."""
+    return answer.result is not None and answer.result.cached_at is not None
+
+
+def charged(answer: ComparedAnswer) -> float | None:
+    """What the answer cost: its estimate when asked live, none when it was stored."""
+    return None if stored(answer) else answer.cost
+
+
+def footer_for(contender: Contender, answer: ComparedAnswer, basis: PriceBasis) -> FooterInfo:
+    """A pane's footer: model, provider, tokens, cost, first-token and total time; for
+    a stored answer, where it came from instead of a cost."""
+    from aimo_magic.magics.exchange import cache_notes
     from aimo_magic.rendering.footer import FooterInfo
 
     timings = answer.timings
+    cost = charged(answer)
     return FooterInfo(
         model=contender.model.name if contender.model else contender.id,
         provider=answer.provider,
         usage=answer.usage,
-        cost=answer.cost,
-        cost_unit=COST_UNIT if answer.cost is not None else None,
-        first_token_s=timings.first_token if timings else None,
-        total_s=timings.total if timings else None,
+        cost=cost,
+        cost_basis=basis,
+        first_token_s=timings.first_token if timings and not stored(answer) else None,
+        total_s=timings.total if timings and not stored(answer) else None,
+        notes=cache_notes(answer.result) if answer.result is not None else [],
     )
 
 
-def summary(contenders: tuple[Contender, ...], answers: dict[str, ComparedAnswer]) -> str:
+def summary(
+    contenders: tuple[Contender, ...], answers: dict[str, ComparedAnswer], basis: PriceBasis
+) -> str:
     """The line under the panes: cheapest first, then fastest first."""
     from aimo_magic.rendering.panes import Standing, summary_text
 
@@ -57,11 +73,11 @@ def summary(contenders: tuple[Contender, ...], answers: dict[str, ComparedAnswer
             Standing(
                 contender.title,
                 answer is not None and answer.ok,
-                cost=answer.cost if answer else None,
+                cost=charged(answer) if answer else None,
                 total_s=timings.total if timings else None,
             )
         )
-    return summary_text(standings, cost_unit=COST_UNIT)
+    return summary_text(standings, basis=basis)
 
 
 def answer_record(answer: ComparedAnswer) -> dict[str, Any]:
@@ -90,6 +106,7 @@ class CompareExchange:
         self.request = request
         self.sink = sink
         self._finished: set[int] = set()
+        self._basis: PriceBasis = ctx.session.price_basis
 
     def provenance(self, answers: dict[str, ComparedAnswer] | None = None) -> dict[str, Any]:
         first = self.request.first
@@ -123,6 +140,7 @@ class CompareExchange:
             stream=first.stream,
             settings=first.resolution.settings,
         )
+        self._basis = comparison.basis
         warm_up_in_background()
         view = compare_panes(
             [c.title for c in request.contenders],
@@ -168,7 +186,7 @@ class CompareExchange:
     ) -> None:
         self._finished.add(index)
         contender = self.request.contenders[index]
-        footer = footer_for(contender, answer) if self.ctx.settings.footer else None
+        footer = footer_for(contender, answer, self._basis) if self.ctx.settings.footer else None
         view.finish_pane(
             index, answer.status, answer.text, footer=footer, error_message=answer.error
         )
@@ -188,7 +206,8 @@ class CompareExchange:
             for index, contender in enumerate(self.request.contenders):
                 if index not in self._finished:
                     self._finish_pane(view, index, answers[contender.id])
-        view.finish(summary(self.request.contenders, answers), self.provenance(answers))
+        ranking = summary(self.request.contenders, answers, self._basis)
+        view.finish(ranking, self.provenance(answers))
         self._keep(answers)
 
     def _keep(self, answers: dict[str, ComparedAnswer]) -> None:
@@ -198,7 +217,10 @@ class CompareExchange:
         for answer in answers.values():
             if answer.ok:
                 served = answer.served_model or answer.model
-                ctx.session.usage.record(served, answer.usage, answer.cost)
+                if stored(answer):
+                    ctx.session.usage.record_hit(served, answer.listed_cost)
+                else:
+                    ctx.session.usage.record(served, answer.usage, answer.listed_cost)
         kept = self.request.kept()
         if kept is not None:
             answer = answers[kept.model_id]

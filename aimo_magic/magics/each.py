@@ -56,17 +56,14 @@ def rows_of(namespace: Mapping[str, Any], name: str) -> Any:
         raise ValueError(f"--each {name}: {type(exc).__name__}: {exc}") from None
 
 
-def prepare_each(ctx: AskContext, options: CellOptions, cell: str) -> Batch:
-    """The batch the cell asks for; raises (ValueError, AimoError) before anything is sent."""
-    from aimo_magic.batching import Batch
+def template_and_rows(ctx: AskContext, options: CellOptions, cell: str) -> tuple[str, Any]:
+    """The cell as a row template, and VAR's rows; raises (ValueError) before anything is
+    sent. ``--each`` and ``--each --compare`` (an evaluation) both start here."""
     from aimo_magic.batching.rows import field_names
     from aimo_magic.core.secrets import looks_like_key
     from aimo_magic.magics.prompt_fill import KEY_IN_PROMPT, check_prompt
-    from aimo_magic.magics.request import request_params
     from aimo_magic.magics.row_template import row_template
 
-    fmt = options.format or ctx.settings.default_format
-    check_each_options(options, fmt)
     assert options.each is not None
     prompt = check_prompt(cell)
     if not isinstance(prompt, str):
@@ -81,6 +78,17 @@ def prepare_each(ctx: AskContext, options: CellOptions, cell: str) -> Batch:
     )
     if looks_like_key(template):
         raise ValueError(KEY_IN_PROMPT)
+    return template, data
+
+
+def prepare_each(ctx: AskContext, options: CellOptions, cell: str) -> Batch:
+    """The batch the cell asks for; raises (ValueError, AimoError) before anything is sent."""
+    from aimo_magic.batching import Batch
+    from aimo_magic.magics.request import request_params
+
+    fmt = options.format or ctx.settings.default_format
+    check_each_options(options, fmt)
+    template, data = template_and_rows(ctx, options, cell)
     batch = Batch(
         template,
         data,

@@ -17,6 +17,8 @@ from aimo_magic.magics.failures import AnswerInterrupted, fail
 
 if TYPE_CHECKING:
     from aimo_magic.core.base import RetryEvent
+    from aimo_magic.core.fallback import FellBack
+    from aimo_magic.core.pricing import Listed
     from aimo_magic.core.types import ChatResult
     from aimo_magic.magics.ask_context import AskContext
     from aimo_magic.magics.request import AskRequest
@@ -39,8 +41,12 @@ def provenance(request: AskRequest, result: ChatResult | None) -> dict[str, Any]
         record["provider"] = result.provider
         record["usage"] = result.usage.as_dict() if result.usage else None
         record["finish_reason"] = result.finish_reason
+        if result.route:
+            record["route"] = result.route
         if result.cached_at is not None:
             record["cached_at"] = stored_when(result.cached_at, "seconds")
+        if result.recorded_in is not None:
+            record["recorded_in"] = result.recorded_in
     return {"aimo": record}
 
 
@@ -52,10 +58,14 @@ def stored_when(cached_at: float, timespec: str = "minutes") -> str:
 
 
 def cache_notes(result: ChatResult) -> list[str]:
-    """The footer's word on a cached answer: where it came from, and that it was free."""
+    """The footer's word on a stored answer: where it came from (the answer cache, or
+    the answer file replayed) and when, and that it was free."""
     if result.cached_at is None:
         return []
-    return [f"from the cache (stored {stored_when(result.cached_at)[:16]})", "no tokens charged"]
+    when = stored_when(result.cached_at)[:16]
+    if result.recorded_in is not None:
+        return [f"recorded {when} ({result.recorded_in})", "no tokens charged"]
+    return [f"from the cache (stored {when})", "no tokens charged"]
 
 
 class Exchange:
@@ -142,33 +152,45 @@ class Exchange:
 
         self.live.show_images(image_parts(self.request.prompt))
 
+    def on_fallback(self, moved: FellBack) -> None:
+        """The request moves to its next provider or model: say so, and start over."""
+        self.live.reset(moved.notice)
+
     def _receive(self, wait_until_warm: Any) -> ChatResult:
         """The answer: from the answer cache when the request allows it and has one
-        stored (the client then replays it whole), else from the server."""
+        stored (the client then replays it whole), else from the server, through the
+        request's hops (its provider, then where a failure falls back: ``core.fallback``)."""
+        from aimo_magic.core import fallback as runner
+
         request = self.request
         client = self.ctx.session.client(request.resolution, cache=request.cache)
         params = request.param_dict()
         if not request.stream:
-            result = client.chat(
+            result = runner.chat(
+                client,
+                request.hops,
                 request.message_list(),
-                model=request.model_id,
                 on_retry=self.on_retry,
+                on_fallback=self.on_fallback,
                 cache=request.cache,
                 **params,
             )
             wait_until_warm()
             self.live.append(result.text)
             return result
-        # restart=True: a stream that breaks after some text starts the answer over; by
-        # then on_retry has cleared the display and said why, so a StreamRestart is skipped.
-        with client.stream(
+        # restart=True: a stream that breaks after some text starts the answer over, on
+        # its provider or the next; by then on_retry or on_fallback has cleared the
+        # display and said why, so the in-band StreamRestart (or FellBack) is skipped.
+        stream: runner.FallbackStream[Any] = runner.FallbackStream(
+            client,
+            request.hops,
             request.message_list(),
-            model=request.model_id,
             on_retry=self.on_retry,
+            on_fallback=self.on_fallback,
             restart=True,
-            cache=request.cache,
-            **params,
-        ) as stream:
+            options={"cache": request.cache, **params},
+        )
+        with stream:
             deltas = iter(stream)
             first = next(deltas, "")
             wait_until_warm()
@@ -178,29 +200,33 @@ class Exchange:
             assert stream.result is not None
             return stream.result
 
-    def footer_info(self, result: ChatResult) -> tuple[FooterInfo, float | None]:
-        """The footer, and the cost estimate from the provider that actually answered."""
+    def footer_info(self, result: ChatResult) -> tuple[FooterInfo, Listed | None]:
+        """The footer, and the answer's cost by ``pricing.answer_cost``'s rule (the
+        provider that actually answered), shown in the session's price unit."""
         from aimo_magic.core.catalogue import find_model
         from aimo_magic.core.image_parts import count_images
-        from aimo_magic.core.pricing import estimate_cost
+        from aimo_magic.core.pricing import answer_cost
         from aimo_magic.rendering.footer import FooterInfo
 
-        request = self.request
-        found = find_model(self.ctx.session.cached_catalogue or (), result.model)
+        request, session = self.request, self.ctx.session
+        catalogue = session.cached_catalogue
+        found = find_model(catalogue or (), result.model)
         model, offer = found if found else (request.model, request.offer)
         images = count_images(request.messages)
-        cost = estimate_cost(result.usage, offer.pricing if offer else None, images=images)
+        cost = answer_cost(catalogue, request.model_id, result.model, result.usage, images=images)
         cached = result.cached_at is not None
-        shown_cost = None if cached else cost  # a cached answer charged nothing
+        shown_cost = None if cached or cost is None else cost  # a cached answer charged nothing
+        basis = session.price_basis
         return FooterInfo(
             model=model.name if model else result.model,
             provider=result.provider or (offer.name if offer else None),
             usage=result.usage,
-            cost=shown_cost,
-            cost_unit="listed price units" if shown_cost is not None else None,
+            cost=shown_cost.amount(basis) if shown_cost is not None else None,
+            cost_basis=basis,
             first_token_s=None if cached else result.timings.first_token,
-            total_s=result.timings.total,
+            total_s=None if result.recorded_in is not None else result.timings.total,
             notes=[
+                *([result.route] if result.route else []),
                 *cache_notes(result),
                 *(result.notes if request.debug else ()),
                 *([f"{images} image{'s' if images != 1 else ''}"] if images else []),

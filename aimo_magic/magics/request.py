@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from aimo_magic.conversation import Content
-    from aimo_magic.core.resolution import Resolution
+    from aimo_magic.core.resolution import Choices, Resolution
+    from aimo_magic.core.routing import Hop
     from aimo_magic.core.tools import Tool
     from aimo_magic.core.types import Model, ProviderOffer
     from aimo_magic.magics.ask_context import AskContext
@@ -91,7 +92,7 @@ class AskRequest:
         set_field(self, "params", ReadOnlyDict(copy.deepcopy(dict(self.params))))
         if self.resolution.model_id != self.model_id:
             unchecked = dataclasses.replace(
-                self.resolution, model_id=self.model_id, model=None, offer=None, note=None
+                self.resolution, model_id=self.model_id, model=None, offer=None, note=None, hops=()
             )
             set_field(self, "resolution", unchecked)
 
@@ -103,6 +104,14 @@ class AskRequest:
     @property
     def offer(self) -> ProviderOffer | None:
         return self.resolution.offer
+
+    @property
+    def hops(self) -> tuple[Hop, ...]:
+        """Where it goes, in order (``Resolution.routed``): its provider first, then
+        where a failure falls back; the model id alone when it was not routed."""
+        from aimo_magic.core.routing import Hop
+
+        return self.resolution.hops or (Hop(self.model_id, self.model, self.offer),)
 
     def message_list(self) -> list[dict[str, Any]]:
         """The messages as the client sends them: fresh, mutable copies."""
@@ -129,6 +138,17 @@ def request_params(options: CellOptions, fmt: str) -> dict[str, Any]:
     if fmt == "json" and "response_format" not in params:
         params["response_format"] = {"type": "json_object"}
     return params
+
+
+def routing_choices(options: CellOptions) -> Choices:
+    """The cell's route, price cap and fallback models (unset: the session's)."""
+    from aimo_magic.core.resolution import Choices, split_models
+    from aimo_magic.core.routing import check_max_price
+
+    fallback = None if options.fallback is None else tuple(split_models(options.fallback))
+    return Choices(
+        route=options.route, max_price=check_max_price(options.max_price), fallback=fallback
+    )
 
 
 def check_options(options: CellOptions, fmt: str) -> None:
@@ -192,11 +212,12 @@ def build_request(
     fmt = options.format or settings.default_format
     check_options(options, fmt)
     params = request_params(options, fmt)
+    routing = routing_choices(options)
     tools = offered_tools(
         options.tools if options.tools is not None else settings.tools, namespace or {}
     )
     filled = fill_prompt(prompt, None if options.no_interpolate else namespace, ctx.figures)
-    where = resolution if resolution is not None else session.resolve(options.model)
+    where = resolution if resolution is not None else session.resolve(options.model, given=routing)
     models = [where.model] if fit_models is None else list(fit_models)
     thread = None if options.no_history else validate_thread_name(options.chat or DEFAULT_THREAD)
     messages = prompt_messages(
@@ -211,6 +232,7 @@ def build_request(
     )
     sent_alone = 1 + bool(messages and messages[0].get("role") == "system")
     check_fit(ctx, messages, models, with_history=len(messages) > sent_alone)
+    where = where.routed(messages, params)
     return AskRequest(
         prompt=filled.content,
         model_id=where.model_id or "",

@@ -191,8 +191,10 @@ class ToolExchange(Exchange):
         footer, _ = self.footer_info(total)
         known = [cost for cost in costs if cost is not None]
         # Money is data: unknown for one live step means unknown in total, never zero.
-        footer.cost = sum(known) if live and len(known) == len(costs) else None
-        footer.cost_unit = "listed price units" if footer.cost is not None else None
+        basis = self.ctx.session.price_basis
+        whole = live and len(known) == len(costs)
+        footer.cost = sum(cost.amount(basis) for cost in known) if whole else None
+        footer.cost_basis = basis
         footer.first_token_s = None
         count = len(done.calls)
         steps = len(done.steps)

@@ -6,7 +6,6 @@ model wrote; the caller shows it as a separate output.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
@@ -16,6 +15,7 @@ from aimo_magic.core.types import Usage
 from aimo_magic.rendering.theme import themed
 
 if TYPE_CHECKING:
+    from aimo_magic.core.pricing import PriceBasis
     from aimo_magic.rendering.bundles import FormatError
 
 Bundle = dict[str, Any]
@@ -45,6 +45,9 @@ class FooterInfo:
     usage: Usage | None = None
     cost: float | None = None
     cost_unit: str | None = None
+    cost_basis: PriceBasis | None = None
+    """How ``cost`` was read (``core.pricing``): shown as ``$0.0012`` in dollars, else
+    with its listed units named; without it, ``cost_unit`` names the unit."""
     first_token_s: float | None = None
     total_s: float | None = None
     notes: list[str] = field(default_factory=list)
@@ -52,10 +55,9 @@ class FooterInfo:
 
 def format_cost(cost: float) -> str:
     """Two significant digits however small the price (0.0012, 0.000034, 2.5)."""
-    if cost == 0 or not math.isfinite(cost):
-        return f"{cost:g}"
-    decimals = max(2, 1 - math.floor(math.log10(abs(cost))))
-    return f"{cost:.{decimals}f}".rstrip("0").rstrip(".")
+    from aimo_magic.core.pricing import two_digits
+
+    return two_digits(cost)
 
 
 def format_seconds(value: float) -> str:
@@ -73,7 +75,11 @@ def footer_text(info: FooterInfo) -> str:
         parts.append(f"via {info.provider}")
     if info.usage is not None:
         parts.append(f"{info.usage.prompt_tokens} → {info.usage.completion_tokens} tokens")
-    if info.cost is not None:
+    if info.cost is not None and info.cost_basis is not None:
+        from aimo_magic.core.pricing import money
+
+        parts.append(f"≈{money(info.cost, info.cost_basis)}")
+    elif info.cost is not None:
         unit = f" ({info.cost_unit})" if info.cost_unit else ""
         parts.append(f"≈{format_cost(info.cost)}{unit}")
     if info.first_token_s is not None:

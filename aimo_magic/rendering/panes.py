@@ -15,8 +15,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING
 
 from aimo_magic.rendering.footer import format_cost, format_seconds
+
+if TYPE_CHECKING:
+    from aimo_magic.core.pricing import PriceBasis
 from aimo_magic.rendering.theme import themed
 
 MAX_COLUMNS = 4
@@ -80,10 +84,16 @@ class Standing:
     total_s: float | None = None
 
 
-def summary_text(standings: Sequence[Standing], cost_unit: str | None = None) -> str:
+def summary_text(
+    standings: Sequence[Standing],
+    cost_unit: str | None = None,
+    *,
+    basis: PriceBasis | None = None,
+) -> str:
     """One line ranking the answers by estimated cost and by total time.
 
-    e.g. ``Cheapest: b ≈0.0012 < a ≈0.0031 · Fastest: a 1.2 s < b 2.3 s · Failed: c``.
+    e.g. ``Cheapest: b ≈$0.0012 < a ≈$0.0031 · Fastest: a 1.2 s < b 2.3 s · Failed: c``;
+    costs are written in ``basis`` (``core.pricing``), else with ``cost_unit`` named.
     """
     done = [s for s in standings if s.ok]
     parts: list[str] = []
@@ -91,10 +101,15 @@ def summary_text(standings: Sequence[Standing], cost_unit: str | None = None) ->
         ((s.label, s.cost) for s in done if s.cost is not None and math.isfinite(s.cost)),
         key=lambda item: item[1],
     )
-    if costs:
-        unit = f" ({cost_unit})" if cost_unit else ""
+    if costs and basis is not None and basis.dollars:
+        from aimo_magic.core.pricing import money
+
+        parts.append("Cheapest: " + " < ".join(f"{label} ≈{money(c, basis)}" for label, c in costs))
+    elif costs:
+        unit = cost_unit or (basis.currency if basis is not None else None)
+        named = f" ({unit})" if unit else ""
         parts.append(
-            "Cheapest: " + " < ".join(f"{label} ≈{format_cost(c)}" for label, c in costs) + unit
+            "Cheapest: " + " < ".join(f"{label} ≈{format_cost(c)}" for label, c in costs) + named
         )
     times = sorted(
         ((s.label, s.total_s) for s in done if s.total_s is not None), key=lambda item: item[1]

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from aimo_magic.core.budget import Budget
 from aimo_magic.core.config import ENV_MODEL
 from aimo_magic.core.resolution import Choices
 from aimo_magic.core.usage import UsageLedger
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from aimo_magic.core.clients import ClientKeeper
     from aimo_magic.core.config import Settings
     from aimo_magic.core.model_check import KnownModels
+    from aimo_magic.core.pricing import PriceBasis
+    from aimo_magic.core.provider_log import ProviderLog
     from aimo_magic.core.resolution import Resolution
     from aimo_magic.core.types import Model
     from aimo_magic.session.answer_store import SessionAnswerStore
@@ -40,6 +43,9 @@ class AimoSession:
         and size), kept up to date by the magics; the key and default model are apart."""
         self.aliases: dict[str, str] = {}
         self.usage = UsageLedger()
+        self.budget = Budget()
+        """What this session's requests spend, and its cap (``%aimo budget``; none at
+        first). Every client the session's resolutions make carries it."""
         self.current_cell_id: str | None = None
         self._conversations: ConversationStore | None = None
         self._default_model: str | None = None
@@ -64,10 +70,25 @@ class AimoSession:
     # What the resolution reads -----------------------------------------------
     @property
     def choices(self) -> Choices:
-        """Everything this session chose for requests: settings, key, default model."""
+        """Everything this session chose for requests: settings, key, default model, and
+        its budget (so every client made for it passes the same cap)."""
         return dataclasses.replace(
-            self.configured, api_key=self.explicit_key, model=self._default_model
+            self.configured,
+            api_key=self.explicit_key,
+            model=self._default_model,
+            budget=self.budget,
         )
+
+    @property
+    def price_basis(self) -> PriceBasis:
+        """How this session reads listed prices (``price_unit``, inferred from the model
+        list it has when ``auto``): the unit of every cost and of the budget it shows."""
+        from aimo_magic.core.pricing import price_basis
+
+        catalogue = self.cached_catalogue
+        if catalogue is None and self._clients is not None and self._clients.current is not None:
+            catalogue = self._clients.current.catalogue  # listed by the client for a budget
+        return price_basis(self.configured.price_unit, catalogue)
 
     @property
     def known_models(self) -> KnownModels:
@@ -78,12 +99,28 @@ class AimoSession:
             self._known_models = KnownModels(fetch=self._fetch_models)
         return self._known_models
 
-    def resolve(self, model: str | None = None, *, for_request: bool = True) -> Resolution:
-        """Where a cell's request for ``model`` (else the default) goes; see
-        ``core.resolution.resolve``. Raises AimoError (no model, unknown model)."""
+    def resolve(
+        self,
+        model: str | None = None,
+        *,
+        for_request: bool = True,
+        given: Choices | None = None,
+    ) -> Resolution:
+        """Where a cell's request for ``model`` (else the default) goes; ``given`` adds the
+        cell's other choices (route, max_price, fallback); see ``core.resolution.resolve``.
+        Raises AimoError (no model, unknown model)."""
         from aimo_magic.core.resolution import resolve
 
-        return resolve(Choices(model=model), self, for_request=for_request, from_cell=True)
+        chosen = dataclasses.replace(given or Choices(), model=model)
+        return resolve(chosen, self, for_request=for_request, from_cell=True)
+
+    @property
+    def provider_log(self) -> ProviderLog:
+        """What this user's answers measured of providers, kept with the answer cache at
+        the configured place (``core.provider_log``)."""
+        from aimo_magic.core.provider_log import log_at
+
+        return log_at(self.configured.cache_dir)
 
     def find_key(self) -> tuple[str | None, str]:
         """The key and where it came from, in the documented order of precedence."""
@@ -106,6 +143,7 @@ class AimoSession:
 
             self._clients = ClientKeeper(on_cache_error=self.cache_unusable)
         client = self._clients.client(settings)
+        client.provider_log = self.provider_log
         if self.known_models.cached is not None:
             client.catalogue = self.known_models.cached
         client.cache = self._answers.store if self._answers is not None else None

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from html import escape
 
 from aimo_magic.core.catalogue import DEFAULT_MARK as DEFAULT_MARK
-from aimo_magic.core.pricing import format_price
+from aimo_magic.core.pricing import PriceBasis, format_price, money, price_per_million
 from aimo_magic.core.types import Model, Pricing, ProviderOffer
 
 ROUTE_LABEL = "Let AiMo route (cheapest healthy provider)"
@@ -40,22 +40,38 @@ def model_label(model: Model) -> str:
     return f"{names} · {context_text(model)} · {one_line(modalities_text(model))}"
 
 
-def price_text(pricing: Pricing | None) -> str:
+def provider_heading(basis: PriceBasis | None = None) -> str:
+    """The heading over the providers, naming the unit their prices are shown in."""
+    if basis is None or not basis.dollars:
+        return PROVIDER_HEADING
+    return "<b>Provider</b> (prices in USD per 1M tokens, images per image)"
+
+
+def price_text(pricing: Pricing | None, basis: PriceBasis | None = None) -> str:
+    """A provider's prices: in dollars per million tokens when ``basis`` knows the unit
+    (``core.pricing``), else digit for digit as listed, the unit said."""
     if pricing is None:
         return "price not listed"
     if pricing.is_free and pricing.prompt is not None and pricing.completion is not None:
         return "free"
+    if basis is not None and basis.dollars:
+        text = (
+            f"in {price_per_million(pricing.prompt, basis)} / "
+            f"out {price_per_million(pricing.completion, basis)} per 1M tokens"
+        )
+        if pricing.image is not None:
+            text += f" / {money(pricing.image, basis)} per image"
+        return text
     text = f"in {format_price(pricing.prompt)} / out {format_price(pricing.completion)}"
     if pricing.image is not None:
         text += f" / image {format_price(pricing.image)}"
     return f"{text} ({PRICE_UNIT})"
 
 
-def provider_label(offer: ProviderOffer) -> str:
+def provider_label(offer: ProviderOffer, basis: PriceBasis | None = None) -> str:
     """A provider option: its name, the start of its key, and its listed price."""
-    return (
-        f"{one_line(offer.name)} ({one_line(offer.provider_id[:6])}…): {price_text(offer.pricing)}"
-    )
+    price = price_text(offer.pricing, basis)
+    return f"{one_line(offer.name)} ({one_line(offer.provider_id[:6])}…): {price}"
 
 
 def describe_default(model_id: str | None, models: Iterable[Model] | None) -> str:

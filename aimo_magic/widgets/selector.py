@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from aimo_magic.core.pricing import PriceBasis, price_basis
 from aimo_magic.widgets import labels
 from aimo_magic.widgets.binding import MagicsSettings, bind
 from aimo_magic.widgets.search import MAX_SHOWN, SearchIndex
@@ -86,13 +87,15 @@ class ModelSelector(widgets.VBox):
             tooltip="Make the selected id the default model of the following %%aimo cells",
         )
         self.default_label = widgets.HTML()
+        self.provider_heading = widgets.HTML(labels.provider_heading())
+        self._basis: PriceBasis | None = None
         super().__init__(
             children=[
                 widgets.HBox([self.search, self.refresh_button]),
                 self.status,
                 self.models,
                 self.details,
-                widgets.HTML(labels.PROVIDER_HEADING),
+                self.provider_heading,
                 self.providers,
                 widgets.HBox([self.use_button, self.default_label]),
             ],
@@ -152,6 +155,8 @@ class ModelSelector(widgets.VBox):
             else:
                 self.refresh_button.description = "Refresh"
                 self._index = SearchIndex(catalogue)
+                self._basis = price_basis(self.session.configured.price_unit, catalogue)
+                self.provider_heading.value = labels.provider_heading(self._basis)
                 self._show_default()
                 self._render_models(prefer_default=True)
             self._update_snapshots()
@@ -184,6 +189,7 @@ class ModelSelector(widgets.VBox):
                 providers=providers,
                 selected_provider=self.providers.index,
                 default_html=self.default_label.value,
+                provider_heading=self.provider_heading.value,
             )
         )
 
@@ -284,7 +290,9 @@ class ModelSelector(widgets.VBox):
             return
         default = self.default_id
         choices = [(labels.ROUTE_LABEL, model.name)]
-        choices += [(labels.provider_label(offer), offer.id) for offer in model.providers]
+        choices += [
+            (labels.provider_label(offer, self._basis), offer.id) for offer in model.providers
+        ]
         choices = [
             (f"{label}  [current default]" if value == default else label, value)
             for label, value in choices

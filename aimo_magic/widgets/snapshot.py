@@ -31,6 +31,7 @@ class PanelPicture:
     providers: Sequence[str]
     selected_provider: int | None
     default_html: str
+    provider_heading: str = labels.PROVIDER_HEADING
 
 
 def _items(labels: Sequence[str], selected: int | None, limit: int | None = None) -> str:
@@ -54,7 +55,7 @@ def snapshot_html(picture: PanelPicture) -> str:
     if picture.details_html:
         parts.append(f"<p>{picture.details_html}</p>")
     if picture.providers:
-        parts.append(f"<p>{labels.PROVIDER_HEADING}</p>")
+        parts.append(f"<p>{picture.provider_heading}</p>")
         parts.append(_items(picture.providers, picture.selected_provider))
     parts += [f"<p>{picture.default_html}</p>", "</div>"]
     return "".join(parts)

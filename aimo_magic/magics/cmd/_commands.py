@@ -10,6 +10,8 @@ from __future__ import annotations
 
 COMMANDS: dict[str, str] = {
     "alias": "alias",
+    "answers": "answers",
+    "budget": "budget",
     "cache": "cache",
     "chats": "chats",
     "config": "config",
@@ -20,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "login": "login",
     "logout": "logout",
     "models": "models",
+    "providers": "providers",
     "reset": "reset",
     "save": "save",
     "select": "select",

@@ -22,6 +22,7 @@ class MagicsSurface(Protocol):
     api_key: str | None
     base_url: str
     cache: bool
+    budget: Any  # a Float trait (None: no cap); traitlets' stubs type it loosely
     check_models: bool
     short_errors: bool
     shell: Any

@@ -1,6 +1,7 @@
 """The catalogue as a table: one row per provider offer, searchable by any column.
 
-Prices are written by ``core.pricing.format_price``, digit for digit as listed.
+Prices are shown in US dollars per million tokens when the price unit is known
+(``core.pricing``: set, or inferred from the catalogue), else digit for digit as listed.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import html
 from collections.abc import Iterable, Sequence
 
 from aimo_magic.core.catalogue import DEFAULT_MARK
-from aimo_magic.core.pricing import format_price
+from aimo_magic.core.pricing import PriceBasis, price_per_million
 from aimo_magic.core.types import Model, Pricing
 from aimo_magic.magics.cmd._table import CELL_STYLE, TABLE_STYLE, text_grid
 
@@ -18,6 +19,14 @@ MODEL_HEADERS = ("Model", "Routing name")
 OFFER_HEADERS = ("Provider", "Provider id (provider_pubkey:model_name)", "Price in*", "Price out*")
 TAIL_HEADERS = ("Context", "Modalities (in → out)")
 PRICE_NOTE = f"* Price {UNIT} (the unit is not documented; values are shown unconverted)."
+LISTED = PriceBasis("listed")
+
+
+def price_note(basis: PriceBasis) -> str:
+    """The footnote naming the unit of the price columns, once."""
+    if not basis.dollars:
+        return f"{PRICE_NOTE[:-1]}: {basis.describe()}."
+    return f"* Price in US dollars per million tokens: {basis.describe()}."
 
 
 def modalities(model: Model) -> str:
@@ -28,7 +37,7 @@ def context(model: Model) -> str:
     return f"{model.context_length:,}" if model.context_length else "not listed"
 
 
-def offer_cells(model: Model) -> list[tuple[str, str, str, str]]:
+def offer_cells(model: Model, basis: PriceBasis = LISTED) -> list[tuple[str, str, str, str]]:
     """Provider, id and prices for each offer; one empty row for a model without any."""
     rows = []
     for offer in model.providers:
@@ -37,17 +46,17 @@ def offer_cells(model: Model) -> list[tuple[str, str, str, str]]:
             (
                 offer.name,
                 offer.id,
-                format_price(pricing.prompt if pricing else None),
-                format_price(pricing.completion if pricing else None),
+                price_per_million(pricing.prompt if pricing else None, basis),
+                price_per_million(pricing.completion if pricing else None, basis),
             )
         )
     return rows or [("", "", "", "")]
 
 
-def matches(model: Model, words: Sequence[str]) -> bool:
+def matches(model: Model, words: Sequence[str], basis: PriceBasis = LISTED) -> bool:
     """Whether every word occurs, case-insensitively, somewhere in the model's row."""
     cells = [model.display_name, model.name, context(model), modalities(model)]
-    for row in offer_cells(model):
+    for row in offer_cells(model, basis):
         cells.extend(row)
     if any(o.pricing is not None and o.pricing.is_free for o in model.providers):
         cells.append("free")
@@ -59,7 +68,9 @@ def is_default(model: Model, default_id: str | None) -> bool:
     return default_id is not None and default_id in model.ids
 
 
-def catalogue_html(models: Iterable[Model], default_id: str | None) -> str:
+def catalogue_html(
+    models: Iterable[Model], default_id: str | None, basis: PriceBasis = LISTED
+) -> str:
     """An escaped table; the model's own columns span its provider rows."""
 
     def cell(value: str, span: int = 1) -> str:
@@ -72,7 +83,7 @@ def catalogue_html(models: Iterable[Model], default_id: str | None) -> str:
     )
     body = []
     for model in models:
-        offers = offer_cells(model)
+        offers = offer_cells(model, basis)
         span = len(offers)
         mark = DEFAULT_MARK if is_default(model, default_id) else ""
         for index, offer in enumerate(offers):
@@ -88,12 +99,14 @@ def catalogue_html(models: Iterable[Model], default_id: str | None) -> str:
     )
 
 
-def catalogue_text(models: Iterable[Model], default_id: str | None) -> str:
+def catalogue_text(
+    models: Iterable[Model], default_id: str | None, basis: PriceBasis = LISTED
+) -> str:
     """Aligned columns; a model's own columns are filled on its first row only."""
     rows: list[Sequence[str]] = []
     for model in models:
         mark = DEFAULT_MARK if is_default(model, default_id) else ""
-        for index, offer in enumerate(offer_cells(model)):
+        for index, offer in enumerate(offer_cells(model, basis)):
             if index == 0:
                 rows.append(
                     (

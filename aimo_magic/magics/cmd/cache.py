@@ -18,6 +18,7 @@ from aimo_magic.magics.cmd._args import CommandParser, command
 
 if TYPE_CHECKING:
     from aimo_magic.core.cache import AnswerCache
+    from aimo_magic.core.pricing import PriceBasis
     from aimo_magic.magics.cmd._host import MagicsSurface
 
 ACTIONS = ("on", "off", "stats", "clear")
@@ -58,12 +59,13 @@ def state_line(magics: MagicsSurface) -> str:
     return "on for %%aimo cells" if magics.cache else "off for %%aimo cells (--cache turns it on)"
 
 
-def saved(ledger: dict[str, float]) -> str:
-    from aimo_magic.core.pricing import format_price
+def saved(ledger: dict[str, float], basis: PriceBasis) -> str:
+    from aimo_magic.core.pricing import money
+    from aimo_magic.core.usage import amount
 
     if not ledger["cache_hits"]:
         return "none yet"
-    return f"{format_price(round(ledger['saved'], 12))} listed price units (see %aimo usage)"
+    return f"{money(amount(ledger, 'saved', basis), basis)} (see %aimo usage)"
 
 
 def show_stats(magics: MagicsSurface, store: AnswerCache) -> None:
@@ -79,7 +81,7 @@ def show_stats(magics: MagicsSurface, store: AnswerCache) -> None:
         ("Hits this session", f"{stats.hits:,}"),
         ("Misses this session", f"{stats.misses:,}"),
         ("Answers stored this session", f"{stats.stores:,}"),
-        ("Est. cost saved by hits this session", saved(ledger)),
+        ("Est. cost saved by hits this session", saved(ledger, magics.session.price_basis)),
         ("Location", stats.path),
         ("State", state_line(magics)),
     ]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aimo_magic.magics.cmd._args import CommandParser, command
 
 if TYPE_CHECKING:
+    from aimo_magic.core.budget import BudgetState
     from aimo_magic.magics.cmd._host import MagicsSurface
 
 
@@ -35,6 +36,10 @@ def shown_value(name: str, value: Any) -> str:
     return repr(value)
 
 
+def budget_text(state: BudgetState) -> str:
+    return state.summary() if state.cap is not None else f"none; {state.summary()}"
+
+
 @command(parser)
 def run(magics: MagicsSurface, args: Any) -> None:
     from aimo_magic.core.secrets import mask
@@ -46,13 +51,17 @@ def run(magics: MagicsSurface, args: Any) -> None:
         (f"AimoMagics.{name}", shown_value(name, getattr(magics, name)), traits[name].help)
         for name in sorted(traits)
     ]
-    key, source = magics.session.find_key()
-    default = magics.session.default_model
+    session = magics.session
+    key, source = session.find_key()
+    default = session.default_model
+    basis = session.price_basis
     rows += [
         ("effective base URL", effective_base_url(magics), "where requests go"),
         ("key source", source, "first found: %aimo login or api_key, AIMO_API_KEY, Colab secrets"),
         ("key", mask(key), "masked; the key itself is never shown"),
         ("effective default model", default or "None", "what %%aimo uses without MODEL"),
+        ("costs shown in", basis.describe(), "every cost, estimate and budget (price_unit)"),
+        ("budget", budget_text(session.budget.state(basis)), "%aimo budget N|off; %aimo usage"),
         ("HTML sanitiser", describe(), "cleans every answer's HTML; AIMO_SANITIZER chooses"),
     ]
     Table(

@@ -45,11 +45,12 @@ def parser() -> CommandParser:
 def run(magics: MagicsSurface, args: Any) -> None:
     from aimo_magic.core.catalogue import DEFAULT_MARK
     from aimo_magic.core.errors import AimoError
+    from aimo_magic.core.pricing import price_basis
     from aimo_magic.magics.cmd._models_table import (
-        PRICE_NOTE,
         catalogue_html,
         catalogue_text,
         matches,
+        price_note,
     )
     from aimo_magic.magics.cmd._table import show_bundle
 
@@ -66,7 +67,8 @@ def run(magics: MagicsSurface, args: Any) -> None:
     if not models:
         print(f"The server lists no models; check the base URL with `%aimo config`. {USE_ANYWAY}")
         return
-    shown = [m for m in models if matches(m, args.search)]
+    basis = price_basis(session.configured.price_unit, models)
+    shown = [m for m in models if matches(m, args.search, basis)]
     if not shown:
         words = " ".join(args.search)
         print(
@@ -79,9 +81,9 @@ def run(magics: MagicsSurface, args: Any) -> None:
     summary = f"{len(shown)} of {len(models)} models{what}."
     if default and any(default in m.ids for m in shown):
         summary += f" {DEFAULT_MARK}marks the default model ({default})."
-    notes = [summary, PRICE_NOTE, "Use one with `%aimo use MODEL` or `%%aimo MODEL`."]
+    notes = [summary, price_note(basis), "Use one with `%aimo use MODEL` or `%%aimo MODEL`."]
     html_notes = "".join(f"<p><small>{html.escape(note)}</small></p>" for note in notes)
     show_bundle(
-        catalogue_html(shown, default) + html_notes,
-        "\n".join([catalogue_text(shown, default), "", *notes]),
+        catalogue_html(shown, default, basis) + html_notes,
+        "\n".join([catalogue_text(shown, default, basis), "", *notes]),
     )
