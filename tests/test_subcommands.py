@@ -111,6 +111,7 @@ def test_help_lists_every_subcommand_with_a_summary(kernel: Kernel) -> None:
         line = next(x for x in out.splitlines() if x.strip().startswith(f"%aimo {name}"))
         if name != "select":  # written elsewhere; listed even before it exists
             assert len(line.split("  ")[-1].strip()) > 10, line
+            assert line.rstrip().endswith("."), f"a whole sentence, not a cut line: {line}"
     assert ok(kernel, "%aimo").plain() == out
 
 
@@ -128,6 +129,7 @@ def test_help_in_a_notebook_is_a_table(kernel: Kernel) -> None:
         if name != "select":
             summary = re.findall(r"<td[^>]*>(.*?)</td>", row)[-1]
             assert len(summary) > 10, row
+            assert summary.endswith("."), f"a whole sentence, not a cut line: {row}"
 
 
 def test_help_for_one_subcommand_matches_its_dash_dash_help(kernel: Kernel) -> None:
