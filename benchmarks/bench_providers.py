@@ -1,4 +1,4 @@
-"""Benchmark 9, a batch spread over providers: ``model="NAME@*"`` against one provider pinned.
+"""Benchmark 10, a batch spread over providers: ``model="NAME@*"`` against one provider pinned.
 
 The emulator runs in a process of its own (``aimo-magic emulator``) serving one model by
 4 providers, each answering after 100 ms and allowing 16 requests in flight (beyond
@@ -118,7 +118,7 @@ def main() -> None:
     else:
         rows, latency, rounds = 2000, 100.0, 3
     report = Report(
-        f"Benchmark 9: {rows:,} rows over {len(PROVIDERS)} providers of {WINDOW} in flight "
+        f"Benchmark 10: {rows:,} rows over {len(PROVIDERS)} providers of {WINDOW} in flight "
         f"each, {latency:g} ms per answer",
         quick=args.quick,
     )

@@ -26,6 +26,7 @@ SCRIPTS = {
     "batch": "bench_batch.py",
     "concurrency": "bench_concurrency.py",
     "tools": "bench_tools.py",
+    "evaluate": "bench_evaluate.py",
     "providers": "bench_providers.py",
 }
 

@@ -34,6 +34,7 @@ TARGETS = {
         "streamed: loop's own time per step (outside requests)",
         "not streamed: loop overhead per step",
     ],
+    "bench_evaluate.py": ["evaluate / batch (wall)", "re-run from the cache (wall)"],
     "bench_providers.py": [
         "spread / pinned (wall)",
         "rows lost (all runs)",

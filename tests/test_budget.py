@@ -248,3 +248,34 @@ def test_every_tool_step_passes_the_budget(emu: EmulatorHandle) -> None:
     state = budget.state(DOLLARS)
     assert 2 <= len(emu.requests) == budget.sent < 8, "each step counted, none past the cap"
     assert state.spent <= budget.cap and state.refused == 1
+
+
+def test_an_answer_nothing_bounds_is_refused_until_max_tokens_bounds_it(
+    emulator: EmulatorHandle,
+) -> None:
+    """A priced model whose listing gives no context length: only max_tokens bounds it."""
+    entry = {
+        "name": "DeepSeek-V3-1",
+        "providers": [{"id": "Prov1", "name": "p", "pricing": {"prompt": 0.25, "completion": 1}}],
+    }
+    with (
+        serve_models({"data": [entry]}) as server,
+        Client(KEY, base_url=server.base_url, budget=1.0) as c,
+    ):
+        with pytest.raises(BudgetError, match=r"has no bound.*Set max_tokens"):
+            c.chat("::words 3", model="DeepSeek-V3-1")
+        assert server.requests() == []
+        c.chat("::words 3", model="DeepSeek-V3-1", max_tokens=10)
+        assert len(server.requests()) == 1 and c.price_basis.unit == "million"
+
+
+def test_a_copied_or_unpickled_budget_is_the_same_counter() -> None:
+    import copy
+    import pickle
+
+    from aimo_magic.core.budget import Budget
+
+    budget = Budget(1.5, allow_unpriced=True)
+    assert copy.copy(budget) is budget
+    assert copy.deepcopy({"b": budget})["b"] is budget
+    assert pickle.loads(pickle.dumps(budget)) is budget

@@ -187,3 +187,105 @@ def test_unknown_behaviour_keeps_the_catalogue_as_it_was(emulator: EmulatorHandl
     with httpx2.Client(base_url=emulator.base_url, timeout=10) as client:
         listed = client.get("/v1/models").json()["data"]
     assert MODEL not in {m["name"] for m in listed}
+
+
+# Failures at a rate, behaviour changed while running, one request's own behaviour ---------
+
+GPT = "openai/gpt-4o"  # nebula-gpu is its cheapest provider, then solstice-labs
+
+
+def gpt_at(name: str) -> str:
+    return f"{provider_id(name)}:{GPT}"
+
+
+def statuses(client: httpx2.Client, model: str, count: int) -> list[int]:
+    return [chat(client, f"q{n}", model=model).status_code for n in range(count)]
+
+
+def test_a_failure_rate_fails_that_fraction_the_same_requests_in_every_run() -> None:
+    rated = ["flaky;failure_rate=0.25", "picky;failure_rate=0.5;fault=status=502,retry_after=2"]
+    with start(providers=rated, serve=["x/flaky=flaky", "x/picky=picky"]) as handle:
+        with open_client(handle) as client:
+            first = statuses(client, "x/flaky", 40)
+            picky = chat(client, "::words 2", model="x/picky")
+            while picky.status_code == 200:
+                picky = chat(client, "::words 2", model="x/picky")
+        assert set(first) == {200, 503} and 4 <= first.count(503) <= 18
+        assert picky.status_code == 502 and picky.headers["retry-after"] == "2"
+        handle.reset_provider_counts()  # the n-th request since the reset fails or not
+        with open_client(handle) as client:
+            assert statuses(client, "x/flaky", 40) == first, "whatever the prompts"
+        assert handle.provider_counts["flaky"].failed == first.count(503)
+    with pytest.raises(ProviderSpecError, match="failure_rate must be from 0 to 1"):
+        parse_provider_spec("x;failure_rate=1.5")
+
+
+def test_a_provider_changed_while_running_and_set_back() -> None:
+    with start() as handle, open_client(handle) as client:
+        assert chat(client, "hi", model=GPT).json()["model"] == gpt_at("nebula-gpu")
+        handle.set_provider("nebula-gpu;fault=status=503")
+        assert chat(client, "hi", model=GPT).status_code == 503, "the cheapest, now down"
+        assert chat(client, "hi", model=gpt_at("solstice-labs")).status_code == 200
+        handle.set_provider(ProviderProfile("nebula-gpu", max_in_flight=1))
+        assert chat(client, "hi", model=GPT).status_code == 200
+        handle.reset_providers()
+        assert handle.provider_counts["nebula-gpu"].failed == 1
+        assert chat(client, "hi", model=GPT).json()["model"] == gpt_at("nebula-gpu")
+
+
+def test_a_provider_directive_changes_that_provider_for_that_request_only(
+    emu: EmulatorHandle,
+) -> None:
+    down = "hello ::provider nebula-gpu fault=status=503,message=not today"
+    with open_client(emu) as client:
+        failed = chat(client, down, model=GPT)
+        assert failed.status_code == 503 and failed.json()["error"]["message"] == "not today"
+        assert chat(client, down, model=gpt_at("solstice-labs")).status_code == 200
+        assert chat(client, "hello", model=GPT).status_code == 200, "the next request is fine"
+        anyone = "::provider * fault=status=502 ::provider solstice-labs retry_after=3"
+        assert chat(client, anyone, model=gpt_at("solstice-labs")).status_code == 502
+        bad = chat(client, "::provider nebula-gpu max_in_flight=0", model=GPT)
+        assert bad.status_code == 400 and "max_in_flight must be 1 or more" in bad.text
+        assert chat(client, "::provider nebula-gpu", model=GPT).status_code == 400
+
+
+def test_a_limit_set_for_one_request_routes_it_past_a_provider_it_would_overfill(
+    emu: EmulatorHandle,
+) -> None:
+    stall = {"X-Emulator-Fault": "stall_after=0;stall_s=30"}
+    body = {
+        "model": pinned("cheap"),
+        "stream": True,
+        "messages": [{"role": "user", "content": "x"}],
+    }
+    with open_client(emu) as client, ExitStack() as held:
+        response = held.enter_context(
+            client.stream("POST", "/v1/chat/completions", json=body, headers=stall)
+        )
+        assert response.status_code == 200
+        assert until(lambda: emu.provider_counts["cheap"].in_flight == 1)
+        assert chat(client, "::words 2", model=MODEL).json()["model"] == pinned("cheap")
+        by_id = f"::provider {provider_id('cheap')} max_in_flight=1 ::words 2"
+        assert chat(client, by_id, model=MODEL).json()["model"] == pinned("middle")
+        pinned_full = chat(client, "::provider cheap max_in_flight=1", model=pinned("cheap"))
+        assert pinned_full.status_code == 429
+
+
+def test_a_provider_directive_paces_its_provider(emu: EmulatorHandle) -> None:
+    with open_client(emu) as client:
+        started = time.monotonic()
+        slow = chat(client, "hi ::provider * latency_ms=300", model=pinned("middle"))
+        assert slow.status_code == 200
+        assert time.monotonic() - started >= 0.3, "the provider's first-token wait"
+
+
+def test_the_catalogue_lists_models_whose_providers_differ_in_price(
+    emulator: EmulatorHandle,
+) -> None:
+    with open_client(emulator) as client:
+        listed = {m["name"]: m for m in client.get("/v1/models").json()["data"]}
+    for name in ("meta-llama/llama-3.3-70b-instruct", "gpt-oss-120b"):
+        prices = {
+            (p["pricing"]["prompt"], p["pricing"]["completion"]) for p in listed[name]["providers"]
+        }
+        assert len(listed[name]["providers"]) == len(prices) == 4, name

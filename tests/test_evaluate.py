@@ -321,3 +321,25 @@ def test_a_scorer_that_fails_keeps_the_answers_and_rescore_asks_nothing(
     assert summary.loc["DeepSeek-V3-1", "score"] == 1.0 and emu.requests == []
     assert ev.best(min_score=0.9) == "DeepSeek-V3-1"
     assert ev.best(min_score=1.1) is None
+
+
+def test_a_route_picks_one_provider_of_a_routing_name_for_every_row(emu: EmulatorHandle) -> None:
+    from aimo_magic.core.errors import RouteError
+
+    ev = aimo_magic.evaluate(
+        SUMS, sums(3), models="openai/gpt-4o-mini", route="cheapest", expected="total",
+        score="number", progress=False,
+    )  # fmt: skip
+    summary = ev.run()
+    assert list(summary.index) == ["openai/gpt-4o-mini · nebula-gpu"]
+    pinned = f"{provider_id('nebula-gpu')}:openai/gpt-4o-mini"
+    assert [b["model"] for b in sent(emu)] == [pinned] * 3
+    emu.clear_requests()
+    capped = aimo_magic.evaluate(
+        SUMS, sums(3), models="openai/gpt-4o", max_price=1e-12, expected="total", score="number"
+    )
+    with pytest.raises(RouteError):
+        capped.run()
+    assert emu.requests == []
+    with pytest.raises(ValueError, match=r"route"):
+        aimo_magic.evaluate(SUMS, sums(3), models="m", route="quickest", expected="total")

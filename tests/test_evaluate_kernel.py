@@ -59,6 +59,8 @@ def test_the_cell_form_refuses_in_one_line(kernel: Kernel, emu: EmulatorHandle) 
     alone = kernel.execute("%%aimo --each sums --expected total\nWhat is {a} + {b}?")
     assert alone.status == "error" and alone.error is not None
     assert "--expected and --score make an evaluation" in alone.error["evalue"]
+    bare = kernel.execute(f"%%aimo --each sums --compare {MODELS}\nWhat is {{a}} + {{b}}?")
+    assert bare.error is not None and "add --expected COLUMN" in bare.error["evalue"]
     typo = kernel.execute(f"%%aimo --each sums --compare {MODELS} --expected totl\n{{a}}")
     assert typo.error is not None and "names no column" in typo.error["evalue"]
     assert "Traceback" not in typo.stdout + typo.stderr

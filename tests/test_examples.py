@@ -341,6 +341,27 @@ def test_batch_asks_every_row_shapes_the_answers_and_lists_failures(
     assert "27" in plain(cell_with(nb, "%aimo usage")), "8 + 8 + 8 rows, 1 cell, 2 of 3 rows"
 
 
+def test_evaluate_compares_models_on_the_data_and_picks_one(executed: dict[str, Any]) -> None:
+    nb = executed["evaluate"]
+    estimate = plain(cell_with(nb, "ev.estimate()"))
+    assert "60 requests to send" in estimate and "openai/gpt-4o-mini · nebula-gpu" in estimate
+    run = cell_with(nb, "ev.run()")
+    assert sum(WIDGET in o.get("data", {}) for o in run.outputs) == 5, "a bar per model"
+    assert stdout(run).startswith("60 of 60 answers (12 rows × 5 models)")
+    summary = "".join(o.get("data", {}).get("text/html", "") for o in run.outputs)
+    assert "<table" in summary and "frontier" in summary and "ci_low" in summary
+    plot = cell_with(nb, "ev.plot()")
+    assert any("image/png" in o.get("data", {}) for o in plot.outputs), "the plot is saved"
+    choice = plain(cell_with(nb, "ev.best(min_score="))
+    assert re.fullmatch(r"'\w+:[\w/.-]+'", choice.strip()), choice
+    judged = plain(cell_with(nb, "replies.run()"))
+    assert "judge_cost" in judged and "judge_failures" in judged
+    each = cell_with(nb, "%%aimo --each tickets --compare")
+    assert "24 from the cache" in stdout(each), "the cell form reuses the answers"
+    batch = cell_with(nb, "labels = aimo_magic.batch(")
+    assert "12 from the cache" in stdout(batch)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_run_all_goes_through_every_example(path: Path) -> None:
     """JupyterLab's and JupyterLite's Run All stop at a cell that fails, whatever its tags

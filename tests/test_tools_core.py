@@ -564,3 +564,19 @@ def test_async_loop_runs_concurrent_calls_together_and_streams_calls() -> None:
         done = asyncio.run(main(server.base_url))
     assert [r.result for r in done.calls] == ["met 1", "met 2"]  # each waited for the other
     assert done.text == "Both met."
+
+
+def test_without_pydantic_a_tool_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in the offline browser site, where pydantic cannot be installed."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pydantic", None)
+
+    def lookup(column: str) -> str:
+        """Look a column up."""
+        return column
+
+    with pytest.raises(ToolDefinitionError) as caught:
+        make_tool(lookup)
+    assert str(caught.value).startswith("lookup: tools need pydantic")
+    assert "pip install 'pydantic>=2'" in str(caught.value) and "\n" not in str(caught.value)

@@ -316,6 +316,7 @@ class Maximum:
 
     ``prompt_tokens`` is the prompt's estimate and ``answer_tokens`` the longest answer
     allowed: ``max_tokens``, else what the model's context leaves (``by_context``).
+    ``unbounded``: the price is known but nothing bounds the answer (set max_tokens).
     """
 
     cost: Listed | None
@@ -323,6 +324,7 @@ class Maximum:
     prompt_tokens: int = 0
     answer_tokens: int = 0
     by_context: bool = False
+    unbounded: bool = False
 
 
 def maximum_cost(catalogue: Iterable[Model], body: Mapping[str, Any]) -> Maximum:
@@ -349,7 +351,7 @@ def maximum_cost(catalogue: Iterable[Model], body: Mapping[str, Any]) -> Maximum
         answer = max(model.context_length - prompt, 0)
     if answer is None:
         return Maximum(
-            None, f"{model_id} lists no context length, so its answer has no bound: set max_tokens"
+            None, f"{model_id} lists no context length, so its answer has no bound", unbounded=True
         )
     usage = Usage(prompt, answer, prompt + answer)
     cost = listed_cost(usage, pricing, images=count_images(messages))

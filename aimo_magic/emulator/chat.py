@@ -2,7 +2,10 @@
 
 Order of checks: key (401), body and image data (400), directives, faults and tools (400
 if malformed), the fault's own status, ``stream_options`` rejection, model and provider
-(404), images sent to a text-only model (400), balance (402).
+(404), images sent to a text-only model (400), balance (402). Then, if a test has closed
+the gate (``gate.AnswerGate``), the answer waits there before it starts (a stream with
+``hold_after=N``: after N chunks). Each log entry gets ``answered`` once its response has
+been handed over whole.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +24,15 @@ from starlette.types import Receive, Scope, Send
 from aimo_magic.emulator.answers import UNICODE_TAIL, RequestView, compose_answer
 from aimo_magic.emulator.directives import DirectiveError, Directives, parse_directives
 from aimo_magic.emulator.faults import FaultSpec, FaultSpecError, parse_fault_spec
-from aimo_magic.emulator.providers import ProviderProfile, Slot, released_before_last
+from aimo_magic.emulator.providers import (
+    ProviderProfile,
+    ProviderSpecError,
+    Slot,
+    changes_for,
+    released_before_last,
+    request_changes,
+    with_changes,
+)
 from aimo_magic.emulator.received_images import inspect_images, refusal_for_text_only
 from aimo_magic.emulator.responses import (
     error_response,
@@ -32,7 +44,7 @@ from aimo_magic.emulator.served_models import CatalogueModel, ModelLookupError, 
 from aimo_magic.emulator.settings import BROKE_KEY
 from aimo_magic.emulator.sse import Completion, ToolCall, UsageLayout, dumps
 from aimo_magic.emulator.state import EmulatorState
-from aimo_magic.emulator.stream import Pace, stream_bytes
+from aimo_magic.emulator.stream import Hold, Pace, stream_bytes
 from aimo_magic.emulator.tokens import count_prompt_tokens, split_tokens
 from aimo_magic.emulator.tools import arguments, chosen_tool
 from aimo_magic.emulator.validation import (
@@ -73,20 +85,36 @@ def _pace(
     return Pace(latency_ms / 1000 + (fault.slow_first_token or 0.0), rate)
 
 
-def _record(state: EmulatorState, request: Request, raw: bytes) -> None:
+def _record(state: EmulatorState, request: Request, raw: bytes) -> dict[str, Any]:
     headers = dict(request.headers.items())
     if "authorization" in headers:
         headers["authorization"] = "[redacted]"
     body = raw.decode("utf-8", "replace")
-    state.record(
-        {
-            "method": request.method,
-            "path": request.url.path,
-            "headers": headers,
-            "body": body,
-            "received": time.monotonic(),
-        }
-    )
+    entry = {
+        "method": request.method,
+        "path": request.url.path,
+        "headers": headers,
+        "body": body,
+        "received": time.monotonic(),
+    }
+    state.record(entry)
+    return entry
+
+
+def _mark_answered(entry: dict[str, Any], response: Response) -> Response:
+    """Note in the log entry when the response was handed over whole (``answered``, on the
+    clock of ``received``): a bound that holds however late the client reads it."""
+    if not isinstance(response, StreamingResponse):
+        entry["answered"] = time.monotonic()
+        return response
+
+    async def then_mark(body: AsyncIterable[Any]) -> AsyncIterator[Any]:
+        async for piece in body:
+            yield piece
+        entry["answered"] = time.monotonic()
+
+    response.body_iterator = then_mark(response.body_iterator)
+    return response
 
 
 def _completion(
@@ -155,7 +183,14 @@ class _Asked:
 async def chat_completions(request: Request) -> Response:
     state: EmulatorState = request.app.state.emulator
     raw = await request.body()
-    _record(state, request, raw)
+    entry = _record(state, request, raw)
+    response = await _respond(request, state, raw)
+    if response is None:  # the client went away while the answer was held at the gate
+        return Response(status_code=499)
+    return _mark_answered(entry, response)
+
+
+async def _respond(request: Request, state: EmulatorState, raw: bytes) -> Response | None:
     authorization = request.headers.get("authorization")
     rejected = check_key(authorization)
     if rejected is not None:
@@ -167,9 +202,12 @@ async def chat_completions(request: Request) -> Response:
         sources = (state.next_fault(), request.headers.get("x-emulator-fault"), directives.fault)
         fault = parse_fault_spec(";".join(s for s in sources if s))
         pace = _pace(request, state, directives, fault)
+        changes = request_changes(directives.providers)
         tool = chosen_tool(body)
     except (BadRequest, DirectiveError) as exc:
         return error_response(400, str(exc), "invalid_request_error")
+    except ProviderSpecError as exc:
+        return error_response(400, f"Bad ::provider directive: {exc}", "invalid_request_error")
     except FaultSpecError as exc:
         return error_response(400, f"Bad emulator fault spec: {exc}", "invalid_request_error")
     if fault.status is not None:
@@ -184,8 +222,8 @@ async def chat_completions(request: Request) -> Response:
         return error_response(400, refusal_for_text_only(model.name), "invalid_request_error")
     if (authorization or "").partition(" ")[2].strip() == BROKE_KEY:
         return error_response(402)
-    offer = _routed(state, offers)
-    profile = state.settings.profile(offer.provider_name)
+    offer = _routed(state, offers, changes)
+    profile = _profile(state, offer, changes)
     limit = profile.max_in_flight if profile is not None else None
     if not state.providers.admit(offer.provider_name, limit):
         return _at_limit(offer.provider_name, limit, profile)
@@ -202,22 +240,42 @@ async def chat_completions(request: Request) -> Response:
     try:
         if profile is not None:
             pace = _pace(request, state, directives, fault, profile)
-            if profile.fault:
-                fault = parse_fault_spec(";".join((profile.fault, *(s for s in sources if s))))
+            own = profile.fault_for(state.providers.number(offer.provider_name))
+            if own:
+                fault = parse_fault_spec(";".join((own, *(s for s in sources if s))))
                 if fault.status is not None:
                     slot.release(answered=False)
                     return fault_status_response(fault)
-        return await _answer(asked, model, offer, fault, pace, slot)
+        return await _answer(asked, model, offer, fault, pace, slot, _holder(state, request))
     except BaseException:
         slot.release(answered=False)
         raise
 
 
-def _routed(state: EmulatorState, offers: list[Offer]) -> Offer:
+def _holder(state: EmulatorState, request: Request) -> Hold:
+    """Waits at the test gate; False if the client went away meanwhile."""
+
+    def hold() -> Awaitable[bool]:
+        return state.gate.wait(request.receive)
+
+    return hold
+
+
+def _profile(
+    state: EmulatorState, offer: Offer, changes: dict[str, dict[str, Any]]
+) -> ProviderProfile | None:
+    """How the provider behaves for this request: its profile now, with what the request's
+    ``::provider`` directives change."""
+    profile = state.profiles.get(offer.provider_name)
+    changed = changes_for(changes, offer.provider_name, offer.provider_id)
+    return with_changes(profile, offer.provider_name, changed) if changed else profile
+
+
+def _routed(state: EmulatorState, offers: list[Offer], changes: dict[str, dict[str, Any]]) -> Offer:
     """The offer that serves: a pinned id's one, or the router's choice for a routing name
     (the cheapest provider with room for one more request, else the cheapest)."""
     for offer in offers:
-        profile = state.settings.profile(offer.provider_name)
+        profile = _profile(state, offer, changes)
         limit = profile.max_in_flight if profile is not None else None
         if state.providers.has_room(offer.provider_name, limit):
             return offer
@@ -242,9 +300,10 @@ async def _answer(
     fault: FaultSpec,
     pace: Pace,
     slot: Slot,
-) -> Response:
+    hold: Hold,
+) -> Response | None:
     """The answer of the provider that serves, whole or streamed; its slot is given back
-    just before the last bytes go out."""
+    just before the last bytes go out. None: the client went away while it was held."""
     body = asked.body
     served = f"{offer.provider_id}:{model.name}"
     view = RequestView(
@@ -264,8 +323,12 @@ async def _answer(
     else:
         text = compose_answer(asked.directives, view) + (UNICODE_TAIL if fault.unicode else "")
         completion = _completion(text, body, served)
-    if body.get("stream"):
-        pieces = stream_bytes(completion, _layout(body, fault), fault, pace)
+    streamed = bool(body.get("stream"))
+    if not (streamed and fault.hold_after) and not await hold():
+        slot.release(answered=False)
+        return None
+    if streamed:
+        pieces = stream_bytes(completion, _layout(body, fault), fault, pace, hold)
         return _HeldStream(
             released_before_last(pieces, slot),
             slot,

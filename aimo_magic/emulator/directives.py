@@ -23,11 +23,14 @@ DIRECTIVES: dict[str, str] = {
     "::pace R": "stream this answer at R tokens per second (0 = as fast as possible)",
     "::latency MS": "wait MS milliseconds before the first token",
     "::fault SPEC": "apply a fault spec (see aimo_magic.emulator.faults) to this request",
+    "::provider NAME SPEC": "when provider NAME (* for any) serves this request, it behaves "
+    "as SPEC says, e.g. 'fault=status=503' (see aimo_magic.emulator.providers); repeatable",
 }
 """Every directive with a one-line description; without one, the answer fits the question."""
 
 CONTENT_KINDS = ("echo", "hostile", "code", "long", "words")
-_ALL_KINDS = (*CONTENT_KINDS, "pace", "latency", "fault")
+_ALL_KINDS = (*CONTENT_KINDS, "pace", "latency", "fault", "provider")
+REPEATABLE = ("provider",)
 _DIRECTIVE = re.compile(r"(?<!\S)::([a-z]+)\b[ \t]*([^\n]*?)(?=[ \t]*(?<!\S)::[a-z]|\n|$)")
 MAX_LONG_KB = 10_000
 MAX_WORDS = 1_000_000
@@ -47,6 +50,8 @@ class Directives:
     fault: str = ""
     prompt: str = ""
     """The message text with the directives taken out."""
+    providers: tuple[tuple[str, str], ...] = ()
+    """``::provider NAME SPEC`` directives, as (NAME, SPEC), in order."""
 
 
 def _number(name: str, arg: str, limit: float, example: str) -> float:
@@ -62,9 +67,12 @@ def _number(name: str, arg: str, limit: float, example: str) -> float:
 
 def parse_directives(text: str) -> Directives:
     found: dict[str, str] = {}
+    repeated: dict[str, list[str]] = {name: [] for name in REPEATABLE}
     for match in _DIRECTIVE.finditer(text):
         name = match.group(1)
-        if name in _ALL_KINDS and name not in found:
+        if name in REPEATABLE:
+            repeated[name].append(match.group(2).strip())
+        elif name in _ALL_KINDS and name not in found:
             found[name] = match.group(2).strip()
     prompt = _DIRECTIVE.sub(lambda m: "" if m.group(1) in _ALL_KINDS else m.group(0), text).strip()
     kind = next((k for k in CONTENT_KINDS if k in found), None)
@@ -83,4 +91,17 @@ def parse_directives(text: str) -> Directives:
     )
     if "fault" in found and not found["fault"]:
         raise DirectiveError("::fault needs a spec, e.g. '::fault status=429;retry_after=1'")
-    return Directives(kind, language, size, pace, latency, found.get("fault", ""), prompt)
+    providers = tuple(_provider(arg) for arg in repeated["provider"])
+    return Directives(
+        kind, language, size, pace, latency, found.get("fault", ""), prompt, providers
+    )
+
+
+def _provider(arg: str) -> tuple[str, str]:
+    name, _, spec = arg.partition(" ")
+    if not name or not spec.strip():
+        raise DirectiveError(
+            "::provider needs a provider and what it does, e.g. "
+            "'::provider nebula-gpu fault=status=503' or '::provider * latency_ms=2000'"
+        )
+    return name, spec.strip()

@@ -10,8 +10,16 @@ providers (a model with four providers for a benchmark, say).
 Specs are written like fault specs, for the command line and for tests:
 
 - provider: ``NAME;latency_ms=100;max_in_flight=16;retry_after=0.2;prompt=0.1;completion=0.4``
-  (also ``tokens_per_second=R`` and ``fault=SPEC``, whose own ``;`` are written ``,``);
+  (also ``tokens_per_second=R``, ``fault=SPEC``, whose own ``;`` are written ``,``, and
+  ``failure_rate=P``: the fault, ``status=503`` if none is given, hits that fraction of the
+  provider's requests, the same ones in every run);
 - served model: ``MODEL=PROVIDER,PROVIDER,...``.
+
+A profile can also change while the emulator runs (``handle.set_provider(SPEC)``), and one
+request can change its provider's behaviour for itself alone with a directive in its prompt:
+``::provider NAME key=value;...`` (NAME may be ``*``, whichever provider serves it; several
+may be given), for instance ``::provider nebula-gpu fault=status=503`` to make the cheapest
+provider of ``openai/gpt-4o`` fail for this prompt only, or ``::provider * latency_ms=2000``.
 
 The counts per provider (in flight now, most at once, answered, refused with 429, failed)
 are kept at the server, so tests and benchmarks check a client's windows where they
@@ -28,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aimo_magic.emulator.faults import FaultSpecError, parse_fault_spec
+from aimo_magic.emulator.seeds import stable_fraction
 
 DEFAULT_CONTEXT = 131_072
 
@@ -48,6 +57,7 @@ class ProviderProfile:
     fault: str = ""
     prompt: float | None = None
     completion: float | None = None
+    failure_rate: float | None = None
 
     def __post_init__(self) -> None:
         if not self.name or any(c in self.name for c in ";=,:"):
@@ -63,14 +73,36 @@ class ProviderProfile:
                 parse_fault_spec(self.fault)
             except FaultSpecError as exc:
                 raise ProviderSpecError(f"provider {self.name}: {exc}") from None
+        if self.failure_rate is not None and not 0 <= self.failure_rate <= 1:
+            raise ProviderSpecError(f"failure_rate must be from 0 to 1, got {self.failure_rate}")
+
+    def fault_for(self, number: int) -> str:
+        """The fault spec the ``number``-th request to this provider gets ("" for none):
+        the profile's fault on every request, or on a fixed fraction with ``failure_rate``."""
+        if self.failure_rate is None:
+            return self.fault
+        hit = stable_fraction("provider-failure", self.name, number) < self.failure_rate
+        return (self.fault or "status=503") if hit else ""
 
 
-_FLOATS = ("latency_ms", "tokens_per_second", "retry_after", "prompt", "completion")
+_FLOATS = (
+    "latency_ms",
+    "tokens_per_second",
+    "retry_after",
+    "prompt",
+    "completion",
+    "failure_rate",
+)
 
 
 def parse_provider_spec(spec: str) -> ProviderProfile:
     """``NAME;key=value;...`` into a profile (see the module's docstring for the keys)."""
     name, *items = [part.strip() for part in spec.split(";")]
+    return ProviderProfile(name, **provider_values(name, items))
+
+
+def provider_values(name: str, items: Iterable[str]) -> dict[str, Any]:
+    """The ``key=value`` items of a provider spec, read and checked one by one."""
     values: dict[str, Any] = {}
     for item in filter(None, items):
         key, sep, raw = (piece.strip() for piece in item.partition("="))
@@ -93,7 +125,14 @@ def parse_provider_spec(spec: str) -> ProviderProfile:
         else:
             known = ", ".join((*_FLOATS, "max_in_flight", "fault"))
             raise ProviderSpecError(f"provider {name}: unknown key '{key}'; known: {known}")
-    return ProviderProfile(name, **values)
+    return values
+
+
+def with_changes(
+    profile: ProviderProfile | None, name: str, changes: dict[str, Any]
+) -> ProviderProfile:
+    """``profile`` (or the server's behaviour, for None) with ``changes`` on top."""
+    return replace(profile or ProviderProfile(name), **changes)
 
 
 @dataclass(frozen=True)
@@ -138,6 +177,13 @@ class ProviderCounts:
 
     _counts: dict[str, ProviderCount] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _numbers: dict[str, int] = field(default_factory=dict)
+
+    def number(self, name: str) -> int:
+        """The number of this request at the provider (1, 2, ...), for its failure draw."""
+        with self._lock:
+            self._numbers[name] = self._numbers.get(name, 0) + 1
+            return self._numbers[name]
 
     def admit(self, name: str, limit: int | None) -> bool:
         """Enter if under ``limit`` (None: no limit); else count a refusal and say no."""
@@ -179,6 +225,53 @@ class ProviderCounts:
                 name: ProviderCount(in_flight=c.in_flight, most_in_flight=c.in_flight)
                 for name, c in self._counts.items()
             }
+            self._numbers = {}
+
+
+class ProviderProfiles:
+    """The profiles in force: the start's, changed while running by ``set``."""
+
+    def __init__(self, profiles: Iterable[ProviderProfile]) -> None:
+        self._start = {p.name: p for p in profiles}
+        self._now = dict(self._start)
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> ProviderProfile | None:
+        with self._lock:
+            return self._now.get(name)
+
+    def set(self, profile: ProviderProfile) -> None:
+        with self._lock:
+            self._now[profile.name] = profile
+
+    def reset(self) -> None:
+        with self._lock:
+            self._now = dict(self._start)
+
+    def all(self) -> dict[str, ProviderProfile]:
+        with self._lock:
+            return dict(self._now)
+
+
+ANY_PROVIDER = "*"
+
+
+def request_changes(directives: Iterable[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    """``::provider NAME SPEC`` directives as changes per provider name (or ``*``)."""
+    changes: dict[str, dict[str, Any]] = {}
+    for name, spec in directives:
+        items = [item.strip() for item in spec.split(";")]
+        changes.setdefault(name, {}).update(provider_values(name, items))
+        with_changes(None, name, changes[name])  # checked as a whole profile would be
+    return changes
+
+
+def changes_for(changes: dict[str, dict[str, Any]], name: str, provider_id: str) -> dict[str, Any]:
+    """What a request's directives change for the provider that serves it."""
+    merged: dict[str, Any] = {}
+    for key in (ANY_PROVIDER, name, provider_id):
+        merged.update(changes.get(key, {}))
+    return merged
 
 
 class Slot:
@@ -195,9 +288,12 @@ class Slot:
             self._counts.leave(self._name, answered=answered)
 
 
-async def released_before_last(pieces: AsyncIterator[bytes], slot: Slot) -> AsyncIterator[bytes]:
+async def released_before_last(
+    pieces: AsyncIterator[bytes | None], slot: Slot
+) -> AsyncIterator[bytes]:
     """The same bytes, the slot given back (answered) just before the last piece is sent;
-    a stream that breaks gives it back too, as failed."""
+    a stream that breaks gives it back too, as failed. A ``None`` from ``pieces`` (the
+    stream pauses at a test's gate) sends the piece held back at once."""
     held: bytes | None = None
     try:
         try:

@@ -145,6 +145,7 @@ DEFAULT_CATALOGUE: tuple[CatalogueModel, ...] = (
         "Meta: Llama 3.3 70B Instruct",
         131_072,
         _O("akash-ml", 0.0, 0.0),
+        _O("atlas-infer", 0.1, 0.32),
         _O("helios-compute", 0.12, 0.3),
         _O("nebula-gpu", 0.13, 0.39),
     ),
@@ -180,7 +181,9 @@ DEFAULT_CATALOGUE: tuple[CatalogueModel, ...] = (
         "gpt-oss-120b",
         131_072,
         _O("quasar-nodes", 0.0, 0.0),
+        _O("nebula-gpu", 0.05, 0.25),
         _O("helios-compute", 0.09, 0.45),
+        _O("atlas-infer", 0.15, 0.6),
     ),
     _m(
         "Llama-3.2-11B-Vision-Instruct",

@@ -117,6 +117,8 @@ class Evaluation:
         stream: bool = True,
         progress: bool | None = None,
         seed: int = 0,
+        route: str | None = None,
+        max_price: float | None = None,
         resolutions: Sequence[Resolution] | None = None,
         **params: Any,
     ) -> None:
@@ -144,6 +146,12 @@ class Evaluation:
         self.stream = stream
         self.progress = progress
         self.seed = seed
+        if route is not None or max_price is not None:
+            from aimo_magic.core.routing import check_max_price, check_route
+
+            route = check_route(route) if route is not None else None
+            max_price = check_max_price(max_price) if max_price is not None else None
+        self.route, self.max_price = route, max_price
         self._resolutions = list(resolutions) if resolutions is not None else None
         self._data = data
         self._dask = is_dask(data)
@@ -221,7 +229,10 @@ class Evaluation:
         from aimo_magic.core.resolution import Choices, resolve, resolve_many
 
         session = self._session()
-        wheres = self._resolutions or resolve_many(self.models, session)
+        given = Choices(route=self.route, max_price=self.max_price)
+        wheres = [
+            self._routed(w) for w in self._resolutions or resolve_many(self.models, session, given)
+        ]
         listed = listed_models(wheres[0])
         basis = price_basis(wheres[0].settings.price_unit, listed)
         total = len(self.cases) * self.repeats if self.cases is not None else 0
@@ -253,6 +264,15 @@ class Evaluation:
                 Lane.empty(c, repeat, size) for c in contenders for repeat in range(self.repeats)
             ]
         return contenders
+
+    def _routed(self, where: Resolution) -> Resolution:
+        """A routing name with ``route=`` or ``max_price=``: the provider the route picks
+        for this evaluation's requests (sized by its first row), pinned for every row, so
+        that its summary row says which provider was measured."""
+        if not where.routes:
+            return where
+        prompt = self.cases.prompt(0) if self.cases is not None and len(self.cases) else ""
+        return where.routed(_messages(self.system, prompt), self.params)
 
     @property
     def labels(self) -> list[str]:
@@ -785,7 +805,9 @@ def evaluate(
     request; ``concurrency`` bounds every model's requests together; ``cache`` (on by
     default) makes a re-run send nothing. ``stream`` (on) measures the time to the first
     token. ``seed`` seeds the bootstrap. Other keywords are API parameters
-    (``temperature=0``, ``max_tokens=20``).
+    (``temperature=0``, ``max_tokens=20``). ``route`` (``cheapest``, ``fastest``) and
+    ``max_price`` pick one provider of each routing name for all its rows (``NAME@*``
+    measures every provider instead).
 
     Returns an unrun :class:`Evaluation`: ``.estimate()`` first, then ``.run()``.
     """
