@@ -297,15 +297,17 @@ def test_history_chats_and_reset(kernel: Kernel) -> None:
     assert threads and all(not t["turns"] for t in threads)
 
 
-def test_history_marks_an_interrupted_answer(kernel: Kernel) -> None:
-    def streaming(run: CellRun) -> bool:
-        return bool(run.of_type("update_display_data"))
+def test_history_marks_an_interrupted_answer(kernel: Kernel, emulator: EmulatorHandle) -> None:
+    def streaming_and_the_rest_held(run: CellRun) -> bool:
+        return bool(run.of_type("update_display_data")) and emulator.held == 1
 
+    emulator.hold()  # the answer stops after 30 chunks until the stop button has been pressed
     kernel.execute(
-        "%%aimo openai/gpt-4o -c cut\n::words 400 ::pace 40",
+        "%%aimo openai/gpt-4o -c cut\n::words 400 ::fault hold_after=30",
         cell_id="p1",
-        interrupt_when=streaming,
+        interrupt_when=streaming_and_the_rest_held,
     )
+    emulator.release()
     history = ok(kernel, "%aimo history cut").stdout
     assert "[partial: the answer was interrupted]" in history, history
 
