@@ -398,10 +398,22 @@ class Batch:
         positions = [i for i, value in enumerate(self._values) if value is None]
         # Retries are the engine's (shared backoff for 429s), so the client makes one try.
         client = new_async_client(run.where.settings, max_retries=0, catalogue=run.where.catalogue)
+        # A spread batch gives each provider a client of its own: a connection pool the
+        # size of its window, which httpcore scans on every request (one pool of all the
+        # windows together costs that much more per request).
+        spread = run.engine.lanes.lanes if run.engine.lanes is not None else []
+        for lane in spread:
+            lane.client = new_async_client(
+                run.where.settings, max_retries=0, catalogue=run.where.catalogue
+            )
         try:
             await run.engine.run(client, positions)
         finally:
             await client.aclose()
+            for lane in spread:
+                if lane.client is not None:
+                    await lane.client.aclose()
+                    lane.client = None
             if self._owned_store is not None:
                 self._owned_store.close()
                 self._owned_store = None

@@ -134,7 +134,7 @@ class Engine:
         self._stored = stored
         self._results = results
         self._stream = stream
-        self._lanes = lanes
+        self.lanes = lanes
         self._served = served
         self._workers: list[asyncio.Task[None]] = []
         self._queue: RowQueue | None = None
@@ -153,7 +153,7 @@ class Engine:
         however the run ends.
         """
         self._client = client
-        width = self._lanes.capacity if self._lanes is not None else self._concurrency
+        width = self.lanes.capacity if self.lanes is not None else self._concurrency
         queue = RowQueue(positions, self._stored, self._messages, self._answered, 4 * width)
         self._queue = queue
         count = min(width, max(len(positions), 1))
@@ -244,8 +244,8 @@ class Engine:
 
     async def _ask(self, messages: list[dict[str, Any]]) -> ChatResult:
         """One row's answer, retried by the client's rules; 429s wait at the shared gate."""
-        if self._lanes is not None:
-            return await self._ask_spread(self._lanes, messages)
+        if self.lanes is not None:
+            return await self._ask_spread(self.lanes, messages)
         gate, tally = self._gate, self.tally
         transient = rate_limited = 0
         while True:
@@ -294,7 +294,8 @@ class Engine:
             succeeded = False
             try:
                 assert self._client is not None
-                result = await self._send(self._client, messages, lane.model_id)
+                client = lane.client if lane.client is not None else self._client
+                result = await self._send(client, messages, lane.model_id)
                 succeeded = True
                 return result
             except BudgetError:
