@@ -436,6 +436,7 @@ class Batch:
             readable_id(self._catalogue, served): count
             for served, count in self.tally.by_model.items()
         }
+        measure_answers(run.where, self._catalogue, engine)
         if run.session is not None:
             record_usage(run.session.usage, self.tally)
 
@@ -463,6 +464,18 @@ class _Run:
     engine: Engine
     where: Resolution
     session: AimoSession | None
+
+
+def measure_answers(where: Resolution, catalogue: list[Model], engine: Engine) -> None:
+    """The run's last answers of each provider into the measurements ``route="fastest"``
+    and ``%aimo providers`` read (``core.provider_log``)."""
+    from aimo_magic.core.provider_log import answer_outcome, log_at
+
+    recent = [result for results in engine.recent.values() for result in results]
+    if recent:
+        outcomes = (answer_outcome(result, catalogue) for result in recent)
+        log_at(where.cache_dir).record(where.settings.base_url, outcomes)
+    engine.recent.clear()
 
 
 SPREAD_ALL = "*"

@@ -18,6 +18,7 @@ the ``spending`` (so ``max_cost`` bounds them together).
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -46,6 +47,7 @@ from aimo_magic.core.errors import (
     RateLimitError,
 )
 from aimo_magic.core.pricing import NOTHING, Listed
+from aimo_magic.core.provider_log import KEEP
 from aimo_magic.core.retry import RetryPolicy, is_retryable
 from aimo_magic.core.tokens import estimate_prompt_tokens
 from aimo_magic.core.types import ChatResult
@@ -136,6 +138,8 @@ class Engine:
         self._stream = stream
         self.lanes = lanes
         self._served = served
+        self.recent: dict[str, deque[ChatResult]] = {}
+        """The last live answers of each served id (what ``core.provider_log`` measures)."""
         self._workers: list[asyncio.Task[None]] = []
         self._queue: RowQueue | None = None
         self.tally = tally
@@ -348,6 +352,11 @@ class Engine:
             self._results[position] = result
         if self._served is not None:
             self._served[position] = result.model
+        if not hit:
+            recent = self.recent.get(result.model)
+            if recent is None:
+                recent = self.recent[result.model] = deque(maxlen=KEEP)
+            recent.append(result)
         tally.answered += 1
         return True
 
