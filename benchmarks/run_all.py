@@ -28,6 +28,7 @@ SCRIPTS = {
     "tools": "bench_tools.py",
     "evaluate": "bench_evaluate.py",
     "interrupt": "bench_interrupt.py",
+    "providers": "bench_providers.py",
 }
 
 

@@ -39,6 +39,11 @@ TARGETS = {
         "interrupt to the cell's end (median)",
         "interrupt to the held requests cancelled at the server (median)",
     ],
+    "bench_providers.py": [
+        "spread / pinned (wall)",
+        "rows lost (all runs)",
+        "rows paid twice (answers at the server beyond the rows)",
+    ],
     "bench_batch.py": [
         "aimo / bare httpx2 (wall)",
         "aimo / bare httpx2 (CPU per row)",
