@@ -35,6 +35,11 @@ TARGETS = {
         "not streamed: loop overhead per step",
     ],
     "bench_evaluate.py": ["evaluate / batch (wall)", "re-run from the cache (wall)"],
+    "bench_providers.py": [
+        "spread / pinned (wall)",
+        "rows lost (all runs)",
+        "rows paid twice (answers at the server beyond the rows)",
+    ],
     "bench_batch.py": [
         "aimo / bare httpx2 (wall)",
         "aimo / bare httpx2 (CPU per row)",
