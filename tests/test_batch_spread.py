@@ -88,7 +88,7 @@ def test_a_batch_s_answers_are_measured_per_provider(emu: EmulatorHandle, tmp_pa
     from aimo_magic.emulator import provider_id
 
     batch = aimo_magic.Batch(
-        "{}", rows(24), model=f"{MODEL}@*", concurrency=WINDOW, cache=False, progress=False
+        "{}", rows(24), model=f"{MODEL}@*", concurrency=WINDOW, cache=tmp_path, progress=False
     )
     batch.run()
     figures = ProviderLog(tmp_path).figures(emu.base_url, MODEL)

@@ -436,7 +436,10 @@ class Batch:
             readable_id(self._catalogue, served): count
             for served, count in self.tally.by_model.items()
         }
-        measure_answers(run.where, self._catalogue, engine)
+        if self.cache is not False and self.cache is not None:  # cache=False keeps nothing
+            place = cache_location(self.cache)
+            measure_answers(run.where, self._catalogue, engine, place)
+        engine.recent.clear()
         if run.session is not None:
             record_usage(run.session.usage, self.tally)
 
@@ -466,15 +469,20 @@ class _Run:
     session: AimoSession | None
 
 
-def measure_answers(where: Resolution, catalogue: list[Model], engine: Engine) -> None:
+def measure_answers(
+    where: Resolution, catalogue: list[Model], engine: Engine, place: Any = True
+) -> None:
     """The run's last answers of each provider into the measurements ``route="fastest"``
-    and ``%aimo providers`` read (``core.provider_log``)."""
+    and ``%aimo providers`` read (``core.provider_log``), kept with the answer cache (so
+    not for a batch with ``cache=False``): ``place`` is the store's file or folder, True
+    for the session's or the default one."""
     from aimo_magic.core.provider_log import answer_outcome, log_at
 
     recent = [result for results in engine.recent.values() for result in results]
     if recent:
         outcomes = (answer_outcome(result, catalogue) for result in recent)
-        log_at(where.cache_dir).record(where.settings.base_url, outcomes)
+        directory = where.cache_dir if place is True else place
+        log_at(directory).record(where.settings.base_url, outcomes)
     engine.recent.clear()
 
 
