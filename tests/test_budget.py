@@ -267,3 +267,15 @@ def test_an_answer_nothing_bounds_is_refused_until_max_tokens_bounds_it(
         assert server.requests() == []
         c.chat("::words 3", model="DeepSeek-V3-1", max_tokens=10)
         assert len(server.requests()) == 1 and c.price_basis.unit == "million"
+
+
+def test_a_copied_or_unpickled_budget_is_the_same_counter() -> None:
+    import copy
+    import pickle
+
+    from aimo_magic.core.budget import Budget
+
+    budget = Budget(1.5, allow_unpriced=True)
+    assert copy.copy(budget) is budget
+    assert copy.deepcopy({"b": budget})["b"] is budget
+    assert pickle.loads(pickle.dumps(budget)) is budget

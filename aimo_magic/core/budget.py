@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import math
 import threading
+import uuid
+import weakref
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -124,6 +126,21 @@ class Budget:
         self._refused = 0
         self.sent = 0
         """Requests let through, for tests and benchmarks."""
+        self._token = uuid.uuid4().hex
+        _LIVE[self._token] = self
+
+    # A budget is one live counter that requests share: a copy of a request (or of its
+    # settings) must count against the same one, and an unpickled copy in this process is
+    # that same budget. In another process (a dask worker) it becomes a fresh budget with
+    # the same cap, since a counter cannot be shared across processes.
+    def __copy__(self) -> Budget:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Budget:
+        return self
+
+    def __reduce__(self) -> tuple[object, tuple[str, float | None, bool]]:
+        return _revive, (self._token, self._cap, self.allow_unpriced)
 
     def __repr__(self) -> str:
         cap = "no cap" if self._cap is None else f"cap={self._cap:g}"
@@ -271,3 +288,18 @@ def as_budget(value: Budget | float | None) -> Budget | None:
     if value is None or isinstance(value, Budget):
         return value
     return Budget(check_cap(value))
+
+
+_LIVE: weakref.WeakValueDictionary[str, Budget] = weakref.WeakValueDictionary()
+
+
+def _revive(token: str, cap: float | None, allow_unpriced: bool) -> Budget:
+    """The budget a pickle names: the live one in this process, else a fresh one."""
+    live = _LIVE.get(token)
+    if live is not None:
+        return live
+    budget = Budget(cap, allow_unpriced=allow_unpriced)
+    del _LIVE[budget._token]
+    budget._token = token
+    _LIVE[token] = budget
+    return budget
