@@ -162,6 +162,9 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         for name in AIMO_VARIABLES:
             patch.delenv(name, raising=False)
         patch.setenv(demo.PACE_ENV, "0")
+        # What the emulator itself does: the examples' answer files are left out here
+        # (a newcomer gets them too; tests/test_answers_demo.py replays them strictly).
+        patch.setenv("AIMO_ANSWERS", "off")
         # Batches store their answers: in a fresh folder, never the user's cache.
         patch.setenv("AIMO_CACHE_DIR", str(out / "cache"))
         for path in NOTEBOOKS:
