@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         MissingKeyError,
         Model,
         NotFoundError,
+        NotRecordedError,
         PaymentError,
         RateLimitError,
         RouteError,
@@ -49,9 +50,19 @@ if TYPE_CHECKING:
         ask,
         compare,
         image,
+        record_answers,
+        save_answers,
+        stop_using_answers,
         tool,
+        use_answers,
     )
-    from aimo_magic.evaluation import Evaluation, EvaluationInterrupted, ScoreError, evaluate
+    from aimo_magic.evaluation import (
+        Evaluation,
+        EvaluationError,
+        EvaluationInterrupted,
+        ScoreError,
+        evaluate,
+    )
     from aimo_magic.widgets.selector import ModelSelector
 
 _CORE_NAMES = {
@@ -76,6 +87,7 @@ _CORE_NAMES = {
     "MissingKeyError",
     "Model",
     "NotFoundError",
+    "NotRecordedError",
     "PaymentError",
     "RateLimitError",
     "RouteError",
@@ -87,11 +99,21 @@ _CORE_NAMES = {
     "ask",
     "compare",
     "image",
+    "record_answers",
+    "save_answers",
+    "stop_using_answers",
     "tool",
+    "use_answers",
 }
 
 _BATCH_NAMES = {"Batch", "BatchError", "batch"}
-_EVALUATION_NAMES = {"Evaluation", "EvaluationInterrupted", "ScoreError", "evaluate"}
+_EVALUATION_NAMES = {
+    "Evaluation",
+    "EvaluationError",
+    "EvaluationInterrupted",
+    "ScoreError",
+    "evaluate",
+}
 
 __all__ = sorted(
     [

@@ -32,6 +32,17 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("-o", "--output", help="where to write the executed notebook")
     demo.add_argument("--timeout", type=int, default=300, help="seconds allowed per cell")
+    source = demo.add_mutually_exclusive_group()
+    source.add_argument(
+        "--answers",
+        metavar="FILE",
+        help="answer from this answer file only, strictly: nothing is sent (for CI)",
+    )
+    source.add_argument(
+        "--record",
+        metavar="FILE",
+        help="run without any answer file, then save every answer used to FILE",
+    )
     return parser
 
 
@@ -45,7 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from aimo_magic.demo import run_demo
 
-        return run_demo(args.notebook, output=args.output, timeout=args.timeout)
+        return run_demo(
+            args.notebook,
+            output=args.output,
+            timeout=args.timeout,
+            answers=args.answers,
+            record=args.record,
+        )
     _build_parser().print_help()
     return 0
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aimo_magic.core.answer_book import Replay
     from aimo_magic.emulator import EmulatorHandle
     from aimo_magic.emulator.inprocess import InProcessEmulator
 
@@ -61,16 +62,44 @@ def _pace(tokens_per_second: float | None) -> float | None:
     return value or None
 
 
+def _answer_file(answers: str | os.PathLike[str] | None, pace: float | None) -> Replay | None:
+    """The notebook's answer file put in use: ``AIMO_ANSWERS`` if set, else ``answers``
+    if that file exists; None when there is none (or ``AIMO_ANSWERS=off``)."""
+    from aimo_magic.core.answer_book import (
+        ENV_STRICT,
+        answers_from_environment,
+        answers_switched_off,
+        use_answers,
+    )
+
+    if answers_switched_off():
+        return None
+    chosen = answers_from_environment()
+    if chosen is None:
+        if answers is None or not Path(answers).is_file():
+            return None
+        chosen = str(answers)
+    strict = os.environ.get(ENV_STRICT, "").strip().lower() in ("1", "true", "yes")
+    return use_answers(chosen, strict=strict, pace=pace)
+
+
 def use_emulator_unless_key(
     tokens_per_second: float | None = 60.0,
+    answers: str | os.PathLike[str] | None = None,
 ) -> EmulatorHandle | InProcessEmulator | None:
     """Point ``%%aimo`` at a local emulator when ``AIMO_API_KEY`` is unset; say which backend.
 
+    ``answers`` names the notebook's answer file (``NAME.answers.jsonl`` beside
+    ``NAME.ipynb``): without a key, every request recorded in it is answered from it
+    (``AIMO_ANSWERS`` names another; ``AIMO_ANSWERS=off`` uses none), and the emulator
+    answers the rest. A strict replay (``AIMO_ANSWERS_STRICT=1``) starts no emulator.
+
     Returns the running emulator (stop it with ``.stop()``), or None when a key is set
     and requests go to AiMo Network. ``tokens_per_second`` paces the canned answers so
-    a person can watch them stream; ``AIMO_EMULATOR_PACE`` overrides it for headless
-    runs. Running it again reuses the emulator it started. Where no socket server can
-    run (Pyodide, JupyterLite) the emulator answers in-process, with no server at all.
+    a person can watch them stream (and the recorded ones, in words per second);
+    ``AIMO_EMULATOR_PACE`` overrides it for headless runs. Running it again reuses the
+    emulator it started. Where no socket server can run (Pyodide, JupyterLite) the
+    emulator answers in-process, with no server at all.
     """
     global _running
     from aimo_magic.core.config import DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL
@@ -80,6 +109,13 @@ def use_emulator_unless_key(
     if key and (_running is None or key != _running.api_key):
         url = os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
         print(f"Using AiMo Network at {url} with the key from {ENV_API_KEY}.")
+        return None
+    replay = _answer_file(answers, _pace(tokens_per_second))
+    if replay is not None and replay.strict:
+        print(
+            f"No {ENV_API_KEY} set: answering from {replay.describe()}, strictly: a request "
+            "not recorded in it stops its cell, and nothing is sent."
+        )
         return None
     if _running is None or not _running.running:
         _running = _start(_pace(tokens_per_second))
@@ -95,10 +131,14 @@ def use_emulator_unless_key(
         else "To use AiMo Network instead: %aimo login, then "
         f"%env {ENV_BASE_URL}={DEFAULT_BASE_URL} (the API must allow this site: see the README)."
     )
-    print(
-        f"No {ENV_API_KEY} set: using the local AiMo emulator {where} "
-        f"(canned answers, {speed}; no network, no cost).\n{switch}"
-    )
+    emulator = f"the local AiMo emulator {where} (canned answers, {speed}; no network, no cost)"
+    if replay is None:
+        print(f"No {ENV_API_KEY} set: using {emulator}.\n{switch}")
+    else:
+        print(
+            f"No {ENV_API_KEY} set: answering from {replay.describe()} (recorded answers, "
+            f"no cost); anything not recorded goes to {emulator}.\n{switch}"
+        )
     return _running
 
 
@@ -183,31 +223,28 @@ def _execute(notebook: Any, workdir: Path, timeout: int, env: dict[str, str]) ->
     return None
 
 
-def run_demo(
-    notebook: str | os.PathLike[str] = DEFAULT_NOTEBOOK,
-    *,
-    output: str | os.PathLike[str] | None = None,
-    timeout: int = 300,
-) -> int:
-    """Run a notebook headlessly in a real kernel, save it executed, say where; exit status.
-
-    Without ``AIMO_API_KEY`` the notebook's first cell starts the emulator (paced by
-    ``AIMO_EMULATOR_PACE``, fast by default here); with it, the run uses AiMo Network.
-    The executed notebook goes to ``executed/<name>.ipynb`` beside the notebook unless
-    ``output`` says otherwise, and is saved even when a cell fails.
-    """
+def _demo_environment(
+    source: Path, answers: Path | None, record: Path | None
+) -> dict[str, str] | str:
+    """The kernel's environment for this run, having said where answers come from; or
+    the one line saying why the run cannot start."""
+    from aimo_magic.core.answer_book import ENV_ANSWERS, ENV_PACE, ENV_STRICT, OFF
     from aimo_magic.core.config import DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL
 
-    source = Path(notebook)
-    if not source.is_file():
-        print(
-            f"aimo-magic demo: no notebook at {source}; run it from the repository root "
-            "or give a path: aimo-magic demo path/to/notebook.ipynb",
-            file=sys.stderr,
-        )
-        return 2
-    target = Path(output) if output else source.parent / "executed" / source.name
     env = dict(os.environ)
+    if answers is not None:
+        if not answers.is_file():
+            return f"no answer file at {answers}; record one with --record {answers}"
+        env.pop(ENV_API_KEY, None)
+        env.update({ENV_ANSWERS: str(answers.resolve()), ENV_STRICT: "1"})
+        env.setdefault(ENV_PACE, "0")
+        print(
+            f"Running {_shown(source)} from the answers in {_shown(answers)} (strict: nothing "
+            "is sent; a request not recorded there stops its cell)."
+        )
+        return env
+    if record is not None:
+        env[ENV_ANSWERS] = OFF  # the notebook's own answer file must not answer
     if env.get(ENV_API_KEY):
         url = env.get(ENV_BASE_URL) or DEFAULT_BASE_URL
         print(f"{ENV_API_KEY} is set: running {_shown(source)} against AiMo Network at {url}.")
@@ -217,6 +254,44 @@ def run_demo(
             f"No {ENV_API_KEY}: running {_shown(source)} against the local AiMo emulator "
             "(no key, no network)."
         )
+    return env
+
+
+def run_demo(
+    notebook: str | os.PathLike[str] = DEFAULT_NOTEBOOK,
+    *,
+    output: str | os.PathLike[str] | None = None,
+    timeout: int = 300,
+    answers: str | os.PathLike[str] | None = None,
+    record: str | os.PathLike[str] | None = None,
+) -> int:
+    """Run a notebook headlessly in a real kernel, save it executed, say where; exit status.
+
+    Without ``AIMO_API_KEY`` the notebook's first cell starts the emulator (paced by
+    ``AIMO_EMULATOR_PACE``, fast by default here); with it, the run uses AiMo Network.
+    ``answers`` runs it from that answer file alone, strictly (for CI: nothing is
+    sent, and a request not recorded there fails its cell); ``record`` runs it without
+    any answer file and then saves every answer it used to that file.
+    The executed notebook goes to ``executed/<name>.ipynb`` beside the notebook unless
+    ``output`` says otherwise, and is saved even when a cell fails.
+    """
+    source = Path(notebook)
+    if not source.is_file():
+        print(
+            f"aimo-magic demo: no notebook at {source}; run it from the repository root "
+            "or give a path: aimo-magic demo path/to/notebook.ipynb",
+            file=sys.stderr,
+        )
+        return 2
+    if answers is not None and record is not None:
+        print("aimo-magic demo: choose --answers FILE or --record FILE, not both.", file=sys.stderr)
+        return 2
+    target = Path(output) if output else source.parent / "executed" / source.name
+    recording = Path(record).resolve() if record is not None else None
+    env = _demo_environment(source, Path(answers) if answers is not None else None, recording)
+    if isinstance(env, str):
+        print(f"aimo-magic demo: {env}", file=sys.stderr)
+        return 2
     import nbformat  # slow to import: after the first message, so the user sees progress
 
     from aimo_magic.core.secrets import redact
@@ -226,7 +301,11 @@ def run_demo(
     except Exception as exc:
         print(f"aimo-magic demo: cannot read {source} as a notebook: {exc}", file=sys.stderr)
         return 2
+    if recording is not None:  # one more cell saves the answers; it is not kept
+        nb.cells.append(nbformat.v4.new_code_cell(f"%aimo answers save {recording}"))
     failure = _execute(nb, source.resolve().parent, timeout, env)
+    if recording is not None:
+        nb.cells.pop()
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(redact(nbformat.writes(nb)), encoding="utf-8")
     if failure is not None:
@@ -236,5 +315,10 @@ def run_demo(
         )
         return 1
     print(f"Done. The executed notebook, with every answer, is in {_shown(target)}")
+    if recording is not None:
+        print(
+            f"Its answers are in {_shown(recording)}; to run it from them alone: "
+            f"aimo-magic demo {_shown(source)} --answers {_shown(recording)}"
+        )
     print(_open_hint(target))
     return 0

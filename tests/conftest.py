@@ -31,6 +31,17 @@ def in_process_emulator() -> Iterator[InProcessEmulator]:
         yield handle
 
 
+@pytest.fixture(autouse=True)
+def _no_answer_left_held(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Whatever a test did with an emulator's gate (``hold``), the next test finds it open:
+    an answer left held would hang whoever asks next."""
+    names = ("emulator", "in_process_emulator", "browser_emulator")
+    handles = [request.getfixturevalue(n) for n in names if n in request.fixturenames]
+    yield
+    for handle in handles:
+        handle.release()
+
+
 @pytest.fixture
 def emu(emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
     """The shared emulator with an empty fault queue and request log, and no faults left."""

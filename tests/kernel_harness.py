@@ -10,12 +10,22 @@ import os
 import queue
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from jupyter_client.manager import KernelManager
+
+AIMO_THREADS_LEFT = """
+import threading
+for _thread in threading.enumerate():
+    if _thread.name.startswith("aimo"):
+        _thread.join(60)
+print(sum(t.name.startswith("aimo") and t.is_alive() for t in threading.enumerate()))
+"""
+"""A cell that waits for the package's threads (``aimo-batch``, ``aimo-render-flush``...) to
+end, then prints how many are left: once none is, nothing can send or show anything more."""
 
 
 @dataclass
@@ -24,6 +34,8 @@ class CellRun:
 
     reply: dict[str, Any]
     messages: list[dict[str, Any]] = field(default_factory=list)
+    others: list[dict[str, Any]] = field(default_factory=list)
+    """Messages that arrived meanwhile on behalf of other cells (e.g. a late timer's)."""
 
     @property
     def status(self) -> str:
@@ -104,12 +116,19 @@ class Kernel:
         *,
         cell_id: str | None = None,
         timeout: float = 60,
-        interrupt_after: float | None = None,
-        interrupt_when: Any = None,
+        interrupt_when: Callable[[CellRun], bool] | None = None,
+        while_running: Callable[[CellRun], None] | None = None,
         answer_input: Any = None,
         on_message: Any = None,
     ) -> CellRun:
-        """Run code; optionally interrupt the kernel after a delay or once a message matches.
+        """Run code and collect what it sends until the kernel is idle again.
+
+        Tests synchronise on events, never on time: ``interrupt_when(run)`` is asked after
+        every message and every empty poll (a few times a second at least), and the kernel
+        is interrupted once it says True; it can look at what the cell has shown so far and
+        at what a server has received. ``while_running(run)`` is called at the same moments,
+        e.g. to release an answer a server holds once the cell has shown what it must.
+        ``timeout`` only bounds a failure.
 
         ``answer_input(prompt) -> str`` answers ``input()`` as a front end's stdin box
         would (the request then allows stdin, as JupyterLab's do; without it stdin is
@@ -131,34 +150,29 @@ class Kernel:
         msg_id = message["header"]["msg_id"]
         run = CellRun(reply={})
         deadline = time.monotonic() + timeout
-        started = time.monotonic()
         interrupted = False
         idle = False
         while not idle:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"cell did not finish within {timeout} s: {code[:60]!r}")
-            if (
-                not interrupted
-                and interrupt_after is not None
-                and time.monotonic() - started > interrupt_after
-            ):
-                self.manager.interrupt_kernel()
-                interrupted = True
             if answer_input is not None:
                 self._answer_stdin(answer_input)
             try:
                 msg = self.client.get_iopub_msg(timeout=0.05)
             except queue.Empty:
-                continue
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            msg["received"] = time.monotonic()
-            if msg["msg_type"] == "status":
+                msg = None
+            if msg is not None and msg["parent_header"].get("msg_id") != msg_id:
+                run.others.append(msg)
+            elif msg is not None and msg["msg_type"] == "status":
                 idle = msg["content"]["execution_state"] == "idle"
-                continue
-            run.messages.append(msg)
-            if on_message is not None:
-                on_message(self, run, msg)
+            elif msg is not None:
+                run.messages.append(msg)
+                if on_message is not None:
+                    on_message(self, run, msg)
+            if idle:
+                break
+            if while_running is not None:
+                while_running(run)
             if not interrupted and interrupt_when is not None and interrupt_when(run):
                 self.manager.interrupt_kernel()
                 interrupted = True

@@ -73,8 +73,13 @@ def test_async_not_found(emulator: EmulatorHandle) -> None:
 def test_retry_after_forms() -> None:
     assert retry_after_seconds({"retry-after-ms": "250"}) == 0.25
     assert retry_after_seconds({"Retry-After": "3"}) == 3.0
-    future = retry_after_seconds({"Retry-After": formatdate(time.time() + 30, usegmt=True)})
-    assert future is not None and 25 < future <= 30
+    # An HTTP-date 30 s ahead (whole seconds): the wait is counted from when it is read,
+    # so it is bounded by the clock read before and after, however long that takes.
+    before = time.time()
+    when = int(before) + 30
+    future = retry_after_seconds({"Retry-After": formatdate(when, usegmt=True)})
+    after = time.time()
+    assert future is not None and when - after <= future <= when - before
     assert retry_after_seconds({"Retry-After": "soon"}) is None
     assert retry_after_seconds({}) is None
 
@@ -98,9 +103,11 @@ def test_async_finished_stream_without_done_is_accepted(emulator: EmulatorHandle
 def test_a_batch_keeps_its_connections_alive_for_the_next(emulator: EmulatorHandle) -> None:
     """64 requests in flight, then all 64 connections kept for reuse (httpx2 keeps 20)."""
 
+    emulator.hold(until=64)  # no answer starts before all 64 requests are at the server
+
     async def go() -> tuple[int, int]:
         async with AsyncClient(KEY, base_url=emulator.base_url, timeout=30) as client:
-            batch = [client.chat("hi ::latency 1000", model=MODEL) for _ in range(64)]
+            batch = [client.chat("hi", model=MODEL) for _ in range(64)]
             answers = await asyncio.gather(*batch)
             pool = client._http._transport._pool  # type: ignore[attr-defined]
             return len(answers), len(pool.connections)

@@ -205,11 +205,13 @@ def test_failures_are_not_cached(kernel: Kernel, emu: EmulatorHandle) -> None:
 
 
 def test_an_interrupted_answer_is_not_cached(kernel: Kernel, emu: EmulatorHandle) -> None:
-    def streaming(run: CellRun) -> bool:
-        return bool(run.of_type("update_display_data"))
+    def streaming_and_the_rest_held(run: CellRun) -> bool:
+        return bool(run.of_type("update_display_data")) and emu.held == 1
 
-    cell = "%%aimo --no-history\n::words 120 ::pace 60"
-    stopped = kernel.execute(cell, interrupt_when=streaming, timeout=120)
+    cell = "%%aimo --no-history\n::words 120 ::fault hold_after=30"
+    emu.hold()  # the answer stops after 30 chunks until the stop button has been pressed
+    stopped = kernel.execute(cell, interrupt_when=streaming_and_the_rest_held, timeout=120)
+    emu.release()
     assert stopped.status == "error" and "Interrupted" in stopped.plain()
     again = ok(kernel, cell)  # the same request: answered live, then stored
     assert "from the cache" not in again.plain()

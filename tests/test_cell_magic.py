@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 
 import pytest
-from kernel_harness import CellRun, Kernel, aimo_kernel
+from kernel_harness import AIMO_THREADS_LEFT, CellRun, Kernel, aimo_kernel
 
 from aimo_magic.emulator import EmulatorHandle
 from aimo_magic.emulator.tokens import split_tokens
@@ -78,13 +78,27 @@ def one_line_error(run: CellRun) -> str:
 def test_answer_streams_into_one_place_and_ends_with_a_footer(
     kernel: Kernel, emu: EmulatorHandle
 ) -> None:
-    run = kernel.execute("%%aimo\nTell me about rivers ::pace 600 ::long 6", cell_id="stream-1")
+    # The server holds the answer after 40 chunks until the cell has shown some of it.
+    shown_while_held: list[str] = []
+
+    def release_once_text_is_shown(run: CellRun) -> None:
+        states = answer_states(run)
+        if not shown_while_held and emu.held == 1 and states and states[-1]:
+            shown_while_held.append(states[-1])
+            emu.release()
+
+    emu.hold()
+    run = kernel.execute(
+        "%%aimo\nTell me about rivers ::pace 600 ::long 6 ::fault hold_after=40",
+        cell_id="stream-1",
+        while_running=release_once_text_is_shown,
+    )
     assert run.status == "ok", run.error
     updates = run.of_type("update_display_data")
     assert len(updates) >= 3, "the display should update several times before the end"
-    first_update = updates[0]["received"]
-    last_message = run.messages[-1]["received"]
-    assert last_message - first_update > 0.3
+    assert shown_while_held, "part of the answer was shown while the rest was on its way"
+    assert answer_text(run).startswith(shown_while_held[0])
+    assert len(shown_while_held[0]) < len(answer_text(run))
     outputs = run.final_outputs()
     *answer, footer = outputs
     html = "".join(o["data"].get("text/html", "") for o in answer)
@@ -533,15 +547,18 @@ def test_interrupting_keeps_the_partial_answer_and_the_next_cell_works(
 ) -> None:
     kernel.execute("%aimo reset --all")
 
-    def some_text_shown(run: CellRun) -> bool:
-        return len(run.of_type("update_display_data")) >= 2
+    def some_text_shown_and_the_rest_held(run: CellRun) -> bool:
+        states = answer_states(run)
+        return emu.held == 1 and bool(states) and bool(states[-1])
 
+    emu.hold()  # the answer stops after 200 chunks until the stop button has been pressed
     run = kernel.execute(
-        "%%aimo\nTell me about rivers ::long 40 ::pace 100",
+        "%%aimo\nTell me about rivers ::long 40 ::fault hold_after=200",
         cell_id="i-1",
-        interrupt_when=some_text_shown,
+        interrupt_when=some_text_shown_and_the_rest_held,
         timeout=60,
     )
+    emu.release()
     assert run.status == "error"
     assert run.error is not None and len(run.error["traceback"]) == 1
     assert "Interrupted" in run.error["traceback"][0]
@@ -579,13 +596,21 @@ def answer_states(run: CellRun) -> list[str]:
 
 
 def test_a_pause_mid_answer_shows_the_held_text_before_the_answer_resumes(
-    kernel: Kernel,
+    kernel: Kernel, emu: EmulatorHandle
 ) -> None:
-    """The first tokens come at once, then the stream stalls: the tokens the render rate
-    held back must be shown, from the timer thread and in this cell, before it resumes.
-    Counted in what the frontend is sent, in order, not in wall time."""
+    """The first tokens come at once, then the server holds the rest: the tokens the render
+    rate held back must be shown, from the timer thread and in this cell, before it resumes.
+    The server lets the answer go on only once they are on screen, so nothing is timed."""
+
+    def resume_once_all_is_shown(run: CellRun) -> None:
+        states = answer_states(run)
+        if emu.held == 1 and states and len(split_tokens(states[-1])) == STALL_AFTER - 1:
+            emu.release()
+
+    emu.hold()
     run = kernel.execute(
-        f"%%aimo --no-history\n::words 80 ::pace 0 ::fault stall_after={STALL_AFTER};stall_s=3"
+        f"%%aimo --no-history\n::words 80 ::pace 0 ::fault hold_after={STALL_AFTER}",
+        while_running=resume_once_all_is_shown,
     )
     assert run.status == "ok", run.error or run.stderr
     states = answer_states(run)
@@ -599,8 +624,13 @@ def test_a_pause_mid_answer_shows_the_held_text_before_the_answer_resumes(
     assert all(before_pause.startswith(s) for s in states[:shown_at])
     assert shown_at < len(states) - 1, "the answer resumed after the pause"
 
-    later = kernel.execute("import time; time.sleep(0.5)")
+    # No timer outlives the answer: once the package's threads have ended, nothing more
+    # was shown, neither in this cell nor in the one before.
+    later = kernel.execute(AIMO_THREADS_LEFT)
+    assert later.stdout.strip() == "0"
     assert later.of_type("display_data", "update_display_data") == []
+    displays = ("display_data", "update_display_data", "clear_output")
+    assert [m for m in later.others if m["msg_type"] in displays] == []
 
 
 def test_a_headless_nbclient_run_saves_the_final_render(

@@ -183,10 +183,12 @@ def test_stream_options_rejection_is_retried_without_and_remembered(
         "disconnect_after=5",
         "no_finish",
         "bad_json_after=5",
-        "stall_after=5;stall_s=3",
+        "hold_after=5",  # silent after five chunks, for longer than the read timeout
     ],
 )
 def test_broken_streams_fail_loudly_with_partial_text(emu: EmulatorHandle, fault: str) -> None:
+    if "hold_after" in fault:
+        emu.hold()  # the stream waits after its fifth chunk for as long as it takes
     with (
         Client(KEY, base_url=emu.base_url, timeout=1, max_retries=0) as client,
         pytest.raises(IncompleteStreamError) as caught,
@@ -420,7 +422,7 @@ def test_in_the_browser_a_failed_fetch_says_cors_in_one_line(
 
 def test_silence_before_the_answer_is_a_timeout(emu: EmulatorHandle) -> None:
     with Client(KEY, base_url=emu.base_url, timeout=0.5, max_retries=0) as client:
-        emu.queue_faults("slow_first_token=2")
+        emu.hold()  # the answer never starts: the read timeout must end the wait
         with pytest.raises((APITimeoutError, IncompleteStreamError)):
             client.chat("hello", model=MODEL)
 

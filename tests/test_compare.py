@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from waiting import wait_until
 
 import aimo_magic
 from aimo_magic.core.catalogue import parse_catalogue
@@ -19,8 +20,7 @@ from aimo_magic.emulator import EmulatorHandle, provider_id
 GPT = "openai/gpt-4o"
 DEEPSEEK = "DeepSeek-V3-1"
 GPT_PROVIDERS = [f"{provider_id(name)}:{GPT}" for name in ("nebula-gpu", "solstice-labs")]
-# About 1.2 s per answer at the emulator's pace: long enough for the streams to overlap.
-PACED = "Tell me about rivers ::words 60 ::pace 50"
+WORDS = "Tell me about rivers ::words 60"
 
 
 @pytest.fixture
@@ -59,7 +59,12 @@ def test_split_and_expand_models() -> None:
 
 
 def test_the_requests_are_concurrent(emu: EmulatorHandle) -> None:
-    answers = aimo_magic.compare(PACED, [GPT, DEEPSEEK, "openai/gpt-4o-mini"], **options(emu))
+    # No answer starts until all three requests are at the server: sent one after another,
+    # the first would wait for ever (here: until the client's timeout).
+    emu.hold(until=3)
+    answers = aimo_magic.compare(
+        WORDS, [GPT, DEEPSEEK, "openai/gpt-4o-mini"], timeout=30, **options(emu)
+    )
     assert emu.max_in_flight == 3, "all three streams were being served at once"
     assert list(answers) == [GPT, DEEPSEEK, "openai/gpt-4o-mini"]
     for model, answer in answers.items():
@@ -116,22 +121,22 @@ def test_cancel_stops_streams_waiting_for_their_next_token(emu: EmulatorHandle) 
 
 
 def test_ctrl_c_raises_with_what_arrived(emu: EmulatorHandle) -> None:
-    seen = threading.Event()
     prompt = "::words 200 ::fault stall_after=5;stall_s=60"
+    comparison = Comparison(prompt, [GPT, DEEPSEEK], **options(emu))
+    seen = threading.Event()
 
     def interrupt_once_text_arrives() -> None:
-        import time
-
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(emu.requests) < 2:
-            time.sleep(0.05)
-        time.sleep(0.5)
+        # What each model has sent so far, as the comparison holds it for a partial answer.
+        wait_until(
+            lambda: all(progress.parts for progress in comparison._progress),
+            "both models' first words have arrived",
+        )
         seen.set()
         _thread.interrupt_main()
 
     threading.Thread(target=interrupt_once_text_arrives, daemon=True).start()
     with pytest.raises(CompareInterrupted) as raised:
-        aimo_magic.compare(prompt, [GPT, DEEPSEEK], **options(emu))
+        comparison.run()
     assert seen.is_set()
     answers = raised.value.answers
     assert set(answers) == {GPT, DEEPSEEK}

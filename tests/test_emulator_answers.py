@@ -261,6 +261,41 @@ def test_open_questions_and_directives_keep_the_rich_answer(emulator: EmulatorHa
     assert text(emulator, "Answer yes or no ::long 1").startswith("# A long answer")
 
 
+@pytest.mark.parametrize(
+    ("prompt", "topic", "not_shown"),
+    [
+        (
+            "What is a Jupyter magic command, and when would I reach for one?",
+            "What is a Jupyter magic command",
+            "command,",
+        ),
+        (
+            "Here is monthly revenue (thousands of euros) by region:\n\nNorth 120\nSouth 95\n\n"
+            "Which trends stand out, and what should I check next?",
+            "Which trends stand out",
+            "(thousands of",
+        ),
+        (
+            "Explain recursion to someone who has only ever written loops.",
+            "Explain recursion to someone who has only ever written loops",
+            "loops.",
+        ),
+        ("Tell me about tides.", "Tell me about tides", "tides."),
+    ],
+)
+def test_a_rich_answer_names_the_question_whole_not_cut_mid_phrase(
+    emulator: EmulatorHandle, prompt: str, topic: str, not_shown: str
+) -> None:
+    """The rich answer's heading names the question: its question sentence, cut at a
+    clause rather than mid-phrase, without its closing punctuation."""
+    answer_text = text(emulator, prompt)
+    assert is_rich(answer_text), answer_text[:200]
+    heading = answer_text.splitlines()[0]
+    assert topic in heading, heading
+    assert not_shown not in heading, heading
+    assert ".." not in answer_text.replace("...", ""), "no doubled full stop"
+
+
 def test_a_haiku_is_three_lines_and_code_requests_get_one_block(emulator: EmulatorHandle) -> None:
     poem = text(emulator, "Write a haiku about a river at night.")
     assert len(poem.splitlines()) == 3 and not is_rich(poem)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
+from waiting import wait_until
 
 from aimo_magic import demo
 from aimo_magic.core.async_client import AsyncClient
@@ -56,9 +57,10 @@ def test_a_streamed_answer_arrives_piece_by_piece(emu: InProcessEmulator) -> Non
     body = {
         "model": MODEL,
         "stream": True,
-        "messages": [{"role": "user", "content": "::words 20 ::pace 5"}],
+        "messages": [{"role": "user", "content": "::words 20 ::fault hold_after=1"}],
     }
     headers = {"Authorization": f"Bearer {KEY}"}
+    emu.hold()  # the answer stops after its first chunk until the test has read it
     with (
         httpx2.Client(base_url=emu.base_url, transport=emu.transport, timeout=30) as http,
         http.stream("POST", "/v1/chat/completions", json=body, headers=headers) as response,
@@ -67,7 +69,9 @@ def test_a_streamed_answer_arrives_piece_by_piece(emu: InProcessEmulator) -> Non
         pieces = response.iter_raw()
         first = next(pieces)
         assert b'"role":"assistant"' in first and b"[DONE]" not in first
-        assert app_tasks(emu) == 1, "the app is still writing the answer (20 words at 5/s)"
+        wait_until(lambda: emu.held == 1, "the rest of the answer is held")
+        assert app_tasks(emu) >= 1, "the app is still writing the answer"
+        emu.release()
         rest = list(pieces)
     assert len(rest) >= 20, "one piece per token at least"
     assert rest[-1].strip().endswith(b"data: [DONE]")
@@ -108,7 +112,8 @@ def test_the_async_twin_streams_through_its_own_loop(emu: InProcessEmulator) -> 
 
 
 def test_a_stalled_stream_times_out_like_a_socket(emu: InProcessEmulator) -> None:
-    emu.queue_faults("stall_after=3;stall_s=30")
+    emu.hold()  # silent after three chunks for as long as it takes
+    emu.queue_faults("hold_after=3")
     with (
         client_for(emu, timeout=0.5, max_retries=0) as client,
         pytest.raises(IncompleteStreamError, match="ReadTimeout") as caught,
@@ -119,16 +124,21 @@ def test_a_stalled_stream_times_out_like_a_socket(emu: InProcessEmulator) -> Non
 
 
 def test_a_slow_first_token_times_out_before_the_stream(emu: InProcessEmulator) -> None:
-    emu.queue_faults("slow_first_token=30")
+    emu.hold()  # the answer never starts
     with client_for(emu, timeout=0.5, max_retries=0) as client, pytest.raises(APITimeoutError):
         client.chat("::words 3", model=MODEL)
 
 
 def test_hanging_up_early_cancels_the_answer(emu: InProcessEmulator) -> None:
-    with client_for(emu) as client, client.stream("::words 400 ::pace 50", model=MODEL) as s:
+    emu.hold()  # the answer stops after ten chunks, so it is still being written
+    with (
+        client_for(emu) as client,
+        client.stream("::words 400 ::fault hold_after=10", model=MODEL) as s,
+    ):
         for _ in zip(range(3), s, strict=False):
             pass
-        assert app_tasks(emu) == 1
+        wait_until(lambda: emu.held == 1, "the rest of the answer is held")
+        assert app_tasks(emu) >= 1
     assert app_tasks(emu) == 0
 
 

@@ -1,7 +1,7 @@
 """Evaluations in a real kernel: the cell form, a bar per model, interrupt and resume.
 
-The interrupt is synchronised on what the server received (the emulator's request log),
-never on time: the kernel is stopped once some answers are in and more are in flight.
+The interrupt is synchronised on the server, never on time: the emulator answers some
+requests and holds the next (``hold``), and the kernel is stopped while they wait.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from kernel_harness import CellRun, Kernel, aimo_kernel
+from kernel_harness import AIMO_THREADS_LEFT, Kernel, aimo_kernel
 from kernel_harness import run_ok as ok
+from waiting import wait_until
 
 from aimo_magic.emulator import EmulatorHandle
 
@@ -59,6 +60,8 @@ def test_the_cell_form_refuses_in_one_line(kernel: Kernel, emu: EmulatorHandle) 
     alone = kernel.execute("%%aimo --each sums --expected total\nWhat is {a} + {b}?")
     assert alone.status == "error" and alone.error is not None
     assert "--expected and --score make an evaluation" in alone.error["evalue"]
+    bare = kernel.execute(f"%%aimo --each sums --compare {MODELS}\nWhat is {{a}} + {{b}}?")
+    assert bare.error is not None and "add --expected COLUMN" in bare.error["evalue"]
     typo = kernel.execute(f"%%aimo --each sums --compare {MODELS} --expected totl\n{{a}}")
     assert typo.error is not None and "names no column" in typo.error["evalue"]
     assert "Traceback" not in typo.stdout + typo.stderr
@@ -68,27 +71,32 @@ def test_the_cell_form_refuses_in_one_line(kernel: Kernel, emu: EmulatorHandle) 
 def test_interrupt_keeps_the_answers_and_run_again_sends_only_the_rest(
     kernel: Kernel, emu: EmulatorHandle
 ) -> None:
-    ok(kernel, "slow = [{'q': f'{n} + 1? ::latency 400', 'want': n + 1} for n in range(24)]")
+    ok(kernel, "slow = [{'q': f'{n} + 1?', 'want': n + 1} for n in range(24)]")
     code = (
         f"ev = aimo_magic.evaluate('What is {{q}}', slow, models='{MODELS}', expected='want',\n"
         "                         score='number', concurrency=4)\n"
         "ev.run()"
     )
-
-    def some_answered(run: CellRun) -> bool:
-        return len(emu.requests) >= 12  # two rounds of four sent: the first four answered
-
-    stopped = kernel.execute(code, interrupt_when=some_answered, timeout=120)
+    # The server answers eight requests, then holds every answer: the stop button is
+    # pressed while four wait at the server and the rest are not sent yet.
+    emu.hold(after=8)
+    stopped = kernel.execute(code, interrupt_when=lambda _: emu.held == 4, timeout=120)
     assert stopped.status == "error" and stopped.error is not None
     assert stopped.error["ename"] == "EvaluationInterrupted"
     found = re.search(r"(\d+) of 48 answers .*not sent, interrupted", stopped.error["evalue"])
     assert found, stopped.error["evalue"]
     answered = int(found.group(1))
-    assert 0 < answered < 48
-    sent_at_stop = len(emu.requests)
+    assert answered == 8
     counted = ok(kernel, "print((ev.table['status'] == 'answered').sum())")
     assert int(counted.stdout) == answered
-    assert len(emu.requests) == sent_at_stop, "nothing is sent after the interrupt"
+    # What was in flight was cancelled, and once the package's threads have ended
+    # nothing more can be sent: the server has seen only what was sent before the stop.
+    # (Within half the client's 60 s timeout, which would also end them.)
+    wait_until(lambda: emu.held == 0, "the server sees the held requests cancelled", 30)
+    assert emu.abandoned == 4
+    assert ok(kernel, AIMO_THREADS_LEFT).stdout.strip() == "0"
+    assert len(emu.requests) == answered + 4, "nothing is sent after the interrupt"
+    emu.release()
     emu.clear_requests()
     resumed = ok(kernel, "summary = ev.run()\nprint(len(summary), ev.report)", timeout=120)
     assert len(emu.requests) == 48 - answered, "only the answers still missing are asked"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from waiting import wait_until
 
 from aimo_magic.core.types import Usage
 from aimo_magic.rendering.bundles import FormatError
@@ -358,18 +359,28 @@ def test_a_timer_firing_after_the_end_changes_nothing() -> None:
 
 
 def test_appends_and_timer_flushes_from_two_threads_never_mix_up_the_text() -> None:
-    """Real timer threads flush while the stream appends: the text stays whole and in order."""
-    import time
+    """Real timer threads flush while the stream appends: the text stays whole and in order.
 
+    The rate is judged on a hand-driven clock, so every pause in the stream is sure to leave
+    text held back; the test waits until the timer thread has shown it, then goes on."""
+    clock = Clock()
     sink = RecordingSink()
-    live = LiveAnswer(sink=sink, min_interval=0.002, freeze_at=200, split_at=400)
+    live = LiveAnswer(sink=sink, clock=clock, min_interval=0.002, freeze_at=200, split_at=400)
     text = long_markdown(6_000, seed=3)
     for start in range(0, len(text), 7):
+        pause = start > 0 and start % 210 == 0
+        if not pause:
+            clock.now += 0.0005  # now and then the rate allows this thread an update
+        # A piece at the same reading as the last update or the last held piece is held.
         live.append(text[start : start + 7])
-        if start % 210 == 0:
-            time.sleep(0.05)  # a pause: the timer thread shows what is held
+        if pause:
+            shown_by_timers = sink.threads.count("aimo-render-flush")
+            clock.now += 0.002  # the pause: only the timer thread can show what is held
+            wait_until(
+                lambda: sink.threads.count("aimo-render-flush") > shown_by_timers,  # noqa: B023
+                "the timer thread shows the text held back",
+            )
     live.finish("complete")
-    assert "aimo-render-flush" in sink.threads, "the timer thread never showed anything"
     assert "".join(o.bundle["text/plain"] for o in sink.answers()) == text
     for output in sink.answers():
         states = [bundle["text/plain"] for bundle, _ in output.history]

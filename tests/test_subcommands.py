@@ -111,6 +111,7 @@ def test_help_lists_every_subcommand_with_a_summary(kernel: Kernel) -> None:
         line = next(x for x in out.splitlines() if x.strip().startswith(f"%aimo {name}"))
         if name != "select":  # written elsewhere; listed even before it exists
             assert len(line.split("  ")[-1].strip()) > 10, line
+            assert line.rstrip().endswith("."), f"a whole sentence, not a cut line: {line}"
     assert ok(kernel, "%aimo").plain() == out
 
 
@@ -128,6 +129,7 @@ def test_help_in_a_notebook_is_a_table(kernel: Kernel) -> None:
         if name != "select":
             summary = re.findall(r"<td[^>]*>(.*?)</td>", row)[-1]
             assert len(summary) > 10, row
+            assert summary.endswith("."), f"a whole sentence, not a cut line: {row}"
 
 
 def test_help_for_one_subcommand_matches_its_dash_dash_help(kernel: Kernel) -> None:
@@ -295,15 +297,17 @@ def test_history_chats_and_reset(kernel: Kernel) -> None:
     assert threads and all(not t["turns"] for t in threads)
 
 
-def test_history_marks_an_interrupted_answer(kernel: Kernel) -> None:
-    def streaming(run: CellRun) -> bool:
-        return bool(run.of_type("update_display_data"))
+def test_history_marks_an_interrupted_answer(kernel: Kernel, emulator: EmulatorHandle) -> None:
+    def streaming_and_the_rest_held(run: CellRun) -> bool:
+        return bool(run.of_type("update_display_data")) and emulator.held == 1
 
+    emulator.hold()  # the answer stops after 30 chunks until the stop button has been pressed
     kernel.execute(
-        "%%aimo openai/gpt-4o -c cut\n::words 400 ::pace 40",
+        "%%aimo openai/gpt-4o -c cut\n::words 400 ::fault hold_after=30",
         cell_id="p1",
-        interrupt_when=streaming,
+        interrupt_when=streaming_and_the_rest_held,
     )
+    emulator.release()
     history = ok(kernel, "%aimo history cut").stdout
     assert "[partial: the answer was interrupted]" in history, history
 

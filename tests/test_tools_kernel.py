@@ -254,6 +254,29 @@ def test_tools_subcommand_lists_schemas(kernel: Kernel) -> None:
     assert '"required": ["column", "path"]' in plain
 
 
+WRAPPED_DOC = '''
+@aimo_magic.tool
+def wrapped_doc(column: str) -> str:
+    """Summary statistics of one column of the sales table, a summary that is long
+    enough to wrap onto a second line.
+
+    Details that the list leaves out.
+    """
+    return column
+'''
+
+
+def test_tools_subcommand_shows_a_wrapped_summary_whole(kernel: Kernel) -> None:
+    ok(kernel, WRAPPED_DOC)
+    try:
+        plain = ok(kernel, "%aimo tools").plain()
+        row = next(line for line in plain.splitlines() if "wrapped_doc" in line)
+        assert "wrap onto a second line." in row, row
+        assert "Details that the list leaves out" not in plain
+    finally:
+        ok(kernel, "aimo_magic.core.tools.REGISTRY.remove('wrapped_doc')")
+
+
 def test_config_sets_default_tools(kernel: Kernel, emu: EmulatorHandle) -> None:
     ok(kernel, "%config AimoMagics.tools = 'column_stats'")
     run = ok(kernel, "%%aimo\nUse column_stats.")

@@ -59,6 +59,9 @@ def test_a_list_that_cannot_be_had_is_said_once_and_asked_for_once(
         assert first.model is None and first.offer is None
         assert first.note and first.note.startswith("Models could not be checked (")
         assert ("404" in first.note) if kind == "absent" else ("500" in first.note)
+        assert "List the available models" not in first.note, "no hint to list them"
+        if kind == "absent":
+            assert "this server lists no models" in first.note
         again = check(session, MODEL, server)
         assert again.model is None and again.note is None, "said once per session"
         assert server.model_lists - before == 1, "later cells do not ask again"

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
+    from aimo_magic.core.answer_use import AnswerUse
     from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
     from aimo_magic.core.resolution import Resolution
     from aimo_magic.core.types import ChatResult
@@ -115,12 +116,15 @@ class StoredAnswers:
         each with the messages and key made for its lookup."""
         if self._store is None:
             return {}, [QueuedRow(position) for position in positions]
-        return await asyncio.to_thread(self.lookup_now, positions, messages)
+        return await asyncio.to_thread(self.lookup_now, positions, messages, using=True)
 
     def lookup_now(
-        self, positions: Sequence[int], messages: RowMessages
+        self, positions: Sequence[int], messages: RowMessages, *, using: bool = False
     ) -> tuple[dict[int, ChatResult], list[QueuedRow]]:
-        """``lookup`` in the calling thread (an estimate counting what the cache holds)."""
+        """``lookup`` in the calling thread (an estimate counting what the cache holds).
+
+        ``using``: the answers found are used (a run, not an estimate), so they go to
+        the log of answers used, for ``%aimo answers save``."""
         from aimo_magic.core.cache import CacheUnavailableError
 
         found: dict[int, ChatResult] = {}
@@ -133,6 +137,11 @@ class StoredAnswers:
             except Exception:  # a row the template cannot fill: its worker reports it
                 missing.append(QueuedRow(position))
                 continue
+            use = self._answer_use(sent)
+            recorded = use.recorded(note=using) if use is not None else None
+            if recorded is not None:  # from the answer file replayed, as the client would
+                found[position] = recorded
+                continue
             try:
                 stored = store.get(key) if store is not None else None
             except CacheUnavailableError as exc:
@@ -143,7 +152,15 @@ class StoredAnswers:
                 missing.append(QueuedRow(position, sent, key))
             else:
                 found[position] = stored.result
+                if use is not None and using:
+                    use.used(stored.result)  # an answer used, for %aimo answers save
         return found, missing
+
+    def _answer_use(self, messages: Sequence[Mapping[str, Any]]) -> AnswerUse | None:
+        """The client's answer hook for a row looked up here (``core.answer_use``)."""
+        from aimo_magic.core.answer_use import answer_use
+
+        return answer_use(self._model, {"messages": messages, **self._params})
 
     async def remember(
         self, messages: Sequence[Mapping[str, Any]], result: ChatResult, key: str | None = None

@@ -92,9 +92,13 @@ class AsyncClient(BaseClient):
         return self._reserve(body)
 
     async def models(self) -> list[Model]:
-        payload = await self._send(
-            "GET", "models", auth=bool(self.settings.api_key), on_retry=self.on_retry
-        )
+        payload = self._recorded_models()
+        if payload is None:
+            payload = self._listed(
+                await self._send(
+                    "GET", "models", auth=bool(self.settings.api_key), on_retry=self.on_retry
+                )
+            )
         self.catalogue = parse_catalogue(payload)
         return self.catalogue
 
@@ -152,7 +156,7 @@ class AsyncClient(BaseClient):
         """One answer from exactly ``model`` as given: no route, no fallback."""
         # SQLite may wait for another process's write lock: off the event loop.
         chosen, body = self._chat_request(messages, model, params)
-        use = self._cache_use(chosen, body, cache)
+        use = self._answer_use(chosen, body, cache)
         hit = await asyncio.to_thread(use.lookup) if use else None
         if hit is not None:
             return hit
@@ -288,9 +292,12 @@ class AsyncChatStream(StreamState, Generic[Yielded]):
         return self.result
 
     async def _run(self) -> AsyncGenerator[str | StreamRestart, None]:
-        hit = await asyncio.to_thread(self._cache.lookup) if self._cache else None
+        hit = await asyncio.to_thread(self._answers.lookup) if self._answers else None
         if hit is not None:
-            yield self._replay(hit)
+            for wait, piece in self._replay(hit):
+                if wait:
+                    await asyncio.sleep(wait)
+                yield piece
             return
         with await self._client.admit(self._body) as ticket:
             async for delta in self._attempts():
@@ -333,8 +340,8 @@ class AsyncChatStream(StreamState, Generic[Yielded]):
                 error = exc
             else:
                 self._finish()
-                if self._cache:
-                    await asyncio.to_thread(self._cache.remember, self.result)
+                if self._answers:
+                    await asyncio.to_thread(self._answers.remember, self.result)
                 return
             delay, restart = self._after_failure(error)
             if restart is not None:

@@ -29,9 +29,10 @@ from aimo_magic.core.secrets import install_log_redaction, mask, redact, registe
 from aimo_magic.core.types import ChatResult, Model, Timings
 
 if TYPE_CHECKING:
+    from aimo_magic.core.answer_use import AnswerUse
     from aimo_magic.core.budget import Budget, Ticket
     from aimo_magic.core.cache import AnswerCache, CacheUnavailableError
-    from aimo_magic.core.cache_use import CacheChoice, CacheUse
+    from aimo_magic.core.cache_use import CacheChoice
     from aimo_magic.core.pricing import Listed, PriceBasis
     from aimo_magic.core.provider_log import ProviderLog
     from aimo_magic.core.routing import Hop
@@ -247,7 +248,7 @@ class BaseClient:
             model=chosen,
             body=body,
             request_id=new_request_id(),
-            cache=self._cache_use(chosen, body, cache),
+            answers=self._answer_use(chosen, body, cache),
             keeps_stream_options="stream_options" in params,
         )
 
@@ -293,14 +294,46 @@ class BaseClient:
             basis=self.price_basis,
         )
 
-    def _cache_use(self, model: str, body: dict[str, Any], cache: bool | None) -> CacheUse | None:
-        """The answer cache's part in one request, or None when the cache is off for it
-        (no store, or ``cache=False`` for this call). The one cache hook of both twins."""
-        if self.cache is None or cache is False:
-            return None
-        from aimo_magic.core.cache_use import CacheUse
+    def _answer_use(self, model: str, body: dict[str, Any], cache: bool | None) -> AnswerUse | None:
+        """Where one request's answer may come from besides the server (the answer file
+        replayed, the answer cache unless ``cache=False``) and where it is kept (the
+        cache, the log of answers used); None when none applies. The one hook of both
+        twins: every chat request passes here (``core.answer_use``)."""
+        from aimo_magic.core.answer_use import answer_use
 
-        return CacheUse(self, self.cache, model, body)
+        cache_use = None
+        if self.cache is not None and cache is not False:
+            from aimo_magic.core.cache_use import CacheUse
+
+            cache_use = CacheUse(self, self.cache, model, body)
+        return answer_use(model, body, cache=cache_use, has_key=bool(self.settings.api_key))
+
+    def _recorded_models(self) -> Any | None:
+        """The model list from the answer file replayed (the ``/v1/models`` body), or
+        None to ask the server; raises ``NotRecordedError`` when the replay may not ask."""
+        from aimo_magic.core.answer_book import LOG, replay_in_use
+
+        replay = replay_in_use()
+        if replay is None:
+            return None
+        if replay.models is not None:
+            LOG.note_models(replay.models)
+            return {"data": replay.models}
+        if replay.strict or not self.settings.api_key:
+            from aimo_magic.core.answer_use import NotRecordedError
+
+            raise NotRecordedError(f"The model list was not recorded in {replay.name}")
+        return None
+
+    @staticmethod
+    def _listed(payload: Any) -> Any:
+        """A model list the server gave: kept in the log of what was used, if recording."""
+        from aimo_magic.core.answer_book import LOG
+
+        entries = payload.get("data") if isinstance(payload, dict) else payload
+        if isinstance(entries, list):
+            LOG.note_models([e for e in entries if isinstance(e, dict)])
+        return payload
 
     def _close_cache(self) -> None:
         """Close a store this client opened itself (one it was given stays open)."""
@@ -367,7 +400,7 @@ class StreamRequest:
     model: str
     body: dict[str, Any]
     request_id: str
-    cache: CacheUse | None
+    answers: AnswerUse | None
     keeps_stream_options: bool  # the caller set them: never dropped
 
 

@@ -100,9 +100,13 @@ class Client(BaseClient):
 
     def models(self) -> list[Model]:
         """The catalogue, normalised; also remembered to name the providers of answers."""
-        payload = self._send(
-            "GET", "models", auth=bool(self.settings.api_key), on_retry=self.on_retry
-        )
+        payload = self._recorded_models()
+        if payload is None:
+            payload = self._listed(
+                self._send(
+                    "GET", "models", auth=bool(self.settings.api_key), on_retry=self.on_retry
+                )
+            )
         self.catalogue = parse_catalogue(payload)
         return self.catalogue
 
@@ -156,7 +160,7 @@ class Client(BaseClient):
     ) -> ChatResult:
         """One answer from exactly ``model`` as given: no route, no fallback."""
         chosen, body = self._chat_request(messages, model, params)
-        use = self._cache_use(chosen, body, cache)
+        use = self._answer_use(chosen, body, cache)
         hit = use.lookup() if use else None
         if hit is not None:
             return hit
@@ -306,9 +310,12 @@ class ChatStream(StreamState, Generic[Yielded]):
         return self.result
 
     def _run(self) -> Generator[str | StreamRestart, None, None]:
-        hit = self._cache.lookup() if self._cache else None
+        hit = self._answers.lookup() if self._answers else None
         if hit is not None:
-            yield self._replay(hit)
+            for wait, piece in self._replay(hit):
+                if wait:
+                    time.sleep(wait)
+                yield piece
             return
         with self._client.admit(self._body) as ticket:
             yield from self._attempts()
@@ -350,8 +357,8 @@ class ChatStream(StreamState, Generic[Yielded]):
                 error = exc
             else:
                 self._finish()
-                if self._cache:
-                    self._cache.remember(self.result)
+                if self._answers:
+                    self._answers.remember(self.result)
                 return
             delay, restart = self._after_failure(error)
             if restart is not None:

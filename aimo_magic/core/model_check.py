@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aimo_magic.core.config import Settings
+    from aimo_magic.core.errors import AimoError
     from aimo_magic.core.types import Model, ProviderOffer
 
 Fetch = Callable[["Settings"], "list[Model]"]
@@ -138,7 +139,7 @@ class KnownModels:
             try:
                 models = self.models(settings)
             except AimoError as exc:
-                return ModelCheck(note=self._unchecked(f"the model list failed: {exc}"))
+                return ModelCheck(note=self._unchecked(_list_failure(exc)))
         if not models:
             return ModelCheck(note=self._unchecked("the server lists no models"))
         found = find_model(models, model_id)
@@ -162,6 +163,19 @@ class KnownModels:
             f"Models could not be checked ({first_line}); sending anyway, the server "
             "decides. `%aimo models --refresh` tries the list again."
         )
+
+
+# Statuses of a server that has no model list at all (rather than one that failed).
+NO_LIST_STATUSES = (404, 405, 501)
+
+
+def _list_failure(error: AimoError) -> str:
+    """Why the list could not be had, without the error's hint: that hint says to list
+    the models, which is what just failed."""
+    status = f" (HTTP {error.status})" if error.status else ""
+    if error.status in NO_LIST_STATUSES:
+        return f"this server lists no models: its model list answered HTTP {error.status}"
+    return f"the model list failed: {error.detail}{status}"
 
 
 PROCESS_MODELS = KnownModels(ttl=PROCESS_TTL_S)

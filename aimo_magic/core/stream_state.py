@@ -74,7 +74,7 @@ class StreamState:
         self._model = request.model
         self._body = request.body
         self._keeps_stream_options = request.keeps_stream_options
-        self._cache = request.cache
+        self._answers = request.answers
         self.request_id = request.request_id
         self._on_retry = on_retry
         self._restart = restart
@@ -90,11 +90,17 @@ class StreamState:
         """The text received so far in the current attempt."""
         return self._accumulator.text
 
-    def _replay(self, hit: ChatResult) -> str:
-        """A cached answer becomes the result, and its whole text the one delta."""
+    def _replay(self, hit: ChatResult) -> list[tuple[float, str]]:
+        """A stored answer becomes the result; its text is yielded as these pieces, each
+        after waiting its seconds: at once from the cache, at the replay's pace from an
+        answer file (word by word, as if it arrived)."""
+        from aimo_magic.core.answer_use import paced
+
         self.result = hit
         self._first_token = hit.timings.first_token
-        return hit.text
+        answers = self._answers
+        pace = answers.pace if answers is not None and hit.recorded_in is not None else None
+        return paced(hit.text, pace)
 
     def _begin_attempt(self) -> ChunkAccumulator:
         self._accumulator = ChunkAccumulator(self._client.settings.api_key, self._client.server)

@@ -105,7 +105,10 @@ def _doc_parts(function: Callable[..., Any]) -> tuple[str, dict[str, str]]:
         parsed = docstring_parser.parse(doc)
     except docstring_parser.ParseError:
         return doc.strip(), {}
-    description = "\n\n".join(
+    # A first sentence wrapped over two lines is one paragraph, not a summary line and
+    # a second paragraph: the description keeps it whole.
+    between = "\n\n" if parsed.blank_after_short_description else "\n"
+    description = between.join(
         part for part in (parsed.short_description, parsed.long_description) if part
     )
     words = {

@@ -62,7 +62,8 @@ class ChatResult:
     """One finished answer, the same whether it was streamed or not.
 
     ``cached_at`` is when a cached answer was first stored (seconds since the epoch),
-    None for an answer that came live from the server.
+    None for an answer that came live from the server; a replayed answer has it too
+    (when it was recorded), and ``recorded_in`` names the answer file it came from.
     ``notes`` tells of quirks in how an accepted answer arrived (for ``--debug``), for
     example a stream that closed without ``[DONE]`` after its finish_reason.
     ``tool_calls`` are the functions the model asked to call (requests with ``tools``).
@@ -81,6 +82,7 @@ class ChatResult:
     cached_at: float | None = None
     notes: tuple[str, ...] = ()
     tool_calls: tuple[ToolCall, ...] = ()
+    recorded_in: str | None = None
     route: str | None = None
 
     def assistant_message(self) -> dict[str, Any]:

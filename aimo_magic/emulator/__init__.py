@@ -18,8 +18,12 @@ Endpoints under ``handle.base_url`` (``http://127.0.0.1:PORT/api``):
 ``POST /v1/chat/completions`` (streamed or not; any ``aimo-sk-`` key; ``BROKE_KEY``
 gets 402, ``EXPIRED_KEY`` a plain-text 401), and for tests ``/_emulator/faults``
 (POST ``{"faults": [SPEC, ...]}`` queues one fault per chat request, GET lists, DELETE
-clears) and ``/_emulator/requests`` (what the chat endpoint received, keys redacted) and
-``/_emulator/providers`` (per provider: in flight now and at most, answered, refused).
+clears), ``/_emulator/requests`` (what the chat endpoint received, keys redacted, with
+``received`` and ``answered`` times), ``/_emulator/providers`` (per provider: in flight
+now and at most, answered, refused) and ``/_emulator/gate`` (POST ``{"after": N}`` or
+``{"until": N}`` holds chat answers, DELETE releases them, GET counts the held ones; the
+handle's ``hold()``, ``release()``, ``held`` and ``abandoned`` do the same in Python, so
+tests wait for events instead of sleeping: see ``aimo_magic.emulator.gate``).
 
 Providers can behave as themselves (``start(providers=[...], serve=[...])``, or
 ``--provider``/``--serve`` on the command line, ``handle.set_provider(...)`` while it runs,

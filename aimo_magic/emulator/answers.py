@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,9 +75,34 @@ def echo_facts(view: RequestView) -> dict[str, Any]:
     }
 
 
+TOPIC_WORDS = 10
+# Words a phrase cut short must not end on ("… someone who has", "… thousands of").
+_DANGLING = frozenset(
+    re.findall(
+        r"\w+",
+        "a an the and or but of to for in on at by with from about as that which who whom "
+        "whose when where while if than then so is are was were be has have had do does did "
+        "can could would should will may might must i you we they it this these those my "
+        "your our their only ever just also very",
+    )
+)
+
+
 def _topic(prompt: str) -> str:
-    words = prompt.split()[:6]
-    return " ".join(words) if words else "your question"
+    """What a rich answer says it is about: the prompt's question (its last sentence that
+    asks one, else its first), without closing punctuation, cut at a clause or a whole
+    word rather than mid-phrase, so headings read as a title."""
+    pieces = [p.strip() for p in re.split(r"(?<=[.?!:])\s+|\n+", prompt) if p.strip()]
+    if not pieces:
+        return "your question"
+    sentence = next((p for p in reversed(pieces) if p.endswith("?")), pieces[0])
+    words = sentence.rstrip(" .?!:;,").split()
+    if len(words) > TOPIC_WORDS:
+        clauses = [i for i, word in enumerate(words[:TOPIC_WORDS]) if word.endswith(",")]
+        words = words[: clauses[-1] + 1] if clauses else words[:TOPIC_WORDS]
+        while len(words) > 1 and words[-1].strip(",;:").lower() in _DANGLING:
+            words.pop()
+    return " ".join(words).rstrip(" .?!:;,") or "your question"
 
 
 def _variant(prompt: str, count: int) -> int:

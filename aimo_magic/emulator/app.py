@@ -121,6 +121,24 @@ async def requests_log(request: Request) -> Response:
     return _json({"requests": state.requests()})
 
 
+async def gate(request: Request) -> Response:
+    """The answer gate: POST ``{"after": N, "until": M}`` (both optional) holds answers,
+    DELETE releases them, GET tells how many are held."""
+    state: EmulatorState = request.app.state.emulator
+    if request.method == "POST":
+        try:
+            options = await request.json() if await request.body() else {}
+            until = options.get("until")
+            state.gate.hold(after=int(options.get("after", 0)), until=until and int(until))
+        except (ValueError, TypeError, AttributeError):
+            return error_response(400, 'Send a JSON body like {"after": 10} or {"until": 3}')
+    elif request.method == "DELETE":
+        state.gate.release()
+    return JSONResponse(
+        {"holding": state.gate.holding, "held": state.gate.held, "abandoned": state.gate.abandoned}
+    )
+
+
 async def provider_counts(request: Request) -> Response:
     """Counts per provider (in flight, most at once, answered, refused, failed); DELETE
     starts them afresh."""
@@ -152,6 +170,7 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
         Route(f"{BASE_PATH}/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route(f"{BASE_PATH}/_emulator/requests", requests_log, methods=["GET", "DELETE"]),
         Route(f"{BASE_PATH}/_emulator/providers", provider_counts, methods=["GET", "DELETE"]),
+        Route(f"{BASE_PATH}/_emulator/gate", gate, methods=["GET", "POST", "DELETE"]),
         Route(f"{BASE_PATH}/_emulator/health", health),
     ]
     app = Starlette(routes=routes)

@@ -2,7 +2,10 @@
 
 Order of checks: key (401), body and image data (400), directives, faults and tools (400
 if malformed), the fault's own status, ``stream_options`` rejection, model and provider
-(404), images sent to a text-only model (400), balance (402).
+(404), images sent to a text-only model (400), balance (402). Then, if a test has closed
+the gate (``gate.AnswerGate``), the answer waits there before it starts (a stream with
+``hold_after=N``: after N chunks). Each log entry gets ``answered`` once its response has
+been handed over whole.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +44,7 @@ from aimo_magic.emulator.served_models import CatalogueModel, ModelLookupError, 
 from aimo_magic.emulator.settings import BROKE_KEY
 from aimo_magic.emulator.sse import Completion, ToolCall, UsageLayout, dumps
 from aimo_magic.emulator.state import EmulatorState
-from aimo_magic.emulator.stream import Pace, stream_bytes
+from aimo_magic.emulator.stream import Hold, Pace, stream_bytes
 from aimo_magic.emulator.tokens import count_prompt_tokens, split_tokens
 from aimo_magic.emulator.tools import arguments, chosen_tool
 from aimo_magic.emulator.validation import (
@@ -81,20 +85,36 @@ def _pace(
     return Pace(latency_ms / 1000 + (fault.slow_first_token or 0.0), rate)
 
 
-def _record(state: EmulatorState, request: Request, raw: bytes) -> None:
+def _record(state: EmulatorState, request: Request, raw: bytes) -> dict[str, Any]:
     headers = dict(request.headers.items())
     if "authorization" in headers:
         headers["authorization"] = "[redacted]"
     body = raw.decode("utf-8", "replace")
-    state.record(
-        {
-            "method": request.method,
-            "path": request.url.path,
-            "headers": headers,
-            "body": body,
-            "received": time.monotonic(),
-        }
-    )
+    entry = {
+        "method": request.method,
+        "path": request.url.path,
+        "headers": headers,
+        "body": body,
+        "received": time.monotonic(),
+    }
+    state.record(entry)
+    return entry
+
+
+def _mark_answered(entry: dict[str, Any], response: Response) -> Response:
+    """Note in the log entry when the response was handed over whole (``answered``, on the
+    clock of ``received``): a bound that holds however late the client reads it."""
+    if not isinstance(response, StreamingResponse):
+        entry["answered"] = time.monotonic()
+        return response
+
+    async def then_mark(body: AsyncIterable[Any]) -> AsyncIterator[Any]:
+        async for piece in body:
+            yield piece
+        entry["answered"] = time.monotonic()
+
+    response.body_iterator = then_mark(response.body_iterator)
+    return response
 
 
 def _completion(
@@ -163,7 +183,14 @@ class _Asked:
 async def chat_completions(request: Request) -> Response:
     state: EmulatorState = request.app.state.emulator
     raw = await request.body()
-    _record(state, request, raw)
+    entry = _record(state, request, raw)
+    response = await _respond(request, state, raw)
+    if response is None:  # the client went away while the answer was held at the gate
+        return Response(status_code=499)
+    return _mark_answered(entry, response)
+
+
+async def _respond(request: Request, state: EmulatorState, raw: bytes) -> Response | None:
     authorization = request.headers.get("authorization")
     rejected = check_key(authorization)
     if rejected is not None:
@@ -219,10 +246,19 @@ async def chat_completions(request: Request) -> Response:
                 if fault.status is not None:
                     slot.release(answered=False)
                     return fault_status_response(fault)
-        return await _answer(asked, model, offer, fault, pace, slot)
+        return await _answer(asked, model, offer, fault, pace, slot, _holder(state, request))
     except BaseException:
         slot.release(answered=False)
         raise
+
+
+def _holder(state: EmulatorState, request: Request) -> Hold:
+    """Waits at the test gate; False if the client went away meanwhile."""
+
+    def hold() -> Awaitable[bool]:
+        return state.gate.wait(request.receive)
+
+    return hold
 
 
 def _profile(
@@ -264,9 +300,10 @@ async def _answer(
     fault: FaultSpec,
     pace: Pace,
     slot: Slot,
-) -> Response:
+    hold: Hold,
+) -> Response | None:
     """The answer of the provider that serves, whole or streamed; its slot is given back
-    just before the last bytes go out."""
+    just before the last bytes go out. None: the client went away while it was held."""
     body = asked.body
     served = f"{offer.provider_id}:{model.name}"
     view = RequestView(
@@ -286,8 +323,12 @@ async def _answer(
     else:
         text = compose_answer(asked.directives, view) + (UNICODE_TAIL if fault.unicode else "")
         completion = _completion(text, body, served)
-    if body.get("stream"):
-        pieces = stream_bytes(completion, _layout(body, fault), fault, pace)
+    streamed = bool(body.get("stream"))
+    if not (streamed and fault.hold_after) and not await hold():
+        slot.release(answered=False)
+        return None
+    if streamed:
+        pieces = stream_bytes(completion, _layout(body, fault), fault, pace, hold)
         return _HeldStream(
             released_before_last(pieces, slot),
             slot,

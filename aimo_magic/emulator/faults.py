@@ -20,6 +20,8 @@ directive) are joined in that order; a later value for the same key wins.
 ``eof_no_done``           send ``finish_reason`` but close without ``[DONE]``
 ``bad_json_after=N``      after N chunks, one ``data:`` frame that is not valid JSON
 ``stall_after=N``         after N chunks go silent for ``stall_s`` seconds (default 5)
+``hold_after=N``          when a test has closed the gate (``handle.hold()``), wait after N
+                          chunks until it opens, instead of before the answer starts
 ``keepalive``             ``: keep-alive`` comment lines between chunks
 ``slow_first_token=S``    wait S seconds before the first chunk (or the whole answer)
 ``error_frame_after=N``   after N chunks, a ``data: {"error": {...}}`` frame, then
@@ -38,7 +40,8 @@ The first chunk (the assistant ``role`` delta) counts as chunk 1 for the ``..._a
 keys; ``N=0`` applies the fault before any chunk. A whole (not streamed) answer only
 heeds ``status`` and its companions, ``reject_stream_options``, ``slow_first_token``,
 ``disconnect_after`` and ``unicode``; so does ``GET /v1/models`` (header only, except
-``reject_stream_options`` and ``unicode``).
+``reject_stream_options`` and ``unicode``). A closed gate holds a whole answer before it
+starts, whatever ``hold_after`` says; the models list is never held.
 """
 
 from __future__ import annotations
@@ -65,7 +68,13 @@ _FLAGS = (
     "unicode",
     "split",
 )
-_COUNTS = ("disconnect_after", "bad_json_after", "stall_after", "error_frame_after")
+_COUNTS = (
+    "disconnect_after",
+    "bad_json_after",
+    "stall_after",
+    "error_frame_after",
+    "hold_after",
+)
 _SECONDS = ("retry_after", "stall_s", "slow_first_token")
 
 
@@ -84,6 +93,7 @@ class FaultSpec:
     bad_json_after: int | None = None
     stall_after: int | None = None
     stall_s: float = 5.0
+    hold_after: int | None = None
     keepalive: bool = False
     slow_first_token: float | None = None
     error_frame_after: int | None = None

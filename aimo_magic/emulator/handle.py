@@ -48,6 +48,30 @@ class BaseHandle:
     def clear_requests(self) -> None:
         self._state.clear_requests()
 
+    # The gate: tests synchronise on it instead of sleeping (see ``gate``).
+    def hold(self, *, after: int = 0, until: int | None = None) -> None:
+        """Hold chat answers until ``release()``: the first ``after`` requests still pass;
+        with ``until``, the gate opens by itself once that many answers wait together.
+
+        An answer waits before it starts, or after N chunks if its fault says
+        ``hold_after=N``. Pair every ``hold`` with a ``release``, e.g. in a fixture.
+        """
+        self._state.gate.hold(after=after, until=until)
+
+    def release(self) -> None:
+        """Let every held answer go on, and stop holding."""
+        self._state.gate.release()
+
+    @property
+    def held(self) -> int:
+        """Chat answers waiting at the gate right now."""
+        return self._state.gate.held
+
+    @property
+    def abandoned(self) -> int:
+        """Held answers whose client went away (a cancelled request), since ``hold``."""
+        return self._state.gate.abandoned
+
     @property
     def provider_counts(self) -> dict[str, ProviderCount]:
         """Per provider name: requests in flight now and at most, answered, refused with

@@ -288,9 +288,12 @@ class Slot:
             self._counts.leave(self._name, answered=answered)
 
 
-async def released_before_last(pieces: AsyncIterator[bytes], slot: Slot) -> AsyncIterator[bytes]:
+async def released_before_last(
+    pieces: AsyncIterator[bytes | None], slot: Slot
+) -> AsyncIterator[bytes]:
     """The same bytes, the slot given back (answered) just before the last piece is sent;
-    a stream that breaks gives it back too, as failed."""
+    a stream that breaks gives it back too, as failed. A ``None`` from ``pieces`` (the
+    stream pauses at a test's gate) sends the piece held back at once."""
     held: bytes | None = None
     try:
         try:

@@ -1,5 +1,6 @@
-"""What a running emulator remembers: queued faults, a log of the requests it saw, and how
-many chat requests it has had in flight at once (for tests of clients' concurrency).
+"""What a running emulator remembers: queued faults, a log of the requests it saw, how
+many chat requests it has had in flight at once (for tests of clients' concurrency), and
+the gate that holds answers while a test acts (``gate``).
 
 Both are read and written from the server's event loop and from the thread that holds
 the EmulatorHandle, hence the lock.
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aimo_magic.emulator.faults import parse_fault_spec
+from aimo_magic.emulator.gate import AnswerGate
 from aimo_magic.emulator.inflight import InFlight
 from aimo_magic.emulator.providers import ProviderCounts, ProviderProfiles
 from aimo_magic.emulator.served_models import Catalogue, build_catalogue
@@ -33,6 +35,7 @@ class EmulatorState:
         self._faults: deque[str] = deque()
         self._requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.in_flight = InFlight()
+        self.gate = AnswerGate()
 
     def queue_faults(self, specs: Iterable[str]) -> None:
         """Queue fault specs for the next chat requests, one each; raises on a bad spec."""

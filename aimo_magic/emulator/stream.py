@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from aimo_magic.emulator.faults import FaultSpec
@@ -11,6 +11,12 @@ from aimo_magic.emulator.sse import Completion, UsageLayout, dumps, filler, fram
 
 BROKEN_JSON = '{"id":"broken","choices":[{"index":0,"delta":{"content":"unterminated'
 SPLIT_GAP_S = 0.001
+
+Hold = Callable[[], Awaitable[bool]]
+"""Waits at the test gate (``gate.AnswerGate``); False when the client went away meanwhile."""
+PAUSE = None
+"""Yielded just before the stream waits at the gate: whoever holds a piece back (to know
+which one is last) sends it now, so the client has every chunk before the hold."""
 
 
 class DeliberateDisconnect(Exception):
@@ -34,8 +40,8 @@ def _error_frame(fault: FaultSpec) -> str:
 
 
 async def _events(
-    completion: Completion, layout: UsageLayout, fault: FaultSpec, pace: Pace
-) -> AsyncIterator[bytes]:
+    completion: Completion, layout: UsageLayout, fault: FaultSpec, pace: Pace, hold: Hold | None
+) -> AsyncIterator[bytes | None]:
     chunks = completion.chunks(layout, fault)
     count = len(chunks)
 
@@ -48,6 +54,10 @@ async def _events(
     await asyncio.sleep(pace.first_token_delay_s)
     next_send = loop.time()
     for index in range(count + 1):
+        if hold is not None and at(fault.hold_after or None, index):
+            yield PAUSE
+            if not await hold():
+                raise DeliberateDisconnect  # nobody is left to read the rest
         if at(fault.disconnect_after, index):
             raise DeliberateDisconnect
         if at(fault.stall_after, index):
@@ -72,10 +82,18 @@ async def _events(
 
 
 async def stream_bytes(
-    completion: Completion, layout: UsageLayout, fault: FaultSpec, pace: Pace
-) -> AsyncIterator[bytes]:
-    """The response body of a streamed answer, piece by piece."""
-    async for data in _events(completion, layout, fault, pace):
+    completion: Completion,
+    layout: UsageLayout,
+    fault: FaultSpec,
+    pace: Pace,
+    hold: Hold | None = None,
+) -> AsyncIterator[bytes | None]:
+    """The response body of a streamed answer, piece by piece; ``hold`` is awaited after
+    ``fault.hold_after`` chunks, announced by a ``PAUSE``."""
+    async for data in _events(completion, layout, fault, pace, hold):
+        if data is PAUSE:
+            yield PAUSE
+            continue
         if not data:
             continue
         if not fault.split:

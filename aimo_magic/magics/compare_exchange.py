@@ -29,19 +29,33 @@ INTERRUPTED = "the comparison was stopped; what arrived stays above, marked as i
 ALL_FAILED = "Every compared model failed; each pane above says why."
 
 
+def stored(answer: ComparedAnswer) -> bool:
+    """Whether the answer came from the answer cache or an answer file (so was free)."""
+    return answer.result is not None and answer.result.cached_at is not None
+
+
+def charged(answer: ComparedAnswer) -> float | None:
+    """What the answer cost: its estimate when asked live, none when it was stored."""
+    return None if stored(answer) else answer.cost
+
+
 def footer_for(contender: Contender, answer: ComparedAnswer, basis: PriceBasis) -> FooterInfo:
-    """A pane's footer: model, provider, tokens, cost, first-token and total time."""
+    """A pane's footer: model, provider, tokens, cost, first-token and total time; for
+    a stored answer, where it came from instead of a cost."""
+    from aimo_magic.magics.exchange import cache_notes
     from aimo_magic.rendering.footer import FooterInfo
 
     timings = answer.timings
+    cost = charged(answer)
     return FooterInfo(
         model=contender.model.name if contender.model else contender.id,
         provider=answer.provider,
         usage=answer.usage,
-        cost=answer.cost,
+        cost=cost,
         cost_basis=basis,
-        first_token_s=timings.first_token if timings else None,
-        total_s=timings.total if timings else None,
+        first_token_s=timings.first_token if timings and not stored(answer) else None,
+        total_s=timings.total if timings and not stored(answer) else None,
+        notes=cache_notes(answer.result) if answer.result is not None else [],
     )
 
 
@@ -59,7 +73,7 @@ def summary(
             Standing(
                 contender.title,
                 answer is not None and answer.ok,
-                cost=answer.cost if answer else None,
+                cost=charged(answer) if answer else None,
                 total_s=timings.total if timings else None,
             )
         )
@@ -203,7 +217,10 @@ class CompareExchange:
         for answer in answers.values():
             if answer.ok:
                 served = answer.served_model or answer.model
-                ctx.session.usage.record(served, answer.usage, answer.listed_cost)
+                if stored(answer):
+                    ctx.session.usage.record_hit(served, answer.listed_cost)
+                else:
+                    ctx.session.usage.record(served, answer.usage, answer.listed_cost)
         kept = self.request.kept()
         if kept is not None:
             answer = answers[kept.model_id]

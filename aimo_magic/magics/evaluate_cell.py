@@ -30,6 +30,11 @@ def check_evaluation_options(options: CellOptions, fmt: str) -> None:
             "--expected and --score make an evaluation: they go with --each VAR --compare "
             "M1,M2 (every row asked of every model, each answer scored)."
         )
+    if options.expected is None and (options.score is None or _needs_expected(options.score)):
+        raise ValueError(
+            "--each with --compare is an evaluation: add --expected COLUMN (the right answer "
+            "of each row), or a --score that needs none (regex:PATTERN, json)."
+        )
     if fmt not in ROW_FORMATS:
         raise ValueError(f"An evaluation answers as text or JSON (-f text or json), not -f {fmt}.")
     if options.keep is not None:
@@ -38,6 +43,12 @@ def check_evaluation_options(options: CellOptions, fmt: str) -> None:
         raise ValueError(
             "An evaluation's rows never enter a conversation: --insert, -c and --new do not apply."
         )
+
+
+def _needs_expected(score: str) -> bool:
+    from aimo_magic.evaluation.scorers import NEEDS_EXPECTED
+
+    return score.partition(":")[0] in NEEDS_EXPECTED
 
 
 def prepare_evaluation(ctx: AskContext, options: CellOptions, cell: str) -> Evaluation:

@@ -45,6 +45,8 @@ def provenance(request: AskRequest, result: ChatResult | None) -> dict[str, Any]
             record["route"] = result.route
         if result.cached_at is not None:
             record["cached_at"] = stored_when(result.cached_at, "seconds")
+        if result.recorded_in is not None:
+            record["recorded_in"] = result.recorded_in
     return {"aimo": record}
 
 
@@ -56,10 +58,14 @@ def stored_when(cached_at: float, timespec: str = "minutes") -> str:
 
 
 def cache_notes(result: ChatResult) -> list[str]:
-    """The footer's word on a cached answer: where it came from, and that it was free."""
+    """The footer's word on a stored answer: where it came from (the answer cache, or
+    the answer file replayed) and when, and that it was free."""
     if result.cached_at is None:
         return []
-    return [f"from the cache (stored {stored_when(result.cached_at)[:16]})", "no tokens charged"]
+    when = stored_when(result.cached_at)[:16]
+    if result.recorded_in is not None:
+        return [f"recorded {when} ({result.recorded_in})", "no tokens charged"]
+    return [f"from the cache (stored {when})", "no tokens charged"]
 
 
 class Exchange:
@@ -218,7 +224,7 @@ class Exchange:
             cost=shown_cost.amount(basis) if shown_cost is not None else None,
             cost_basis=basis,
             first_token_s=None if cached else result.timings.first_token,
-            total_s=result.timings.total,
+            total_s=None if result.recorded_in is not None else result.timings.total,
             notes=[
                 *([result.route] if result.route else []),
                 *cache_notes(result),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aimo_magic.core import notebooks
+from aimo_magic.core import answer_book, notebooks
 from aimo_magic.magics import completion, failures
 from aimo_magic.magics.aimo_magics import AimoMagics
 
@@ -25,6 +25,8 @@ def load(shell: Any) -> AimoMagics:
     magics.short_errors = failures.install(shell)
     completion.install(shell, magics)
     notebooks.register(shell, notebooks.Loaded(magics.session, magics, remember_cell_id))
+    # Every answer the notebook uses is kept from now on, for `%aimo answers save`.
+    answer_book.record_answers()
     return magics
 
 

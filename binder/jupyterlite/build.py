@@ -17,7 +17,8 @@ the site needs nothing but a static web server once built:
    lock lacks or has too old (httpx2, idna >= 3.18, justhtml, markdown-it-py,
    ipywidgets, comm, ...) bundled for piplite, with PyPI fallback disabled, so
    ``%pip install aimo-magic`` in the site installs from the site;
-5. the example notebooks that need nothing compiled (pandas is only on Pyodide's CDN).
+5. the example notebooks that need nothing compiled (pandas is only on Pyodide's CDN),
+   each with its answer file (``NAME.answers.jsonl``), so a link gives recorded answers.
 
 Dependencies are resolved the way micropip will at run time: a requirement the lock
 satisfies comes from the lock, anything else from the bundle; markers are evaluated for
@@ -392,6 +393,10 @@ def build(output: Path, work: Path) -> None:
 
     for name in EXAMPLES:
         fresh_notebook(ROOT / "examples" / name, lite / "files" / name)
+        # The answers recorded for it: a student's tab replays them (see the setup cell).
+        answers = (ROOT / "examples" / name).with_suffix(".answers.jsonl")
+        if answers.is_file():
+            shutil.copy2(answers, lite / "files" / answers.name)
     (lite / "jupyter-lite.json").write_text(json.dumps(lite_config(), indent=2))
     kernel_extension = resolver.download(
         {"jupyterlite-pyodide-kernel": f"jupyterlite-pyodide-kernel=={JUPYTERLITE_VERSION}"}

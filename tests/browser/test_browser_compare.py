@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import wait_until
 
 from aimo_magic.emulator import EmulatorHandle
 
@@ -15,45 +15,41 @@ from .jupyter_pages import API_KEY, NotebookPage, new_notebook
 pytestmark = pytest.mark.browser
 
 MODELS = "openai/gpt-4o,DeepSeek-V3-1"
-# About 160 tokens at 40 a second: four seconds during which both answers arrive.
-PROMPT = "Tell me about rivers ::words 150 ::pace 40"
+# Each answer stops after 40 chunks until the test has seen both panes with text.
+PROMPT = "Tell me about rivers ::words 150 ::fault hold_after=40"
 
-# The length of each pane's answer (0 while it waits), sampled every 100 ms until stopped.
-RECORD_PANE_LENGTHS = """el => {
-    const seen = [];
-    const sample = () => {
-        const bodies = el.querySelectorAll('.aimo-pane .aimo-pane-body');
-        const length = body =>
-            body.innerText.startsWith('waiting for the first token') ? 0 : body.innerText.length;
-        seen.push(Array.from(bodies, length));
-    };
-    sample();
-    const timer = setInterval(sample, 100);
-    return {stop() { clearInterval(timer); sample(); return seen; }};
-}"""
+# The length of each pane's answer as shown (0 while it waits for its first token).
+PANE_LENGTHS = """el => Array.from(
+    el.querySelectorAll('.aimo-pane .aimo-pane-body'),
+    body => body.innerText.startsWith('waiting for the first token') ? 0 : body.innerText.length
+)"""
 
 
 def test_both_panes_visibly_grow_at_the_same_time(
-    notebook_page: NotebookPage, screenshots_dir: Path | None
+    notebook_page: NotebookPage, browser_emulator: EmulatorHandle, screenshots_dir: Path | None
 ) -> None:
     nb = notebook_page
     nb.open("%load_ext aimo_magic", f"%%aimo --compare {MODELS}\n{PROMPT}")
     nb.run_and_wait(0)
-    recorder = nb.output(1).evaluate_handle(RECORD_PANE_LENGTHS)
-    nb.run_and_wait(1)
-    samples: list[list[int]] = NotebookPage.stop_recording(recorder)  # type: ignore[assignment]
+    browser_emulator.hold()
+    nb.run(1)
+    shown: list[list[int]] = [[]]
 
-    two = [s for s in samples if len(s) == 2]
-    assert two, f"no two panes were ever shown: {samples[-3:]}"
-    both_grew = [
-        (before, after)
-        for before, after in itertools.pairwise(two)
-        if after[0] > before[0] and after[1] > before[1] and min(before) > 0
-    ]
-    print(f"pane lengths sampled: {two}")
-    assert both_grew, (
-        "there should be a moment where both panes had text and both grew, "
-        f"but the samples were {two}"
+    def both_panes_show_text_while_both_answers_are_held() -> bool:
+        shown[0] = nb.output(1).evaluate(PANE_LENGTHS)
+        return browser_emulator.held == 2 and len(shown[0]) == 2 and min(shown[0]) > 0
+
+    wait_until(
+        both_panes_show_text_while_both_answers_are_held,
+        "both panes show part of their answer while the rest is held",
+    )
+    while_held = shown[0]
+    browser_emulator.release()
+    nb.wait_until_done(1)
+    after = nb.output(1).evaluate(PANE_LENGTHS)
+    print(f"pane lengths while held: {while_held}, at the end: {after}")
+    assert after[0] > while_held[0] and after[1] > while_held[1], (
+        "both panes had text at the same time and both grew after it"
     )
     final = nb.text(1)
     assert "Cheapest:" in final and "Fastest:" in final, final[-300:]

@@ -4,7 +4,9 @@ The site is built once per test session with ``binder/jupyterlite/build.py`` (fr
 package registries, as a user would build it), served as static files on 127.0.0.1,
 and opened in chromium with every request outside 127.0.0.1 aborted. Then the
 quickstart's cells run as a student would run them: ``%pip install`` from the site's
-own wheels, the emulator in-process in Pyodide, answers streaming, the selector. A
+own wheels, the answers recorded in the quickstart's answer file (bundled beside it)
+streaming at a readable pace, the emulator in-process in Pyodide for anything else
+(the hostile cell), the selector. A
 model's hostile HTML, asked for in an extra cell, must stay inert; a raw-HTML control
 cell shows that the checks would see it if it were not.
 """
@@ -192,6 +194,8 @@ def test_the_quickstart_runs_in_the_browser_with_no_server(
     recorder = lite.output(first_answer).evaluate_handle(RECORD_TEXTS)
     lite.wait_until_done(0, FIRST_CELL_TIMEOUT_MS)
     setup = lite.text(0)
+    # The site bundles the quickstart's answer file: recorded answers, the emulator for the rest.
+    assert "answering from quickstart.answers.jsonl" in setup, setup
     assert "emulator in this process (no server)" in setup, setup
     lite.wait_until_done(first_answer)
     seen: list[str] = recorder.evaluate("recorder => recorder.stop()")
@@ -212,6 +216,7 @@ def test_the_quickstart_runs_in_the_browser_with_no_server(
         if source.startswith("%%aimo"):
             assert "DeepSeek-V3-1" in shown or "gpt-4o" in shown, shown
             assert "tokens" in shown, f"no footer under {source!r}"
+            assert "(quickstart.answers.jsonl)" in shown, f"not the recorded answer: {shown!r}"
     answer_html = lite.output(first_answer).inner_html()
     assert "<h" in answer_html and "<pre" in answer_html, "rendered markdown with code"
 
@@ -238,6 +243,7 @@ def test_the_quickstart_runs_in_the_browser_with_no_server(
     # A real server on another origin that allows no cross-origin calls (as an API without
     # CORS): the browser blocks the call, and the cell says so in one line.
     blocked = lite.add_cell_and_run(
+        "%aimo answers off\n"  # else the model list comes from the answer file
         f"%env AIMO_BASE_URL={browser_emulator.base_url}\n%aimo models --refresh"
     )
     said = lite.text(blocked)

@@ -18,6 +18,13 @@ class _Refused(Exception):
     """argparse's complaint, carried out of the parser instead of exiting."""
 
 
+def first_paragraph(doc: str | None) -> str:
+    """A docstring's summary: its first paragraph joined into one line, since a summary
+    wrapped over two source lines would otherwise be shown cut mid-sentence."""
+    paragraph = (doc or "").strip().split("\n\n", 1)[0]
+    return " ".join(paragraph.split())
+
+
 class CommandParser(argparse.ArgumentParser):
     """A parser for ``%aimo NAME`` whose description is its module's docstring."""
 
@@ -30,7 +37,7 @@ class CommandParser(argparse.ArgumentParser):
             allow_abbrev=False,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        self.summary = summary.strip()
+        self.summary = first_paragraph(doc)
         self.add_argument("-h", "--help", action="store_true", help=argparse.SUPPRESS)
 
     def usage_line(self) -> str:

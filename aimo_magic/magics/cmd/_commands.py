@@ -10,6 +10,7 @@ from __future__ import annotations
 
 COMMANDS: dict[str, str] = {
     "alias": "alias",
+    "answers": "answers",
     "budget": "budget",
     "cache": "cache",
     "chats": "chats",

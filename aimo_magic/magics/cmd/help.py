@@ -9,7 +9,7 @@ import importlib
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.magics.cmd._args import CommandParser, command
+from aimo_magic.magics.cmd._args import CommandParser, command, first_paragraph
 from aimo_magic.magics.cmd._commands import COMMANDS
 
 if TYPE_CHECKING:
@@ -46,8 +46,7 @@ def subcommand_module(name: str) -> ModuleType | None:
 def usage_and_summary(name: str, module: ModuleType | None) -> tuple[str, str]:
     if module is None:
         return f"%aimo {name}", "(not available in this installation)"
-    doc = (module.__doc__ or "").strip()
-    summary = doc.splitlines()[0] if doc else ""
+    summary = first_paragraph(module.__doc__)
     make_parser = getattr(module, "parser", None)
     usage = make_parser().usage_line() if make_parser else f"%aimo {name}"
     return usage.replace(" [-h]", ""), summary

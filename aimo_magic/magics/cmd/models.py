@@ -21,12 +21,12 @@ USE_ANYWAY = (
     "You can still use a model by its id: `%%aimo MODEL` or `%aimo use MODEL` "
     "(sent unchecked; the server decides)."
 )
-# A model list the server does not have (rather than one that failed).
-NO_LIST_STATUSES = (404, 405, 501)
 
 
 def no_list(error: AimoError) -> str | None:
     """The line for a server that has no model list, or None for other failures."""
+    from aimo_magic.core.model_check import NO_LIST_STATUSES
+
     if error.status not in NO_LIST_STATUSES:
         return None
     return (

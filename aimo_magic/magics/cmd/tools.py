@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aimo_magic.magics.cmd._args import CommandParser, command
+from aimo_magic.magics.cmd._args import CommandParser, command, first_paragraph
 
 if TYPE_CHECKING:
     from aimo_magic.magics.cmd._host import MagicsSurface
@@ -38,7 +38,7 @@ def run(magics: MagicsSurface, args: Any) -> None:
         (
             tool.name,
             "asks first" if tool.approve else "runs",
-            tool.description.splitlines()[0] if tool.description else "",
+            first_paragraph(tool.description),
             json.dumps(tool.parameters, ensure_ascii=False),
         )
         for tool in sorted(registered, key=lambda t: t.name)
