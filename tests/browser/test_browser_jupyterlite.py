@@ -15,6 +15,7 @@ per call, and the approval question the cell waits on, answered in the page.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -25,7 +26,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import nbformat
 import pytest
@@ -191,7 +192,29 @@ class LitePage:
 def lite(
     request: pytest.FixtureRequest, chromium: Browser, site_url: str, tmp_path: Path
 ) -> Iterator[LitePage]:
-    context = chromium.new_context(viewport=VIEWPORT)
+    with _lite_page(request, chromium, site_url, tmp_path, service_workers="allow") as page:
+        yield page
+
+
+@pytest.fixture
+def lite_without_service_worker(
+    request: pytest.FixtureRequest, chromium: Browser, site_url: str, tmp_path: Path
+) -> Iterator[LitePage]:
+    """The site in a browser that runs no service worker for it (as on a plain-http
+    address other than localhost, or in some private windows)."""
+    with _lite_page(request, chromium, site_url, tmp_path, service_workers="block") as page:
+        yield page
+
+
+@contextlib.contextmanager
+def _lite_page(
+    request: pytest.FixtureRequest,
+    chromium: Browser,
+    site_url: str,
+    tmp_path: Path,
+    service_workers: Literal["allow", "block"],
+) -> Iterator[LitePage]:
+    context = chromium.new_context(viewport=VIEWPORT, service_workers=service_workers)
     page = context.new_page()
     lite_page = LitePage(page, site_url)
 
@@ -320,3 +343,35 @@ def test_the_quickstart_runs_in_the_browser_with_no_server(
 
     assert lite.outside == [], f"the site reached outside 127.0.0.1: {lite.outside[:5]}"
     assert lite.page_errors == [], lite.page_errors[:3]
+
+
+def test_without_a_service_worker_approval_is_refused_in_one_line(
+    lite_without_service_worker: LitePage,
+) -> None:
+    """No service worker, no stdin prompt: a call needing approval is refused with a line
+    saying how to let it run, and --approve all runs it."""
+    lite = lite_without_service_worker
+    page = lite.page
+    page.goto(f"{lite.site}/lab/index.html?path=quickstart.ipynb")
+    lite.code_cell(0).locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")  # the setup cell only
+    lite.wait_until_done(0, FIRST_CELL_TIMEOUT_MS)
+    assert "emulator in this process (no server)" in lite.text(0)
+    lite.add_cell_and_run(TOOLS)
+    refused = lite.add_cell_and_run(
+        f"%%aimo {TOOLS_MODEL} --tools save_chart\nPlease use save_chart."
+    )
+    shown = lite.text(refused)
+    assert "Traceback" not in shown and "⚙ save_chart" in shown and "refused" in shown, shown
+    assert (
+        "save_chart needs approval and nobody can answer a prompt here: run the cell with "
+        "--approve all to let its calls run." in shown
+    ), shown
+    assert lite.page.locator(".jp-Stdin-input").count() == 0
+    allowed = lite.add_cell_and_run(
+        f"%%aimo {TOOLS_MODEL} --tools save_chart --approve all\nPlease use save_chart."
+    )
+    shown = lite.text(allowed)
+    assert "⚙ save_chart" in shown and "saved " in shown and "refused" not in shown, shown
+    assert lite.text(lite.add_cell_and_run("print(len(SAVED), 'saved')")).strip() == "1 saved"
+    assert lite.outside == [] and lite.page_errors == [], (lite.outside, lite.page_errors)
