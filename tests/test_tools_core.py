@@ -589,3 +589,15 @@ def test_without_pydantic_a_tool_is_described_or_refused_in_one_line(
         make_tool(frame)
     assert str(caught.value).startswith("frame: without pydantic the type of df: DataFrame")
     assert "pip install 'pydantic>=2'" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_tool_built_by_hand_is_checked_against_its_function() -> None:
+    from aimo_magic.core.tools import Tool
+
+    def double(x: int) -> int:
+        return 2 * x
+
+    by_hand = Tool(double, "double", "Double it.", {"type": "object"})
+    assert by_hand.arguments('{"x": "3"}') == {"x": 3}
+    with pytest.raises(ToolArgumentsError, match="x: Field required; y: Extra inputs"):
+        by_hand.arguments('{"y": 1}')

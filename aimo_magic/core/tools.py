@@ -80,9 +80,9 @@ class Tool:
             raise ToolArgumentsError(
                 f"the arguments must be a JSON object, not {type(data).__name__}"
             )
-        if self._checker is None:
-            return data
-        arguments, problems = self._checker.check(data)
+        # A Tool built by hand (not by make_tool) is checked against its function all the same.
+        checker = self._checker or _checker(self.function, self.name, {})
+        arguments, problems = checker.check(data)
         if problems:
             said = "; ".join(
                 f"{'.'.join(str(p) for p in place) or 'arguments'}: {words}"
