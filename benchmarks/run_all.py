@@ -27,6 +27,8 @@ SCRIPTS = {
     "concurrency": "bench_concurrency.py",
     "tools": "bench_tools.py",
     "evaluate": "bench_evaluate.py",
+    "interrupt": "bench_interrupt.py",
+    "providers": "bench_providers.py",
 }
 
 

@@ -35,6 +35,15 @@ TARGETS = {
         "not streamed: loop overhead per step",
     ],
     "bench_evaluate.py": ["evaluate / batch (wall)", "re-run from the cache (wall)"],
+    "bench_interrupt.py": [
+        "interrupt to the cell's end (median)",
+        "interrupt to the held requests cancelled at the server (median)",
+    ],
+    "bench_providers.py": [
+        "spread / pinned (wall)",
+        "rows lost (all runs)",
+        "rows paid twice (answers at the server beyond the rows)",
+    ],
     "bench_batch.py": [
         "aimo / bare httpx2 (wall)",
         "aimo / bare httpx2 (CPU per row)",
@@ -54,7 +63,7 @@ def run_quick(script: str, json_path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-KERNEL_SCRIPTS = {"bench_cache.py", "bench_display.py", "bench_memory.py"}
+KERNEL_SCRIPTS = {"bench_cache.py", "bench_display.py", "bench_interrupt.py", "bench_memory.py"}
 
 
 @pytest.mark.parametrize(

@@ -172,6 +172,20 @@ def test_grid_columns_and_summary() -> None:
     assert line.endswith("Not ranked (no complete answer): broken")
 
 
+def test_a_tie_at_the_shown_precision_is_shown_as_a_tie() -> None:
+    """'a 0.36 s < b 0.36 s' claims an order the figures do not show."""
+    line = summary_text(
+        [
+            Standing("a", True, cost=245.0, total_s=0.3611),
+            Standing("b", True, cost=245.0, total_s=0.3649),
+            Standing("c", True, cost=269.5, total_s=1.2),
+        ],
+        cost_unit="listed price units",
+    )
+    assert "Cheapest: a ≈245 = b ≈245 < c ≈269.5 (listed price units)" in line
+    assert "Fastest: a 0.36 s = b 0.36 s < c 1.2 s" in line
+
+
 def test_terminal_prints_answers_one_after_the_other_under_their_names() -> None:
     out = io.StringIO()
     view = compare_panes(["m1", "m2", "m3"], sink=TerminalSink(out))

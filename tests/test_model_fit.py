@@ -74,7 +74,7 @@ def test_a_prompt_larger_than_a_context_is_refused_naming_larger_ones() -> None:
     )
     none_fit = context_refusal([LONG], 2_000_000, CATALOGUE, what="Row 3's prompt")
     assert none_fit is not None and none_fit.startswith("Row 3's prompt is about 2,000,000")
-    assert none_fit.endswith("no listed model has a context that large.")
+    assert none_fit.endswith("instead of all of it; no listed model has a context that large.")
 
 
 @pytest.fixture

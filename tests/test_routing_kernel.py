@@ -180,3 +180,18 @@ def test_providers_shows_prices_and_what_was_measured(kernel: Kernel, emu: Emula
     assert rows["akash"][6] == "s"  # a first-token time was measured ("0.01 s")
     assert "--route cheapest → akash" in text
     assert "<table" in run.html() and "akash" in run.html()
+
+
+def test_each_over_every_provider_spreads_the_rows(kernel: Kernel, emu: EmulatorHandle) -> None:
+    emu.reset_provider_counts()
+    ok(kernel, "rows = [f'row {n} ::words 2' for n in range(12)]")
+    run = ok(kernel, f"%%aimo {ROUTED}@* --each rows -o out --no-cache\n{{}}")
+    assert "12 of 12 rows answered" in run.stdout
+    counts = emu.provider_counts
+    assert counts["akash"].answered + counts["nebula"].answered == 12
+    assert counts["akash"].answered and counts["nebula"].answered
+    answered = ok(kernel, "print(sum(v is not None for v in out))")
+    assert answered.stdout.strip() == "12"
+    refused = kernel.execute(f"%%aimo {ROUTED} --each rows --fallback {SECOND}\n{{}}")
+    assert refused.status == "error"
+    assert "--fallback does not go with --each" in (refused.error or {}).get("evalue", "")

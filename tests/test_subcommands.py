@@ -481,6 +481,7 @@ def test_save_restart_load_carries_the_conversation(
 ) -> None:
     ok(kernel, "%%aimo openai/gpt-4o -c trip\n::echo remember the number 41", cell_id="t1")
     ok(kernel, "%%aimo openai/gpt-4o -c trip\n::echo and 42", cell_id="t2")
+    ok(kernel, "%%aimo openai/gpt-4o -c aside\n::words 2", cell_id="t0")
     ok(kernel, "%aimo alias trusty anthropic/claude-sonnet-4")
     ok(kernel, "%aimo use trusty")
     path = tmp_path / "chat.json"
@@ -497,6 +498,7 @@ def test_save_restart_load_carries_the_conversation(
         assert state(fresh)["threads"]["threads"] == []
         loaded = ok(fresh, f"%aimo load {path}").stdout
         assert "trip (2 turns)" in loaded and "restored" in loaded
+        assert "aside (1 turn)" in loaded, loaded
         restored = state(fresh)
         assert restored["aliases"]["trusty"] == "anthropic/claude-sonnet-4"
         assert restored["default"] == "anthropic/claude-sonnet-4"

@@ -23,17 +23,22 @@ from aimo_magic.batching.outcome import (
     BatchError,
     BatchInterrupted,
     RowError,
+    ServedCount,
     Tally,
     summary_line,
 )
 from aimo_magic.batching.progress import Progress, wanted
-from aimo_magic.batching.rows import Rows, is_dask
+from aimo_magic.batching.rows import Rows, is_dask, messages_for
 from aimo_magic.batching.runner import run_blocking
 from aimo_magic.batching.template import Template
 from aimo_magic.core.errors import AimoError
+from aimo_magic.core.resolution import WILDCARD
 from aimo_magic.core.types import Usage
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from aimo_magic.batching.provider_lanes import ProviderLanes
     from aimo_magic.batching.stored import StoredAnswers
     from aimo_magic.core.cache import AnswerCache
     from aimo_magic.core.resolution import Resolution
@@ -89,9 +94,19 @@ class Batch:
         client: Any = None,
         resolution: Resolution | None = None,
         price_unit: str | None = None,
+        providers: str | Sequence[str] | None = None,
+        route: str | None = None,
         **params: Any,
     ) -> None:
         check_options(concurrency, on_error, max_cost)
+        if route is not None:
+            from aimo_magic.core.routing import check_route
+
+            check_route(route)
+        if model is not None and model.endswith(WILDCARD):
+            model, providers = model[: -len(WILDCARD)], providers or SPREAD_ALL
+        self.providers = _provider_names(providers)
+        self.route = route
         if price_unit is not None:
             from aimo_magic.core.pricing import check_price_unit
 
@@ -128,6 +143,10 @@ class Batch:
         self.elapsed: float | None = None
         self.summary = ""
         self.stopped: str | None = None
+        self._served: list[str | None] = [None] * total
+        self.by_provider: dict[str, ServedCount] = {}
+        """After a run: its live answers and cache hits per provider (``model · provider``)."""
+        self._catalogue: list[Model] = []
         self._owned_store: AnswerCache | None = None
         self.announce = True
         """Print the summary line after a run (a front end that shows it itself turns it off)."""
@@ -146,6 +165,36 @@ class Batch:
     def cost(self) -> float | None:
         """Estimated spend at the listed prices, in ``cost_unit`` (None when unknown)."""
         return self.tally.shown_cost if self.tally.cost_known else None
+
+    @property
+    def usage_by_provider(self) -> dict[str, Usage]:
+        """The last run's live tokens per provider that answered (``model · provider``)."""
+        return {
+            name: Usage(c.prompt_tokens, c.completion_tokens, c.prompt_tokens + c.completion_tokens)
+            for name, c in self.by_provider.items()
+            if c.calls
+        }
+
+    @property
+    def cost_by_provider(self) -> dict[str, float | None]:
+        """The last run's spend per provider, in ``cost_unit`` (None when unknown)."""
+        known = self.tally.cost_known
+        basis = self.tally.basis
+        return {
+            name: c.cost.amount(basis) if known else None
+            for name, c in self.by_provider.items()
+            if c.calls
+        }
+
+    @property
+    def details(self) -> Any:
+        """One entry per row: its label, the id that answered it (``provider`` names the
+        provider for a pinned id), whether it came from the cache, and its error; a
+        pandas DataFrame on the data's index for pandas data, else a list of dicts."""
+        from aimo_magic.batching.details import row_details
+
+        assert self.rows is not None
+        return row_details(self.rows, self._served, self._values, self.errors, self._catalogue)
 
     @property
     def cost_unit(self) -> str:
@@ -178,7 +227,7 @@ class Batch:
         session = None if self._client is not None else current_session()
         if self._resolution is not None:
             return self._resolution, session
-        given = Choices(model=self.model, price_unit=self.price_unit)
+        given = Choices(model=self.model, price_unit=self.price_unit, route=self.route)
         return resolve(given, session, client=self._client), session
 
     # Run ------------------------------------------------------------------------
@@ -281,9 +330,16 @@ class Batch:
         tally.by_model = {}
         tally.basis = prices.basis
         self.stopped = None
+        self._catalogue = listed
+        lanes = self._lanes(where, listed, waiting)
+        if lanes is None and where.routes and waiting:
+            sample = messages_for(self.system, self.rows.prompt(waiting[0]))
+            model = where.routed(sample, self.params).model_id or model
         engine = Engine(
             self.rows,
             stored=self._stored(where, session),
+            lanes=lanes,
+            served=self._served,
             model=model,
             system=self.system,
             answer=self.answer,
@@ -297,6 +353,27 @@ class Batch:
             errors=self.errors,
         )
         return _Run(engine, where, session)
+
+    def _lanes(
+        self, where: Resolution, listed: list[Model], waiting: list[int]
+    ) -> ProviderLanes | None:
+        """The providers the rows spread over (``providers=``, ``model="NAME@*"``), in the
+        route's order of preference; None for a batch on one model id."""
+        if self.providers is None:
+            return None
+        from aimo_magic.batching.provider_lanes import ProviderLanes
+        from aimo_magic.core.catalogue import readable_id
+
+        ids = spread_ids(where, listed, self.providers)
+        route = self.route or where.route
+        if route != "auto" and waiting:
+            ids = _in_route_order(where, listed, ids, route, self._sample(waiting[0]))
+        named = [(i, readable_id(listed, i)) for i in ids]
+        return ProviderLanes.of(named, self.concurrency, fill_in_order=route != "auto")
+
+    def _sample(self, position: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        assert self.rows is not None
+        return messages_for(self.system, self.rows.prompt(position)), self.params
 
     def _stored(self, where: Resolution, session: AimoSession | None) -> StoredAnswers | None:
         """The answer cache's part in this run (None with ``cache=False``)."""
@@ -321,10 +398,22 @@ class Batch:
         positions = [i for i, value in enumerate(self._values) if value is None]
         # Retries are the engine's (shared backoff for 429s), so the client makes one try.
         client = new_async_client(run.where.settings, max_retries=0, catalogue=run.where.catalogue)
+        # A spread batch gives each provider a client of its own: a connection pool the
+        # size of its window, which httpcore scans on every request (one pool of all the
+        # windows together costs that much more per request).
+        spread = run.engine.lanes.lanes if run.engine.lanes is not None else []
+        for lane in spread:
+            lane.client = new_async_client(
+                run.where.settings, max_retries=0, catalogue=run.where.catalogue
+            )
         try:
             await run.engine.run(client, positions)
         finally:
             await client.aclose()
+            for lane in spread:
+                if lane.client is not None:
+                    await lane.client.aclose()
+                    lane.client = None
             if self._owned_store is not None:
                 self._owned_store.close()
                 self._owned_store = None
@@ -341,6 +430,16 @@ class Batch:
         self.summary = summary_line(
             self.tally, self.errors, engine.stop, engine.stop_detail, self.elapsed
         )
+        from aimo_magic.core.catalogue import readable_id
+
+        self.by_provider = {
+            readable_id(self._catalogue, served): count
+            for served, count in self.tally.by_model.items()
+        }
+        if self.cache is not False and self.cache is not None:  # cache=False keeps nothing
+            place = cache_location(self.cache)
+            measure_answers(run.where, self._catalogue, engine, place)
+        engine.recent.clear()
         if run.session is not None:
             record_usage(run.session.usage, self.tally)
 
@@ -368,6 +467,93 @@ class _Run:
     engine: Engine
     where: Resolution
     session: AimoSession | None
+
+
+def measure_answers(
+    where: Resolution, catalogue: list[Model], engine: Engine, place: Any = True
+) -> None:
+    """The run's last answers of each provider into the measurements ``route="fastest"``
+    and ``%aimo providers`` read (``core.provider_log``), kept with the answer cache (so
+    not for a batch with ``cache=False``): ``place`` is the store's file or folder, True
+    for the session's or the default one."""
+    from aimo_magic.core.provider_log import answer_outcome, log_at
+
+    recent = [result for results in engine.recent.values() for result in results]
+    if recent:
+        outcomes = (answer_outcome(result, catalogue) for result in recent)
+        directory = where.cache_dir if place is True else place
+        log_at(directory).record(where.settings.base_url, outcomes)
+    engine.recent.clear()
+
+
+SPREAD_ALL = "*"
+"""``providers="*"``: every provider of the batch's model (as ``model="NAME@*"``)."""
+
+
+def _provider_names(providers: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if providers is None:
+        return None
+    if isinstance(providers, str):
+        providers = [p for p in providers.split(",")]
+    names = tuple(str(p).strip() for p in providers if str(p).strip())
+    if not names:
+        raise ValueError("providers must name at least one provider (or '*' for every one).")
+    return names
+
+
+def spread_ids(where: Resolution, listed: list[Model], names: Sequence[str]) -> list[str]:
+    """The ``provider_pubkey:model`` ids of the providers named (their names, ids, or
+    ``*`` for all) among those serving the batch's model; refuses one that does not."""
+    from aimo_magic.core.catalogue import find_model
+    from aimo_magic.core.errors import NotFoundError
+
+    model_id = where.model_id or ""
+    found = find_model(listed, model_id)
+    if found is None or not found[0].providers:
+        raise NotFoundError(
+            f"{model_id!r} lists no providers here, so its rows cannot be spread over them",
+            hint="See `%aimo models` (or Client.models()) for the models and their providers.",
+        )
+    offers = found[0].providers
+    if SPREAD_ALL in names:
+        return [o.id for o in offers]
+    chosen: list[str] = []
+    for name in names:
+        match = [o.id for o in offers if name in (o.name, o.id, o.provider_id)]
+        if not match:
+            listed_names = ", ".join(o.name for o in offers)
+            raise ValueError(
+                f"providers: {name!r} does not serve {model_id} (its providers: {listed_names})."
+            )
+        chosen.extend(i for i in match if i not in chosen)
+    return chosen
+
+
+def _in_route_order(
+    where: Resolution,
+    listed: list[Model],
+    ids: list[str],
+    route: str,
+    sample: tuple[list[dict[str, Any]], dict[str, Any]],
+) -> list[str]:
+    """``ids`` in the route's order for a row like the first: cheapest first, or fastest
+    measured first (``core.routing``)."""
+    from aimo_magic.core.pricing import price_basis
+    from aimo_magic.core.provider_log import log_at
+    from aimo_magic.core.routing import RequestSize, plan_route
+
+    hops = plan_route(
+        where.model_id or "",
+        listed,
+        RequestSize.of(*sample),
+        route=route,
+        fallback=[],
+        measured=log_at(where.cache_dir) if route == "fastest" else None,
+        base_url=where.settings.base_url,
+        basis=price_basis(where.settings.price_unit, listed),
+    )
+    order = [hop.model_id for hop in hops if hop.model_id in ids]
+    return order + [i for i in ids if i not in order]
 
 
 def price_book(where: Resolution, model: str, models: list[Model] | None = None) -> PriceBook:

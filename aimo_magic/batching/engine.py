@@ -18,6 +18,7 @@ the ``spending`` (so ``max_cost`` bounds them together).
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -33,6 +34,7 @@ from aimo_magic.batching.outcome import (
     Tally,
 )
 from aimo_magic.batching.positions import RowQueue
+from aimo_magic.batching.provider_lanes import ProviderLanes
 from aimo_magic.batching.rows import messages_for
 from aimo_magic.batching.spending import Spending
 from aimo_magic.core.budget import BudgetError
@@ -45,6 +47,7 @@ from aimo_magic.core.errors import (
     RateLimitError,
 )
 from aimo_magic.core.pricing import NOTHING, Listed
+from aimo_magic.core.provider_log import KEEP
 from aimo_magic.core.retry import RetryPolicy, is_retryable
 from aimo_magic.core.tokens import estimate_prompt_tokens
 from aimo_magic.core.types import ChatResult
@@ -108,11 +111,15 @@ class Engine:
         spending: Spending | None = None,
         results: list[Any] | None = None,
         stream: bool = False,
+        lanes: ProviderLanes | None = None,
+        served: list[str | None] | None = None,
     ) -> None:
         """``gate`` and ``spending`` are shared with other engines of the same run (else
         this engine's own: ``concurrency`` and ``max_cost``); ``results`` receives each
         answered row's ``ChatResult`` by position; ``stream`` asks for streamed answers,
-        so that their time to first token is measured."""
+        so that their time to first token is measured. ``lanes`` spreads the rows over
+        providers, each with its own window and backoff (``batching.provider_lanes``:
+        ``gate`` is then not used); ``served`` receives the id that answered each row."""
         self._client: ChatClient | None = None
         self._rows = rows
         self._model = model
@@ -129,6 +136,10 @@ class Engine:
         self._stored = stored
         self._results = results
         self._stream = stream
+        self.lanes = lanes
+        self._served = served
+        self.recent: dict[str, deque[ChatResult]] = {}
+        """The last live answers of each served id (what ``core.provider_log`` measures)."""
         self._workers: list[asyncio.Task[None]] = []
         self._queue: RowQueue | None = None
         self.tally = tally
@@ -146,11 +157,10 @@ class Engine:
         however the run ends.
         """
         self._client = client
-        queue = RowQueue(
-            positions, self._stored, self._messages, self._answered, 4 * self._concurrency
-        )
+        width = self.lanes.capacity if self.lanes is not None else self._concurrency
+        queue = RowQueue(positions, self._stored, self._messages, self._answered, 4 * width)
         self._queue = queue
-        count = min(self._concurrency, max(len(positions), 1))
+        count = min(width, max(len(positions), 1))
         self._workers = [asyncio.create_task(self._worker(queue)) for _ in range(count)]
         if queue.needs_filling:
             self._workers.append(asyncio.create_task(queue.fill()))
@@ -238,6 +248,8 @@ class Engine:
 
     async def _ask(self, messages: list[dict[str, Any]]) -> ChatResult:
         """One row's answer, retried by the client's rules; 429s wait at the shared gate."""
+        if self.lanes is not None:
+            return await self._ask_spread(self.lanes, messages)
         gate, tally = self._gate, self.tally
         transient = rate_limited = 0
         while True:
@@ -247,7 +259,7 @@ class Engine:
             succeeded = False
             try:
                 assert self._client is not None
-                result = await self._send(self._client, messages)
+                result = await self._send(self._client, messages, self._model)
                 succeeded = True
                 return result
             except BudgetError:
@@ -273,11 +285,53 @@ class Engine:
             if delay:
                 await asyncio.sleep(delay)
 
-    async def _send(self, client: ChatClient, messages: list[dict[str, Any]]) -> ChatResult:
+    async def _ask_spread(self, lanes: ProviderLanes, messages: list[dict[str, Any]]) -> ChatResult:
+        """``_ask`` over providers: each try goes to the preferred provider with room; a
+        429 pauses only the provider that gave it, and the row tries again wherever there
+        is room (a failed try costs nothing: AiMo charges answers only)."""
+        tally = self.tally
+        transient = rate_limited = 0
+        while True:
+            lane = await lanes.acquire()
+            tally.in_flight += 1
+            tally.sent += 1
+            succeeded = False
+            try:
+                assert self._client is not None
+                client = lane.client if lane.client is not None else self._client
+                result = await self._send(client, messages, lane.model_id)
+                succeeded = True
+                return result
+            except BudgetError:
+                tally.sent -= 1
+                raise
+            except AimoError as error:
+                if is_fatal(error) or not is_retryable(error):
+                    raise
+                delay = 0.0
+                if isinstance(error, RateLimitError) and error.status == 429:
+                    if rate_limited >= self._rate_limit_retries * len(lanes.lanes):
+                        raise
+                    rate_limited += 1
+                    lanes.rate_limited(lane, self._policy.delay(1, error.retry_headers))
+                else:
+                    if transient >= self._policy.max_retries:
+                        raise
+                    transient += 1
+                    delay = self._policy.delay(transient, error.retry_headers)
+            finally:
+                tally.in_flight -= 1
+                lanes.release(lane, succeeded)
+            if delay:
+                await asyncio.sleep(delay)
+
+    async def _send(
+        self, client: ChatClient, messages: list[dict[str, Any]], model: str
+    ) -> ChatResult:
         if not self._stream:
-            answer: ChatResult = await client.chat(messages, model=self._model, **self._params)
+            answer: ChatResult = await client.chat(messages, model=model, **self._params)
             return answer
-        async with client.stream(messages, model=self._model, **self._params) as stream:
+        async with client.stream(messages, model=model, **self._params) as stream:
             streamed: ChatResult = await stream.until_done()
             return streamed
 
@@ -296,6 +350,13 @@ class Engine:
         self.values[position] = value
         if self._results is not None:
             self._results[position] = result
+        if self._served is not None:
+            self._served[position] = result.model
+        if not hit:
+            recent = self.recent.get(result.model)
+            if recent is None:
+                recent = self.recent[result.model] = deque(maxlen=KEEP)
+            recent.append(result)
         tally.answered += 1
         return True
 

@@ -95,12 +95,12 @@ def context_refusal(
     )[:LARGER_SUGGESTIONS]
     if fitting:
         larger = "; ".join(f"{m.name} holds {m.context_length:,}" for m in fitting)
-        pick = f"or pick a model with a larger context ({larger})"
+        pick = f", or pick a model with a larger context ({larger})"
     else:
-        pick = "no listed model has a context that large"
+        pick = "; no listed model has a context that large"
     return (
         f"{what} is about {prompt_tokens:,} tokens, but {holds}, so nothing was sent: "
-        f"{advice}, {pick}."
+        f"{advice}{pick}."
     )
 
 

@@ -38,6 +38,11 @@ def check_each_options(options: CellOptions, fmt: str) -> None:
         )
     if options.insert:
         raise ValueError("--insert does not go with --each (there is one answer per row).")
+    if options.fallback is not None:
+        raise ValueError(
+            "--fallback does not go with --each; to share the rows among a model's "
+            "providers, name it MODEL@* (each provider then takes its own share)."
+        )
     if options.chat is not None or options.new:
         raise ValueError(
             "--each rows are never added to a conversation, so -c/--chat and --new do not apply."
@@ -84,15 +89,21 @@ def template_and_rows(ctx: AskContext, options: CellOptions, cell: str) -> tuple
 def prepare_each(ctx: AskContext, options: CellOptions, cell: str) -> Batch:
     """The batch the cell asks for; raises (ValueError, AimoError) before anything is sent."""
     from aimo_magic.batching import Batch
-    from aimo_magic.magics.request import request_params
+    from aimo_magic.batching.api import SPREAD_ALL
+    from aimo_magic.core.resolution import WILDCARD
+    from aimo_magic.magics.request import request_params, routing_choices
 
     fmt = options.format or ctx.settings.default_format
     check_each_options(options, fmt)
     template, data = template_and_rows(ctx, options, cell)
+    model, providers = options.model, None
+    if model is not None and model.endswith(WILDCARD):  # spread over its providers
+        model, providers = model[: -len(WILDCARD)], SPREAD_ALL
     batch = Batch(
         template,
         data,
-        resolution=ctx.session.resolve(options.model),
+        resolution=ctx.session.resolve(model, given=routing_choices(options)),
+        providers=providers,
         system=options.system,
         concurrency=options.concurrency or DEFAULT_CONCURRENCY,
         format=ROW_FORMATS[fmt],

@@ -84,6 +84,17 @@ class Standing:
     total_s: float | None = None
 
 
+def ranking(shown: Sequence[tuple[str, str]]) -> str:
+    """Labels with their figures in order, ``<`` between them, or ``=`` where the figures
+    read the same: an order the shown figures cannot tell apart is not claimed."""
+    text = ""
+    for index, (label, figure) in enumerate(shown):
+        if index:
+            text += " = " if figure == shown[index - 1][1] else " < "
+        text += f"{label} {figure}"
+    return text
+
+
 def summary_text(
     standings: Sequence[Standing],
     cost_unit: str | None = None,
@@ -104,18 +115,18 @@ def summary_text(
     if costs and basis is not None and basis.dollars:
         from aimo_magic.core.pricing import money
 
-        parts.append("Cheapest: " + " < ".join(f"{label} ≈{money(c, basis)}" for label, c in costs))
+        parts.append("Cheapest: " + ranking([(label, f"≈{money(c, basis)}") for label, c in costs]))
     elif costs:
         unit = cost_unit or (basis.currency if basis is not None else None)
         named = f" ({unit})" if unit else ""
         parts.append(
-            "Cheapest: " + " < ".join(f"{label} ≈{format_cost(c)}" for label, c in costs) + named
+            "Cheapest: " + ranking([(label, f"≈{format_cost(c)}") for label, c in costs]) + named
         )
     times = sorted(
         ((s.label, s.total_s) for s in done if s.total_s is not None), key=lambda item: item[1]
     )
     if times:
-        parts.append("Fastest: " + " < ".join(f"{label} {format_seconds(t)}" for label, t in times))
+        parts.append("Fastest: " + ranking([(label, format_seconds(t)) for label, t in times]))
     failed = [s.label for s in standings if not s.ok]
     if failed:
         parts.append("Not ranked (no complete answer): " + ", ".join(failed))

@@ -40,6 +40,6 @@ def run(magics: MagicsSurface, args: Any) -> None:
         if model:
             magics.model = model
             restored.append(f"the default model {model}")
-    threads = ", ".join(f"{name} ({len(store.thread(name))} turns)" for name in names)
+    threads = ", ".join(f"{name} ({count(len(store.thread(name)), 'turn')})" for name in names)
     also = f"; restored {' and '.join(restored)}" if restored else ""
     print(f"Loaded {count(len(names), 'thread')} from {args.file}: {threads or 'none'}{also}.")
