@@ -253,8 +253,9 @@ def test_the_quickstart_runs_in_the_browser_with_no_server(
     recorder = lite.output(first_answer).evaluate_handle(RECORD_TEXTS)
     lite.wait_until_done(0, FIRST_CELL_TIMEOUT_MS)
     setup = lite.text(0)
-    # The site bundles the quickstart's answer file: recorded answers, the emulator for the rest.
-    assert "answering from quickstart.answers.jsonl" in setup, setup
+    # The site bundles the quickstart's answer file (as .txt: see build.py's bundle_answers):
+    # recorded answers, the emulator for the rest.
+    assert "answering from quickstart.answers.txt" in setup, setup
     assert "emulator in this process (no server)" in setup, setup
     lite.wait_until_done(first_answer)
     seen: list[str] = recorder.evaluate("recorder => recorder.stop()")
@@ -275,7 +276,7 @@ def test_the_quickstart_runs_in_the_browser_with_no_server(
         if source.startswith("%%aimo"):
             assert "DeepSeek-V3-1" in shown or "gpt-4o" in shown, shown
             assert "tokens" in shown, f"no footer under {source!r}"
-            assert "(quickstart.answers.jsonl)" in shown, f"not the recorded answer: {shown!r}"
+            assert "(quickstart.answers.txt)" in shown, f"not the recorded answer: {shown!r}"
     answer_html = lite.output(first_answer).inner_html()
     assert "<h" in answer_html and "<pre" in answer_html, "rendered markdown with code"
 
