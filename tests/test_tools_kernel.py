@@ -122,6 +122,8 @@ def test_a_call_needing_approval_is_refused_where_nobody_can_answer(
 ) -> None:
     run = ok(kernel, "%%aimo --tools plain_lookup,save_chart\nPlease use save_chart.")
     assert "refused" in cards_html(run)
+    hint = "save_chart needs approval and nobody can answer a prompt here: run the cell with"
+    assert f"{hint} --approve all" in cards_html(run)
     assert value(kernel, "SAVED") == []
     refusal = bodies(emu)[1]["messages"][-1]["content"]
     assert refusal.startswith("Refused: save_chart needs the user's approval")
