@@ -162,6 +162,7 @@ def test_restarts_that_run_out_end_with_the_last_attempts_text(twin: str) -> Non
     assert [r.attempt for r in outcome.of_type(StreamRestart)] == [1, 2]
     assert [e.attempt for e in outcome.of_type(RetryEvent)] == [1, 2]
     assert "restart=True" not in str(outcome.error), "restarting would not have helped"
+    assert "cell" not in str(outcome.error), "plain Python has no cell to run again"
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["plain", "restart"])
