@@ -172,8 +172,9 @@ class ToolExchange(Exchange):
         if names:
             self.cards.note(
                 len(done.steps),
-                f"{', '.join(names)} needs approval and nobody can answer a prompt here: "
-                "run the cell with --approve all to let its calls run.",
+                f"{', '.join(names)} {'needs' if len(names) == 1 else 'need'} approval and "
+                "nobody can answer a prompt here: run the cell with --approve all to let "
+                f"{'its' if len(names) == 1 else 'their'} calls run.",
             )
 
     def _count(self, steps: tuple[ChatResult, ...]) -> None:
