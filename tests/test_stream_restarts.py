@@ -246,3 +246,17 @@ def test_a_compared_answer_not_streamed_says_it_retries(emu: EmulatorHandle) -> 
     )
     story = pane_events(comparison)
     assert story[0] is Retrying and len("".join(map(str, story[1:])).split()) == 3
+
+
+def test_a_retry_reason_is_one_line_even_when_the_server_writes_several(
+    emu: EmulatorHandle,
+) -> None:
+    """A router's message over several lines (LiteLLM's 429 is one) would break the '⟳ …:
+    retrying' line in two and end it '….:'; the reason is one line, without a final stop."""
+    told: list[RetryEvent] = []
+    with Client(KEY, base_url=emu.base_url, max_retry_wait=0.05, on_retry=told.append) as client:
+        emu.queue_faults("status=429;message=Rate limited.\n\nNo fallback was attempted.")
+        client.chat("hello", model="DeepSeek-V3-1")
+    (event,) = told
+    assert event.reason.endswith("Rate limited. No fallback was attempted"), event.reason
+    assert "\n" not in event.reason
