@@ -64,6 +64,9 @@ def test_a_batch_in_a_notebook_shows_a_progress_widget_and_counts_in_usage(
 ) -> None:
     run = ok(kernel, "values = aimo_magic.batch('Define {} ::words 3', ['a', 'b', 'c'])\nvalues")
     assert any(WIDGET in o["data"] for o in run.final_outputs()), "tqdm's notebook bar"
+    # A saved notebook without widget state shows the bar's text: the finished bar, not 0%.
+    (bar,) = [o["data"]["text/plain"] for o in run.final_outputs() if WIDGET in o["data"]]
+    assert "100%" in bar and "3/3" in bar, bar
     assert "3 of 3 rows answered" in run.stdout
     assert "['River answer cloud.'" in run.plain()
     usage = ok(kernel, "%aimo usage").plain()

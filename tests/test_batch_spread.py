@@ -82,6 +82,23 @@ def test_rows_spread_within_each_provider_s_window_none_lost_none_paid_twice(
     assert by_detail == {name: counts[name].answered for name in NAMES}
 
 
+def test_a_batch_s_answers_are_measured_per_provider(emu: EmulatorHandle, tmp_path: Path) -> None:
+    """What ``route="fastest"`` and ``%aimo providers`` read: each provider's answers."""
+    from aimo_magic.core.provider_log import ProviderLog
+    from aimo_magic.emulator import provider_id
+
+    batch = aimo_magic.Batch(
+        "{}", rows(24), model=f"{MODEL}@*", concurrency=WINDOW, cache=tmp_path, progress=False
+    )
+    batch.run()
+    figures = ProviderLog(tmp_path).figures(emu.base_url, MODEL)
+    counts = emu.provider_counts
+    for name in NAMES:
+        measured = figures.get(provider_id(name))
+        assert (measured.answers if measured else 0) == counts[name].answered
+    assert all(f.first_token_s is not None for f in figures.values())
+
+
 def test_usage_and_cost_split_by_provider(emu: EmulatorHandle) -> None:
     batch = aimo_magic.Batch(
         "{}", rows(40), model=f"{MODEL}@*", concurrency=WINDOW, cache=False, progress=False

@@ -304,6 +304,8 @@ class Batch:
             on_error=self.on_error,
             cache=cache_location(self.cache),
             params=params,
+            providers=self.providers,
+            route=self.route,
         )
 
     def _prepare(self) -> _Run:
@@ -398,10 +400,22 @@ class Batch:
         positions = [i for i, value in enumerate(self._values) if value is None]
         # Retries are the engine's (shared backoff for 429s), so the client makes one try.
         client = new_async_client(run.where.settings, max_retries=0, catalogue=run.where.catalogue)
+        # A spread batch gives each provider a client of its own: a connection pool the
+        # size of its window, which httpcore scans on every request (one pool of all the
+        # windows together costs that much more per request).
+        spread = run.engine.lanes.lanes if run.engine.lanes is not None else []
+        for lane in spread:
+            lane.client = new_async_client(
+                run.where.settings, max_retries=0, catalogue=run.where.catalogue
+            )
         try:
             await run.engine.run(client, positions)
         finally:
             await client.aclose()
+            for lane in spread:
+                if lane.client is not None:
+                    await lane.client.aclose()
+                    lane.client = None
             if self._owned_store is not None:
                 self._owned_store.close()
                 self._owned_store = None
@@ -424,6 +438,10 @@ class Batch:
             readable_id(self._catalogue, served): count
             for served, count in self.tally.by_model.items()
         }
+        if self.cache is not False and self.cache is not None:  # cache=False keeps nothing
+            place = cache_location(self.cache)
+            measure_answers(run.where, self._catalogue, engine, place)
+        engine.recent.clear()
         if run.session is not None:
             record_usage(run.session.usage, self.tally)
 
@@ -451,6 +469,23 @@ class _Run:
     engine: Engine
     where: Resolution
     session: AimoSession | None
+
+
+def measure_answers(
+    where: Resolution, catalogue: list[Model], engine: Engine, place: Any = True
+) -> None:
+    """The run's last answers of each provider into the measurements ``route="fastest"``
+    and ``%aimo providers`` read (``core.provider_log``), kept with the answer cache (so
+    not for a batch with ``cache=False``): ``place`` is the store's file or folder, True
+    for the session's or the default one."""
+    from aimo_magic.core.provider_log import answer_outcome, log_at
+
+    recent = [result for results in engine.recent.values() for result in results]
+    if recent:
+        outcomes = (answer_outcome(result, catalogue) for result in recent)
+        directory = where.cache_dir if place is True else place
+        log_at(directory).record(where.settings.base_url, outcomes)
+    engine.recent.clear()
 
 
 SPREAD_ALL = "*"
@@ -560,12 +595,17 @@ class PartitionJob:
     on_error: str
     cache: Any
     params: dict[str, Any] = field(default_factory=dict)
+    providers: tuple[str, ...] | None = None
+    route: str | None = None
 
     def __call__(self, part: Any) -> Any:
+        """Each partition spreads its rows as the whole would (``providers``, ``route``)."""
         return Batch(
             self.template,
             part,
             model=self.model,
+            providers=self.providers,
+            route=self.route,
             system=self.system,
             concurrency=self.concurrency,
             format="json" if self.json else "text",

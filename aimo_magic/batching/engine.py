@@ -18,6 +18,7 @@ the ``spending`` (so ``max_cost`` bounds them together).
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -46,6 +47,7 @@ from aimo_magic.core.errors import (
     RateLimitError,
 )
 from aimo_magic.core.pricing import NOTHING, Listed
+from aimo_magic.core.provider_log import KEEP
 from aimo_magic.core.retry import RetryPolicy, is_retryable
 from aimo_magic.core.tokens import estimate_prompt_tokens
 from aimo_magic.core.types import ChatResult
@@ -134,8 +136,10 @@ class Engine:
         self._stored = stored
         self._results = results
         self._stream = stream
-        self._lanes = lanes
+        self.lanes = lanes
         self._served = served
+        self.recent: dict[str, deque[ChatResult]] = {}
+        """The last live answers of each served id (what ``core.provider_log`` measures)."""
         self._workers: list[asyncio.Task[None]] = []
         self._queue: RowQueue | None = None
         self.tally = tally
@@ -153,7 +157,7 @@ class Engine:
         however the run ends.
         """
         self._client = client
-        width = self._lanes.capacity if self._lanes is not None else self._concurrency
+        width = self.lanes.capacity if self.lanes is not None else self._concurrency
         queue = RowQueue(positions, self._stored, self._messages, self._answered, 4 * width)
         self._queue = queue
         count = min(width, max(len(positions), 1))
@@ -244,8 +248,8 @@ class Engine:
 
     async def _ask(self, messages: list[dict[str, Any]]) -> ChatResult:
         """One row's answer, retried by the client's rules; 429s wait at the shared gate."""
-        if self._lanes is not None:
-            return await self._ask_spread(self._lanes, messages)
+        if self.lanes is not None:
+            return await self._ask_spread(self.lanes, messages)
         gate, tally = self._gate, self.tally
         transient = rate_limited = 0
         while True:
@@ -294,7 +298,8 @@ class Engine:
             succeeded = False
             try:
                 assert self._client is not None
-                result = await self._send(self._client, messages, lane.model_id)
+                client = lane.client if lane.client is not None else self._client
+                result = await self._send(client, messages, lane.model_id)
                 succeeded = True
                 return result
             except BudgetError:
@@ -347,6 +352,11 @@ class Engine:
             self._results[position] = result
         if self._served is not None:
             self._served[position] = result.model
+        if not hit:
+            recent = self.recent.get(result.model)
+            if recent is None:
+                recent = self.recent[result.model] = deque(maxlen=KEEP)
+            recent.append(result)
         tally.answered += 1
         return True
 

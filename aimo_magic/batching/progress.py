@@ -54,9 +54,11 @@ class Progress:
     def __init__(self, tally: Tally, enabled: bool, description: str = "aimo batch") -> None:
         self._tally = tally
         self._bar: Any = None
+        self._shown: Any = None  # the notebook bar's display, updated once it is finished
         if enabled and tally.total:
             from tqdm.auto import tqdm
 
+            widget = _is_widget_bar(tqdm)
             self._bar = tqdm(
                 total=tally.total,
                 initial=tally.done,
@@ -65,7 +67,12 @@ class Progress:
                 dynamic_ncols=True,
                 smoothing=0.05,
                 file=sys.stderr,
+                **({"display": False} if widget else {}),
             )
+            if widget:
+                from IPython.display import display
+
+                self._shown = display(self._bar.container, display_id=True)
 
     def update(self) -> None:
         bar = self._bar
@@ -80,4 +87,15 @@ class Progress:
         if self._bar is not None:
             self.update()
             self._bar.close()
+            if self._shown is not None:
+                # The widget's text, kept in a saved notebook without widget state, was
+                # taken when it was shown (0%): show the finished bar's text instead.
+                self._shown.update(self._bar.container)
+                self._shown = None
             self._bar = None
+
+
+def _is_widget_bar(tqdm_class: type) -> bool:
+    """Whether ``tqdm.auto`` chose the notebook (ipywidgets) bar."""
+    notebook = sys.modules.get("tqdm.notebook")
+    return notebook is not None and issubclass(tqdm_class, notebook.tqdm_notebook)

@@ -18,6 +18,7 @@ import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aimo_magic.batching.gate import BackoffGate
 
@@ -29,6 +30,8 @@ class ProviderLane:
     model_id: str
     label: str
     gate: BackoffGate
+    client: Any = None
+    """Its own client, if the batch gives it one (else the engine's is used)."""
 
     def has_room(self, now: float) -> bool:
         gate = self.gate
