@@ -171,6 +171,7 @@ def test_a_restart_without_a_key_runs_all_from_the_file_and_sends_nothing(
     try:
         runs = {name: ok(kernel, code) for name, code in CELLS.items()}
         assert answers_kept(kernel) == shown, "the same answers, cell for cell"
+        assert "3 of 3 rows answered (3 recorded)" in runs["batch"].stdout, runs["batch"].stdout
         # Streamed at a readable pace, as if it arrived: the answer grew in several steps.
         assert len(runs["cell"].of_type("update_display_data")) >= 5
         for name in ("cell", "compare", "image", "tool loop"):
