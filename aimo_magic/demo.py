@@ -215,7 +215,7 @@ def _execute(notebook: Any, workdir: Path, timeout: int, env: dict[str, str]) ->
     try:
         client.execute(env=env, cleanup_kc=True)
     except CellExecutionError as exc:
-        return f"a cell failed: {exc.ename}: {exc.evalue}".rstrip(": ")
+        return f"a cell failed: {exc.ename}: {exc.evalue}".rstrip(": .")
     except CellTimeoutError:
         return f"a cell ran longer than {timeout} s (raise it with --timeout SECONDS)"
     except DeadKernelError as exc:

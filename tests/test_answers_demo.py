@@ -123,7 +123,7 @@ def test_demo_answers_needs_an_existing_file(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["quickstart", "tools"])
+@pytest.mark.parametrize("name", ["quickstart", "teaching", "tools"])
 def test_the_examples_replay_from_their_answer_files_sending_nothing(
     clean_env: pytest.MonkeyPatch, tmp_path: Path, name: str
 ) -> None:

@@ -171,6 +171,7 @@ def test_a_restart_without_a_key_runs_all_from_the_file_and_sends_nothing(
     try:
         runs = {name: ok(kernel, code) for name, code in CELLS.items()}
         assert answers_kept(kernel) == shown, "the same answers, cell for cell"
+        assert "3 of 3 rows answered (3 recorded)" in runs["batch"].stdout, runs["batch"].stdout
         # Streamed at a readable pace, as if it arrived: the answer grew in several steps.
         assert len(runs["cell"].of_type("update_display_data")) >= 5
         for name in ("cell", "compare", "image", "tool loop"):
@@ -218,9 +219,16 @@ def test_strict_replay_sends_nothing_even_with_a_key(
             "print(job.errors)",
         )
         assert "NotRecordedError" in rows.stdout and "not recorded" in rows.stdout
+        status = ok(kernel, "%aimo answers").stdout
+        assert "Recording: 1 answer used so far" in status, status
+        assert "--strict: nothing is sent" in status
         # Without --strict the same key sends what the file does not hold.
         ok(kernel, f"%aimo answers use {path}")
         ok(kernel, "%%aimo --no-history\nSomething never asked")
+        stopped = ok(kernel, "%aimo answers off").stdout
+        assert stopped.startswith("No longer answering from lesson.answers.jsonl")
+        refused = kernel.execute("%aimo answers save")
+        assert refused.status == "error" and "Name the file" in refused.error["evalue"]
     finally:
         kernel.close()
     assert len(emu.requests) == 1, "only the last cell, after --strict was dropped"

@@ -565,3 +565,21 @@ def test_another_servers_errors_are_not_put_in_aimos_mouth(emu: EmulatorHandle) 
     assert str(mid.value).startswith(f"{host} reported an error mid-stream: upstream fell over")
     for caught in (plain, streamed, mid):
         assert "AiMo" not in caught.value.detail
+
+
+def test_messages_that_are_not_dicts_are_refused_in_one_line_before_sending(
+    client: Client, emu: EmulatorHandle
+) -> None:
+    """A list of strings (or a text and an image side by side) is not a list of messages:
+    say what a message is, not 'dictionary update sequence element #0 has length 1'."""
+    before = len(chat_bodies(emu))
+    for call in (
+        lambda: client.chat(["Name a river.", "And a lake."], model="DeepSeek-V3-1"),
+        lambda: client.stream(["Name a river."], model="DeepSeek-V3-1").__enter__(),
+    ):
+        with pytest.raises(TypeError) as caught:
+            call()
+        message = str(caught.value)
+        assert "\n" not in message and "message 1 is a str" in message, message
+        assert "{'role': 'user', 'content': ...}" in message, message
+    assert len(chat_bodies(emu)) == before, "nothing was sent"

@@ -165,6 +165,9 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         for name in AIMO_VARIABLES:
             patch.delenv(name, raising=False)
         patch.setenv(demo.PACE_ENV, "0")
+        # What the emulator itself does: the examples' answer files are left out here
+        # (a newcomer gets them too; tests/test_answers_demo.py replays them strictly).
+        patch.setenv("AIMO_ANSWERS", "off")
         # Batches store their answers: in a fresh folder, never the user's cache.
         patch.setenv("AIMO_CACHE_DIR", str(out / "cache"))
         for path in NOTEBOOKS:
@@ -495,6 +498,16 @@ def test_demo_reports_a_failing_cell_in_one_line_and_keeps_the_notebook(
     assert "ZeroDivisionError" in line and "saved.ipynb" in line
     saved = nbformat.read(tmp_path / "saved.ipynb", as_version=4)
     assert stdout(saved.cells[0]) == "before\n" and not saved.cells[2].outputs
+
+
+def test_demo_failure_line_reads_as_one_sentence(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """Our one-line errors end with a full stop: the line does not read '….; the notebook'."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("raise ValueError('Use a smaller table.')")]
+    nbformat.write(nb, tmp_path / "broken.ipynb")
+    done = run_cli(["broken.ipynb", "-o", "saved.ipynb"], cli_env, tmp_path)
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("aimo-magic demo:")]
+    assert "ValueError: Use a smaller table; the notebook as far as it ran" in line, line
 
 
 def test_demo_without_a_notebook_says_how_to_run_it(

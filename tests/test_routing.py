@@ -184,6 +184,19 @@ def test_a_provider_pinned_by_the_user_is_kept_whatever_the_route(
     assert sent_models(emu) == [pinned("nebula")]
 
 
+def test_compare_routes_each_model_for_the_same_prompt(
+    emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aimo_magic
+
+    for name, value in emu.env.items():
+        monkeypatch.setenv(name, value)
+    answers = aimo_magic.compare("hello", [ROUTED, SECOND], route="cheapest")
+    assert sorted(sent_models(emu)) == sorted([pinned("akash"), pinned("nebula", SECOND)])
+    assert list(answers) == [pinned("akash"), pinned("nebula", SECOND)]
+    assert all(answer.ok for answer in answers.values())
+
+
 # Falling back ----------------------------------------------------------------------
 
 

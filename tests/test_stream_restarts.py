@@ -162,6 +162,7 @@ def test_restarts_that_run_out_end_with_the_last_attempts_text(twin: str) -> Non
     assert [r.attempt for r in outcome.of_type(StreamRestart)] == [1, 2]
     assert [e.attempt for e in outcome.of_type(RetryEvent)] == [1, 2]
     assert "restart=True" not in str(outcome.error), "restarting would not have helped"
+    assert "cell" not in str(outcome.error), "plain Python has no cell to run again"
 
 
 @pytest.mark.parametrize("restart", [False, True], ids=["plain", "restart"])
@@ -245,3 +246,17 @@ def test_a_compared_answer_not_streamed_says_it_retries(emu: EmulatorHandle) -> 
     )
     story = pane_events(comparison)
     assert story[0] is Retrying and len("".join(map(str, story[1:])).split()) == 3
+
+
+def test_a_retry_reason_is_one_line_even_when_the_server_writes_several(
+    emu: EmulatorHandle,
+) -> None:
+    """A router's message over several lines (LiteLLM's 429 is one) would break the '⟳ …:
+    retrying' line in two and end it '….:'; the reason is one line, without a final stop."""
+    told: list[RetryEvent] = []
+    with Client(KEY, base_url=emu.base_url, max_retry_wait=0.05, on_retry=told.append) as client:
+        emu.queue_faults("status=429;message=Rate limited.\n\nNo fallback was attempted.")
+        client.chat("hello", model="DeepSeek-V3-1")
+    (event,) = told
+    assert event.reason.endswith("Rate limited. No fallback was attempted"), event.reason
+    assert "\n" not in event.reason

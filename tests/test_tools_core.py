@@ -566,8 +566,12 @@ def test_async_loop_runs_concurrent_calls_together_and_streams_calls() -> None:
     assert done.text == "Both met."
 
 
-def test_without_pydantic_a_tool_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As in the offline browser site, where pydantic cannot be installed."""
+def test_without_pydantic_a_tool_is_described_or_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As in the offline browser site, where pydantic cannot be installed: the common
+    types are described and checked without it (tests/test_tools_plain_schema.py
+    compares the two), anything else is refused in one line."""
     import sys
 
     monkeypatch.setitem(sys.modules, "pydantic", None)
@@ -576,7 +580,24 @@ def test_without_pydantic_a_tool_is_refused_in_one_line(monkeypatch: pytest.Monk
         """Look a column up."""
         return column
 
+    def frame(df: pd.DataFrame) -> None: ...
+
+    assert make_tool(lookup).arguments('{"column": "price"}') == {"column": "price"}
+    with pytest.raises(ToolArgumentsError, match="column: Input should be a valid string"):
+        make_tool(lookup).arguments('{"column": 3}')
     with pytest.raises(ToolDefinitionError) as caught:
-        make_tool(lookup)
-    assert str(caught.value).startswith("lookup: tools need pydantic")
+        make_tool(frame)
+    assert str(caught.value).startswith("frame: without pydantic the type of df: DataFrame")
     assert "pip install 'pydantic>=2'" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_tool_built_by_hand_is_checked_against_its_function() -> None:
+    from aimo_magic.core.tools import Tool
+
+    def double(x: int) -> int:
+        return 2 * x
+
+    by_hand = Tool(double, "double", "Double it.", {"type": "object"})
+    assert by_hand.arguments('{"x": "3"}') == {"x": 3}
+    with pytest.raises(ToolArgumentsError, match="x: Field required; y: Extra inputs"):
+        by_hand.arguments('{"y": 1}')

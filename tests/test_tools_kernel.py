@@ -122,6 +122,8 @@ def test_a_call_needing_approval_is_refused_where_nobody_can_answer(
 ) -> None:
     run = ok(kernel, "%%aimo --tools plain_lookup,save_chart\nPlease use save_chart.")
     assert "refused" in cards_html(run)
+    hint = "save_chart needs approval and nobody can answer a prompt here: run the cell with"
+    assert f"{hint} --approve all" in cards_html(run)
     assert value(kernel, "SAVED") == []
     refusal = bodies(emu)[1]["messages"][-1]["content"]
     assert refusal.startswith("Refused: save_chart needs the user's approval")
@@ -282,3 +284,22 @@ def test_config_sets_default_tools(kernel: Kernel, emu: EmulatorHandle) -> None:
     run = ok(kernel, "%%aimo\nUse column_stats.")
     assert "⚙ column_stats" in cards_html(run)
     assert bodies(emu)[0]["tools"][0]["function"]["name"] == "column_stats"
+
+
+def test_ask_from_python_uses_the_notebooks_session(kernel: Kernel, emu: EmulatorHandle) -> None:
+    """``aimo_magic.ask`` resolves as a cell does: the session's key and alias apply."""
+    ok(kernel, "%aimo alias stats-model DeepSeek-V3-1")
+    ok(kernel, "import os; os.environ.pop('AIMO_API_KEY')")
+    failed = kernel.execute("aimo_magic.ask('Use column_stats.', tools=[column_stats])")
+    assert failed.status == "error" and "No AiMo API key" in str(failed.error)
+    assert not bodies(emu)
+    ok(kernel, f"aimo_magic.core.notebooks.current_session().explicit_key = {KEY!r}")
+    run = ok(
+        kernel,
+        "result = aimo_magic.ask('Use column_stats.', model='stats-model', tools=[column_stats])\n"
+        "print(len(result.calls), result.text[:10] != '')",
+    )
+    assert run.stdout.split() == ["1", "True"]
+    sent = bodies(emu)
+    assert sent[0]["model"] == "DeepSeek-V3-1"
+    assert sent[0]["tools"][0]["function"]["name"] == "column_stats"

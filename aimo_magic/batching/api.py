@@ -304,6 +304,8 @@ class Batch:
             on_error=self.on_error,
             cache=cache_location(self.cache),
             params=params,
+            providers=self.providers,
+            route=self.route,
         )
 
     def _prepare(self) -> _Run:
@@ -593,12 +595,17 @@ class PartitionJob:
     on_error: str
     cache: Any
     params: dict[str, Any] = field(default_factory=dict)
+    providers: tuple[str, ...] | None = None
+    route: str | None = None
 
     def __call__(self, part: Any) -> Any:
+        """Each partition spreads its rows as the whole would (``providers``, ``route``)."""
         return Batch(
             self.template,
             part,
             model=self.model,
+            providers=self.providers,
+            route=self.route,
             system=self.system,
             concurrency=self.concurrency,
             format="json" if self.json else "text",

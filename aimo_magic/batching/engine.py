@@ -341,6 +341,7 @@ class Engine:
         hit = result.cached_at is not None
         if hit:
             tally.cached += 1
+            tally.recorded += result.recorded_in is not None
         self._count(result, hit)
         try:
             value = self._answer.parse(result.text)

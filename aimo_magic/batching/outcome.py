@@ -35,6 +35,8 @@ class Tally:
     answered: int = 0
     failed: int = 0
     cached: int = 0
+    recorded: int = 0
+    """Of ``cached``: answered from an answer file being replayed, not the cache."""
     in_flight: int = 0
     sent: int = 0
     prompt_tokens: int = 0
@@ -91,7 +93,11 @@ def summary_line(
     """One line: how many rows were answered, failed (grouped by error) and not sent."""
     parts = [f"{tally.answered:,} of {_plural(tally.total, 'row')} answered"]
     if tally.cached:
-        parts[0] += f" ({tally.cached:,} from the cache)"
+        stored = tally.cached - tally.recorded
+        where = [f"{stored:,} from the cache"] if stored else []
+        if tally.recorded:
+            where.append(f"{tally.recorded:,} recorded")
+        parts[0] += f" ({', '.join(where)})"
     if errors:
         groups = Counter((e.error, e.message) for e in errors)
         shown = "; ".join(

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from aimo_magic.core.answer_log import LOG
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -38,46 +40,6 @@ READABLE_PACE = 40.0
 """Words per second: about as fast as a model streams, slow enough to read along."""
 LONGEST_REPLAY_S = 6.0
 """A long answer is replayed faster, so that none takes longer than this to show."""
-
-
-class AnswerLog:
-    """Every answer this process used since recording started, once per request, in
-    the order first used; and the model list last seen."""
-
-    def __init__(self) -> None:
-        self.recording = False
-        self._answers: dict[str, RecordedAnswer] = {}
-        self._models: list[dict[str, Any]] | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        self.recording = True
-
-    def note(self, answer: RecordedAnswer) -> None:
-        """Keep an answer used (the first one for its request stays)."""
-        if not self.recording:
-            return
-        with self._lock:
-            self._answers.setdefault(answer.key, answer)
-
-    def note_models(self, entries: Sequence[dict[str, Any]]) -> None:
-        if self.recording:
-            with self._lock:
-                self._models = [dict(entry) for entry in entries]
-
-    @property
-    def answers(self) -> list[RecordedAnswer]:
-        with self._lock:
-            return list(self._answers.values())
-
-    @property
-    def models(self) -> list[dict[str, Any]] | None:
-        return self._models
-
-    def clear(self) -> None:
-        with self._lock:
-            self._answers.clear()
-            self._models = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +89,6 @@ class Replay:
         return f"{self.name} ({count} answer{'s' if count != 1 else ''}{when})"
 
 
-LOG = AnswerLog()
 _lock = threading.Lock()
 _replay: Replay | None = None
 _environment_read = False
@@ -136,6 +97,9 @@ _environment_read = False
 def record_answers() -> None:
     """Start keeping every answer used, for ``save_answers`` (a notebook starts at once)."""
     LOG.start()
+
+
+__all__ = ["LOG", "Replay", "record_answers", "save_answers", "stop_using_answers", "use_answers"]
 
 
 def replay_in_use() -> Replay | None:

@@ -106,7 +106,7 @@ class AnswerUse:
         if found is None:
             return None
         if note:
-            from aimo_magic.core.answer_book import LOG
+            from aimo_magic.core.answer_log import LOG
 
             LOG.note(found)
         return found.replayed(replay.name)
@@ -139,8 +139,8 @@ class AnswerUse:
 
     def used(self, result: ChatResult) -> None:
         """Keep an answer this request used in the log (whole answers only)."""
-        from aimo_magic.core.answer_book import LOG
         from aimo_magic.core.answer_file import RecordedAnswer
+        from aimo_magic.core.answer_log import LOG
         from aimo_magic.core.cache import is_storable
 
         if not LOG.recording or not is_storable(result):

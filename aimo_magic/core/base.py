@@ -328,7 +328,7 @@ class BaseClient:
     @staticmethod
     def _listed(payload: Any) -> Any:
         """A model list the server gave: kept in the log of what was used, if recording."""
-        from aimo_magic.core.answer_book import LOG
+        from aimo_magic.core.answer_log import LOG
 
         entries = payload.get("data") if isinstance(payload, dict) else payload
         if isinstance(entries, list):

@@ -103,7 +103,7 @@ class RouteError(AimoError):
 class IncompleteStreamError(AimoError):
     """The answer broke off; ``partial_text`` keeps what had arrived."""
 
-    hint = "The answer was cut off; run the cell again."
+    hint = "The answer was cut off; ask again."
 
     def __init__(self, detail: str, *, partial_text: str = "", **kwargs: Any) -> None:
         super().__init__(detail, **kwargs)

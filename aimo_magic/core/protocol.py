@@ -30,7 +30,20 @@ def normalise_messages(messages: str | Messages) -> list[dict[str, Any]]:
     """A bare string is one user message, for quick use from plain Python."""
     if isinstance(messages, str):
         return [{"role": "user", "content": messages}]
-    return [dict(m) for m in messages]
+    normalised = []
+    for number, message in enumerate(messages, 1):
+        try:  # a Mapping, or anything dict() reads as one (a pydantic message, say)
+            if isinstance(message, (str, bytes)):
+                raise TypeError("a string is not a message")
+            normalised.append(dict(message))
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"messages must be a string or a list of messages, and message {number} is a "
+                f"{type(message).__name__}: write each as {{'role': 'user', 'content': ...}} "
+                "(a text and an image go in one message whose content is a list of parts: "
+                "[{'type': 'text', 'text': ...}, aimo_magic.image(fig)])."
+            ) from None
+    return normalised
 
 
 def chat_body(

@@ -49,6 +49,12 @@ class StreamRestart:
     discarded_text: str
 
 
+def retry_reason(error: AimoError) -> str:
+    """Why a retry happens, as one line without a closing stop: displays write it into
+    '⟳ REASON: retrying (attempt 1 of 2)…', and servers may write several lines."""
+    return " ".join(error.detail.split()).rstrip(".")
+
+
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 NEVER_RETRIED_STATUSES = frozenset({400, 401, 402, 403, 404, 422, 424})
 
@@ -125,7 +131,7 @@ def plan_retry(
                 attempt=attempt,
                 max_retries=policy.max_retries,
                 delay=delay,
-                reason=error.detail,
+                reason=retry_reason(error),
                 partial_text=partial_text,
             )
         )

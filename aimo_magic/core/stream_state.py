@@ -28,7 +28,13 @@ from aimo_magic.core.protocol import (
     loads_or_text,
     rejects_stream_options,
 )
-from aimo_magic.core.retry import RetryHook, StreamRestart, is_retryable, plan_retry
+from aimo_magic.core.retry import (
+    RetryHook,
+    StreamRestart,
+    is_retryable,
+    plan_retry,
+    retry_reason,
+)
 from aimo_magic.core.types import ChatResult, Timings
 
 if TYPE_CHECKING:
@@ -218,6 +224,6 @@ class StreamState:
         return delay, StreamRestart(
             attempt=self.retries,
             max_retries=policy.max_retries,
-            reason=error.detail,
+            reason=retry_reason(error),
             discarded_text=shown,
         )

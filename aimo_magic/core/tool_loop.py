@@ -543,14 +543,19 @@ def ask(
 
     ``approve``: True runs every call; a callback ``(call, tool, arguments) -> "run" |
     "skip" | "all"`` decides each call of a function that needs approval; None (the
-    default) refuses such calls, since nobody was asked. ``client`` defaults to a new
-    ``Client()`` from the environment (closed afterwards). Other keyword arguments go to
-    each request (``temperature=0.2``, ``cache=False``...).
+    default) refuses such calls, since nobody was asked. Without ``client``, the request
+    is resolved as every front end's is (``core.resolution``: in a notebook its key, base
+    URL, aliases, model check and budget; else the environment) and sent by a client made
+    for it (closed afterwards). Other keyword arguments go to each request
+    (``temperature=0.2``, ``cache=False``...).
     """
     loop = ToolLoop(tools, approve=approve, max_steps=max_steps, events=events)
     if client is not None:
         return loop.run(client, prompt, model=model, stream=stream, **options)
-    from aimo_magic.core.client import Client
+    from aimo_magic.core.clients import new_client
+    from aimo_magic.core.notebooks import current_session
+    from aimo_magic.core.resolution import Choices, resolve
 
-    with Client() as own:
-        return loop.run(own, prompt, model=model, stream=stream, **options)
+    where = resolve(Choices(model=model), current_session())
+    with new_client(where.settings, catalogue=where.catalogue) as own:
+        return loop.run(own, prompt, model=where.model_id, stream=stream, **options)

@@ -4,11 +4,13 @@ The JSON Schema a model sees is pydantic's, built from the function's signature,
 hints and docstring, and the model's arguments are validated by the same pydantic model
 before the function runs, so what the model is told and what is enforced cannot drift
 apart. pydantic is imported only when a tool is defined or offered, never by
-``%load_ext``.
+``%load_ext``. Where pydantic cannot be imported (the offline browser site),
+``core/plain_tool_schema.py`` writes the same schemas and checks for the common types.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import re
@@ -16,9 +18,16 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
 from aimo_magic.core.errors import AimoError
+from aimo_magic.core.plain_tool_schema import (
+    SUPPORTED,
+    Parameter,
+    PlainSchema,
+    Problem,
+    UnsupportedType,
+)
 
 TOOL_ATTRIBUTE = "__aimo_tool__"
 _NAME_OK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -46,7 +55,7 @@ class Tool:
     parameters: dict[str, Any]
     approve: bool = False
     concurrent: bool = False
-    _model: Any = field(default=None, repr=False)
+    _checker: _Checker | None = field(default=None, repr=False)
 
     def spec(self) -> dict[str, Any]:
         """The entry of the request's ``tools`` list (OpenAI's function tool)."""
@@ -60,8 +69,6 @@ class Tool:
 
         Raises ``ToolArgumentsError`` saying what is wrong, in words meant for the model.
         """
-        from pydantic import ValidationError
-
         if isinstance(raw, str):
             try:
                 data = json.loads(raw) if raw.strip() else {}
@@ -73,15 +80,16 @@ class Tool:
             raise ToolArgumentsError(
                 f"the arguments must be a JSON object, not {type(data).__name__}"
             )
-        try:
-            checked = self._model.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in error['loc']) or 'arguments'}: {error['msg']}"
-                for error in exc.errors(include_url=False)
+        # A Tool built by hand (not by make_tool) is checked against its function all the same.
+        checker = self._checker or _checker(self.function, self.name, {})
+        arguments, problems = checker.check(data)
+        if problems:
+            said = "; ".join(
+                f"{'.'.join(str(p) for p in place) or 'arguments'}: {words}"
+                for place, words in problems
             )
-            raise ToolArgumentsError(f"the arguments do not fit {self.name}: {problems}") from None
-        return {name: getattr(checked, name) for name in type(checked).model_fields}
+            raise ToolArgumentsError(f"the arguments do not fit {self.name}: {said}")
+        return arguments
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.function(*args, **kwargs)
@@ -111,17 +119,61 @@ def _doc_parts(function: Callable[..., Any]) -> tuple[str, dict[str, str]]:
     return description, words
 
 
-def _schema_model(function: Callable[..., Any], name: str, descriptions: dict[str, str]) -> Any:
-    """A pydantic model of the function's parameters (extra arguments forbidden)."""
-    import typing
+class _Checker(Protocol):
+    """A tool's parameters: their JSON Schema and the check of a model's arguments."""
 
-    try:
+    schema: dict[str, Any]
+
+    def check(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]: ...
+
+
+class _PydanticChecker:
+    """pydantic's model of the parameters (extra arguments forbidden)."""
+
+    def __init__(self, name: str, parameters: list[Parameter]) -> None:
         from pydantic import ConfigDict, Field, create_model
-    except ImportError:
+
+        fields: dict[str, Any] = {
+            p.name: (p.hint, Field(p.default, description=p.description) if p.description
+                     else p.default)
+            for p in parameters
+        }  # fmt: skip
+        try:
+            self._model = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+            self.schema: dict[str, Any] = self._model.model_json_schema()
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ToolDefinitionError(
+                f"{name}: its parameters cannot be described as JSON ({first}); use types a "
+                "model can write: str, int, float, bool, lists, dicts, Literal, pydantic models"
+            ) from None
+
+    def check(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+        from pydantic import ValidationError
+
+        try:
+            checked = self._model.model_validate(data)
+        except ValidationError as exc:
+            return {}, [(e["loc"], e["msg"]) for e in exc.errors(include_url=False)]
+        return {name: getattr(checked, name) for name in type(checked).model_fields}, []
+
+
+def _plain_checker(name: str, parameters: list[Parameter]) -> _Checker:
+    """The fallback where pydantic cannot be imported, for the types it knows."""
+    try:
+        return PlainSchema(parameters)
+    except UnsupportedType as exc:
         raise ToolDefinitionError(
-            f"{name}: tools need pydantic (for their schemas and checks), which this Python lacks",
-            hint="pip install 'pydantic>=2'; the browser's Pyodide site cannot install it.",
+            f"{name}: without pydantic the type of {exc} cannot be described; use {SUPPORTED}",
+            hint="pip install 'pydantic>=2' for any other type (the browser site cannot)",
         ) from None
+
+
+def _parameters(
+    function: Callable[..., Any], name: str, descriptions: dict[str, str]
+) -> list[Parameter]:
+    """The function's parameters as a model may pass them (by name), with their hints."""
+    import typing
 
     try:
         signature = inspect.signature(function)
@@ -134,7 +186,7 @@ def _schema_model(function: Callable[..., Any], name: str, descriptions: dict[st
             f"{name}: a type hint cannot be resolved ({type(exc).__name__}: {exc}); "
             "define the types it names before the function"
         ) from None
-    fields: dict[str, Any] = {}
+    parameters: list[Parameter] = []
     for parameter in signature.parameters.values():
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             raise ToolDefinitionError(
@@ -145,20 +197,22 @@ def _schema_model(function: Callable[..., Any], name: str, descriptions: dict[st
             raise ToolDefinitionError(
                 f"{name}: {parameter.name} is positional-only; a model passes arguments by name"
             )
-        hint = hints.get(parameter.name, Any)
         default = ... if parameter.default is parameter.empty else parameter.default
-        words = descriptions.get(parameter.name)
-        fields[parameter.name] = (hint, Field(default, description=words) if words else default)
+        hint = hints.get(parameter.name, Any)
+        parameters.append(
+            Parameter(parameter.name, hint, default, descriptions.get(parameter.name))
+        )
+    return parameters
+
+
+def _checker(function: Callable[..., Any], name: str, descriptions: dict[str, str]) -> _Checker:
+    """pydantic's checker where it is installed, else the plain one."""
+    parameters = _parameters(function, name, descriptions)
     try:
-        model = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
-        model.model_json_schema()
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ToolDefinitionError(
-            f"{name}: its parameters cannot be described as JSON ({first}); use types a "
-            "model can write: str, int, float, bool, lists, dicts, Literal, pydantic models"
-        ) from None
-    return model
+        import pydantic  # noqa: F401
+    except ImportError:
+        return _plain_checker(name, parameters)
+    return _PydanticChecker(name, parameters)
 
 
 def make_tool(
@@ -179,13 +233,13 @@ def make_tool(
             f"{chosen!r} cannot name a tool: use letters, digits, _ or - (at most 64)"
         )
     description, descriptions = _doc_parts(function)
-    model = _schema_model(function, chosen, descriptions)
-    parameters = model.model_json_schema()
+    checker = _checker(function, chosen, descriptions)
+    parameters = copy.deepcopy(checker.schema)
     parameters.pop("title", None)
     for value in parameters.get("properties", {}).values():
         if isinstance(value, dict):
             value.pop("title", None)
-    return Tool(function, chosen, description, parameters, approve, concurrent, model)
+    return Tool(function, chosen, description, parameters, approve, concurrent, checker)
 
 
 class ToolRegistry:

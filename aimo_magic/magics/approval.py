@@ -38,7 +38,7 @@ def approval_mode(shell: Any) -> Mode:
         interactive = shell is not None and stdin is not None and stdin.isatty()
         return "prompt" if interactive else "nobody"
     if sys.platform == "emscripten":
-        return "prompt"  # Pyodide's kernel: input() says itself when it cannot ask
+        return "prompt"  # Pyodide's kernel: input() tells (None) when it cannot ask
     # nbclient and other headless runs say in their request that nobody can answer
     return "prompt" if getattr(kernel, "_allow_stdin", False) else "nobody"
 
@@ -55,6 +55,11 @@ def ask_on_prompt(call: ToolCall, tool: Tool, arguments: Mapping[str, Any]) -> s
         except (EOFError, OSError, RuntimeError, NotImplementedError) as exc:
             # IPython's StdinNotImplementedError is a NotImplementedError
             raise NobodyToAsk(str(exc)) from None
+        if not isinstance(answer, str):
+            # The JupyterLite site's kernel asks through the site's service worker; where
+            # the browser runs none (not https or localhost, a private window...) its
+            # input() gives None at once, without showing the question.
+            raise NobodyToAsk("this page cannot show the question (no service worker)")
         decision = ANSWERS.get(answer.strip().lower())
         if decision is not None:
             return decision

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aimo_magic.core import answer_book, notebooks
+from aimo_magic.core import notebooks
+from aimo_magic.core.answer_log import LOG as ANSWERS_USED
 from aimo_magic.magics import completion, failures
 from aimo_magic.magics.aimo_magics import AimoMagics
 
@@ -26,7 +27,7 @@ def load(shell: Any) -> AimoMagics:
     completion.install(shell, magics)
     notebooks.register(shell, notebooks.Loaded(magics.session, magics, remember_cell_id))
     # Every answer the notebook uses is kept from now on, for `%aimo answers save`.
-    answer_book.record_answers()
+    ANSWERS_USED.start()
     return magics
 
 

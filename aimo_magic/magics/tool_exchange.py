@@ -153,12 +153,29 @@ class ToolExchange(Exchange):
                 raise
             raise fail(self.ctx.settings, str(exc)) from None
         wait_until_warm()
+        self._say_who_could_approve(done)
         self.cards.finish()
         self.tools_result = done
         self._count(done.steps)
         final = self._final(done)
         self._finish(final, self.loop_footer(done))
         return final
+
+    def _say_who_could_approve(self, done: ToolsResult) -> None:
+        """Calls refused because nobody could be asked: one line under the cards saying
+        how to let them run."""
+        from aimo_magic.core.tool_loop import NEEDS_APPROVAL
+
+        names = sorted(
+            {r.call.name for r in done.calls if r.result == NEEDS_APPROVAL.format(name=r.call.name)}
+        )
+        if names:
+            self.cards.note(
+                len(done.steps),
+                f"{', '.join(names)} {'needs' if len(names) == 1 else 'need'} approval and "
+                "nobody can answer a prompt here: run the cell with --approve all to let "
+                f"{'its' if len(names) == 1 else 'their'} calls run.",
+            )
 
     def _count(self, steps: tuple[ChatResult, ...]) -> None:
         """Each step into the session's usage, as it was paid (a cached one is free)."""

@@ -18,7 +18,7 @@ the site needs nothing but a static web server once built:
    ipywidgets, comm, ...) bundled for piplite, with PyPI fallback disabled, so
    ``%pip install aimo-magic`` in the site installs from the site;
 5. the example notebooks that need nothing compiled (pandas is only on Pyodide's CDN),
-   each with its answer file (``NAME.answers.jsonl``), so a link gives recorded answers.
+   each with its answer file (as ``NAME.answers.txt``), so a link gives recorded answers.
 
 Dependencies are resolved the way micropip will at run time: a requirement the lock
 satisfies comes from the lock, anything else from the bundle; markers are evaluated for
@@ -66,6 +66,8 @@ KERNEL_REQUIREMENTS = ["micropip", "ipython", "jedi", "comm"]
 # dependencies, but imports anyio.
 LOCK_DEPENDS_FIXES = {"starlette": ["anyio"]}
 EXAMPLES = ["quickstart.ipynb", "teaching.ipynb"]
+SITE_ANSWERS = ".answers.txt"
+"""What an example's answer file is called in the site (see ``bundle_answers``)."""
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 PYODIDE_MARKERS = {
     "implementation_name": "cpython",
@@ -346,6 +348,24 @@ def fresh_notebook(source: Path, target: Path) -> None:
     target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
+def bundle_answers(notebook: Path, files: Path) -> None:
+    """The answers recorded for an example, beside it, so a student's tab replays them.
+
+    JupyterLite reads any file whose name holds "json" after a dot as one JSON document,
+    which a JSON-lines file is not (the kernel then cannot open it): the site keeps it
+    as ``NAME.answers.txt``, and the notebook's setup cell names that file.
+    """
+    answers = notebook.with_suffix(".answers.jsonl")
+    if not answers.is_file():
+        return
+    shutil.copy2(answers, files / f"{notebook.stem}{SITE_ANSWERS}")
+    copy = files / notebook.name
+    copy.write_text(
+        copy.read_text(encoding="utf-8").replace(answers.name, f"{notebook.stem}{SITE_ANSWERS}"),
+        encoding="utf-8",
+    )
+
+
 def build_config(extensions: list[Path]) -> dict[str, Any]:
     """jupyter lite's own settings: the site's labextensions are exactly these wheels'
     (the kernel's and ipywidgets'), whatever else the building environment has."""
@@ -393,10 +413,7 @@ def build(output: Path, work: Path) -> None:
 
     for name in EXAMPLES:
         fresh_notebook(ROOT / "examples" / name, lite / "files" / name)
-        # The answers recorded for it: a student's tab replays them (see the setup cell).
-        answers = (ROOT / "examples" / name).with_suffix(".answers.jsonl")
-        if answers.is_file():
-            shutil.copy2(answers, lite / "files" / answers.name)
+        bundle_answers(ROOT / "examples" / name, lite / "files")
     (lite / "jupyter-lite.json").write_text(json.dumps(lite_config(), indent=2))
     kernel_extension = resolver.download(
         {"jupyterlite-pyodide-kernel": f"jupyterlite-pyodide-kernel=={JUPYTERLITE_VERSION}"}

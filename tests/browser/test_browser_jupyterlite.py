@@ -8,11 +8,14 @@ own wheels, the answers recorded in the quickstart's answer file (bundled beside
 streaming at a readable pace, the emulator in-process in Pyodide for anything else
 (the hostile cell), the selector. A
 model's hostile HTML, asked for in an extra cell, must stay inert; a raw-HTML control
-cell shows that the checks would see it if it were not.
+cell shows that the checks would see it if it were not. Then the model calls the
+notebook's functions (``--tools``, without pydantic, which the site cannot have): a card
+per call, and the approval question the cell waits on, answered in the page.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -23,7 +26,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import nbformat
 import pytest
@@ -53,6 +56,22 @@ CONTROL = (
     "HTML('<img src=x onerror=\"window.aimoControl=1\">'\n"
     "     '<a href=\"javascript:void(0)\">x</a>')"
 )
+TOOLS = '''import sys
+import aimo_magic
+
+@aimo_magic.tool
+def column_stats(column: str, decimals: int = 2) -> dict:
+    """Summary statistics of one column."""
+    return {"column": column, "mean": round(41.5, decimals), "pydantic": "pydantic" in sys.modules}
+
+@aimo_magic.tool(approve=True)
+def save_chart(column: str, path: str) -> str:
+    """Plot a column and save the figure to path."""
+    SAVED.append(path)
+    return "saved " + path
+
+SAVED = []'''
+TOOLS_MODEL = "DeepSeek-V3-1"
 
 
 @pytest.fixture(scope="session")
@@ -138,24 +157,64 @@ class LitePage:
         self.page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
         self.page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
 
-    def add_cell_and_run(self, source: str) -> int:
-        """Type a new cell below the last one, as a person would, and run it."""
+    def add_cell_and_run(self, source: str, *, wait: bool = True) -> int:
+        """Type a new cell below the last one, as a person would, and run it.
+
+        Lines after the first are pasted, so the editor adds no indentation of its own.
+        """
         count = self.page.locator(".jp-Notebook .jp-CodeCell").count()
         last = self.page.locator(".jp-Notebook .jp-Cell").last
         last.locator(".jp-InputPrompt").click()
         self.page.keyboard.press("b")
         self.page.keyboard.press("Enter")
-        self.page.keyboard.type(source)
+        first, *rest = source.split("\n", 1)
+        self.page.keyboard.type(first)
+        if rest:
+            self.page.keyboard.insert_text("\n" + rest[0])
         self.page.keyboard.press("Shift+Enter")
-        self.wait_until_done(count)
+        if wait:
+            self.wait_until_done(count)
         return count
+
+    def answer_prompt(self, index: int, reply: str) -> tuple[str, str]:
+        """Wait for the stdin box under the running cell and answer it; the question it
+        asked, and what the cell showed while it waited."""
+        box = self.code_cell(index).locator(".jp-Stdin-input")
+        box.wait_for(timeout=CELL_TIMEOUT_MS)
+        question = self.code_cell(index).locator(".jp-Stdin-prompt").inner_text()
+        waiting = self.text(index)
+        box.fill(reply)
+        box.press("Enter")
+        return question, waiting
 
 
 @pytest.fixture
 def lite(
     request: pytest.FixtureRequest, chromium: Browser, site_url: str, tmp_path: Path
 ) -> Iterator[LitePage]:
-    context = chromium.new_context(viewport=VIEWPORT)
+    with _lite_page(request, chromium, site_url, tmp_path, service_workers="allow") as page:
+        yield page
+
+
+@pytest.fixture
+def lite_without_service_worker(
+    request: pytest.FixtureRequest, chromium: Browser, site_url: str, tmp_path: Path
+) -> Iterator[LitePage]:
+    """The site in a browser that runs no service worker for it (as on a plain-http
+    address other than localhost, or in some private windows)."""
+    with _lite_page(request, chromium, site_url, tmp_path, service_workers="block") as page:
+        yield page
+
+
+@contextlib.contextmanager
+def _lite_page(
+    request: pytest.FixtureRequest,
+    chromium: Browser,
+    site_url: str,
+    tmp_path: Path,
+    service_workers: Literal["allow", "block"],
+) -> Iterator[LitePage]:
+    context = chromium.new_context(viewport=VIEWPORT, service_workers=service_workers)
     page = context.new_page()
     lite_page = LitePage(page, site_url)
 
@@ -194,8 +253,9 @@ def test_the_quickstart_runs_in_the_browser_with_no_server(
     recorder = lite.output(first_answer).evaluate_handle(RECORD_TEXTS)
     lite.wait_until_done(0, FIRST_CELL_TIMEOUT_MS)
     setup = lite.text(0)
-    # The site bundles the quickstart's answer file: recorded answers, the emulator for the rest.
-    assert "answering from quickstart.answers.jsonl" in setup, setup
+    # The site bundles the quickstart's answer file (as .txt: see build.py's bundle_answers):
+    # recorded answers, the emulator for the rest.
+    assert "answering from quickstart.answers.txt" in setup, setup
     assert "emulator in this process (no server)" in setup, setup
     lite.wait_until_done(first_answer)
     seen: list[str] = recorder.evaluate("recorder => recorder.stop()")
@@ -216,7 +276,7 @@ def test_the_quickstart_runs_in_the_browser_with_no_server(
         if source.startswith("%%aimo"):
             assert "DeepSeek-V3-1" in shown or "gpt-4o" in shown, shown
             assert "tokens" in shown, f"no footer under {source!r}"
-            assert "(quickstart.answers.jsonl)" in shown, f"not the recorded answer: {shown!r}"
+            assert "(quickstart.answers.txt)" in shown, f"not the recorded answer: {shown!r}"
     answer_html = lite.output(first_answer).inner_html()
     assert "<h" in answer_html and "<pre" in answer_html, "rendered markdown with code"
 
@@ -240,6 +300,38 @@ def test_the_quickstart_runs_in_the_browser_with_no_server(
     found = lite.output(control).evaluate(FIND_ACTIVE_CONTENT)
     assert any("onerror" in f for f in found) and any("javascript:" in f for f in found)
 
+    # The model calls the notebook's functions: pydantic is not in the site, the tools
+    # work all the same; a card per call; the approval question waits for the person.
+    assert lite.text(lite.add_cell_and_run(TOOLS)).strip() == ""
+    read_only = lite.add_cell_and_run(
+        f"%%aimo {TOOLS_MODEL} --tools column_stats,save_chart\nWhat does column_stats say?"
+    )
+    shown = lite.text(read_only)
+    assert "Traceback" not in shown and "⚙ column_stats" in shown, shown
+    assert "done" in shown and "1 call in 2 steps" in shown, shown
+    assert shown.index("function call") < shown.index("tokens"), "cards above, footer last"
+    card = lite.output(read_only).locator("details")
+    assert card.count() == 1
+    card.locator("summary").click()
+    assert '"mean": 41.5' in card.inner_text(), card.inner_text()
+    assert '"pydantic": false' in card.inner_text(), "the site has no pydantic"
+    approved = lite.add_cell_and_run(
+        f"%%aimo {TOOLS_MODEL} --tools save_chart\nPlease use save_chart.", wait=False
+    )
+    question, waiting = lite.answer_prompt(approved, "y")
+    assert question.startswith("Run save_chart({") and "[a]ll for this cell" in question
+    assert "waiting for approval" in waiting, waiting
+    lite.wait_until_done(approved)
+    shown = lite.text(approved)
+    assert "⚙ save_chart" in shown and "done" in shown and "saved " in shown, shown
+    declined = lite.add_cell_and_run(
+        f"%%aimo {TOOLS_MODEL} --tools save_chart\nPlease use save_chart again.", wait=False
+    )
+    lite.answer_prompt(declined, "n")
+    lite.wait_until_done(declined)
+    assert "declined" in lite.text(declined)
+    assert lite.text(lite.add_cell_and_run("print(len(SAVED), 'saved')")).strip() == "1 saved"
+
     # A real server on another origin that allows no cross-origin calls (as an API without
     # CORS): the browser blocks the call, and the cell says so in one line.
     blocked = lite.add_cell_and_run(
@@ -252,3 +344,37 @@ def test_the_quickstart_runs_in_the_browser_with_no_server(
 
     assert lite.outside == [], f"the site reached outside 127.0.0.1: {lite.outside[:5]}"
     assert lite.page_errors == [], lite.page_errors[:3]
+
+
+def test_without_a_service_worker_approval_is_refused_in_one_line(
+    lite_without_service_worker: LitePage,
+) -> None:
+    """No service worker, no stdin prompt: a call needing approval is refused with a line
+    saying how to let it run, and --approve all runs it."""
+    lite = lite_without_service_worker
+    page = lite.page
+    page.goto(f"{lite.site}/lab/index.html?path=quickstart.ipynb")
+    lite.code_cell(0).locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")  # the setup cell only
+    lite.wait_until_done(0, FIRST_CELL_TIMEOUT_MS)
+    assert "emulator in this process (no server)" in lite.text(0)
+    lite.add_cell_and_run(TOOLS)
+    refused = lite.add_cell_and_run(
+        f"%%aimo {TOOLS_MODEL} --tools save_chart\nPlease use save_chart."
+    )
+    shown = lite.text(refused)
+    assert "Traceback" not in shown and "⚙ save_chart" in shown and "refused" in shown, shown
+    assert (
+        "save_chart needs approval and nobody can answer a prompt here: run the cell with "
+        "--approve all to let its calls run." in shown
+    ), shown
+    assert lite.page.locator(".jp-Stdin-input").count() == 0
+    allowed = lite.add_cell_and_run(
+        f"%%aimo {TOOLS_MODEL} --tools save_chart --approve all\nPlease use save_chart."
+    )
+    shown = lite.text(allowed)
+    assert "⚙ save_chart" in shown and "saved " in shown and "refused" not in shown, shown
+    assert lite.text(lite.add_cell_and_run("print(len(SAVED), 'saved')")).strip() == "1 saved"
+    # (JupyterLite itself reports a page error, 'undefined', when its service worker
+    # cannot register: not checked here.)
+    assert lite.outside == [], lite.outside
