@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from waiting import count_in_flight_afresh
 
 from aimo_magic.emulator import EmulatorHandle
 
@@ -23,5 +24,5 @@ def use_emulator(
     monkeypatch.delenv("AIMO_MODEL", raising=False)
     emulator.clear_faults()
     emulator.clear_requests()
-    emulator.reset_in_flight()
+    count_in_flight_afresh(emulator)
     return emulator

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from waiting import wait_until
+from waiting import count_in_flight_afresh, wait_until
 
 import aimo_magic
 from aimo_magic.core.catalogue import parse_catalogue
@@ -27,7 +27,7 @@ WORDS = "Tell me about rivers ::words 60"
 def emu(emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
     emulator.clear_faults()
     emulator.clear_requests()
-    emulator.reset_in_flight()
+    count_in_flight_afresh(emulator)
     yield emulator
     emulator.clear_faults()
 

@@ -12,6 +12,7 @@ import pytest
 from kernel_harness import CellRun, Kernel
 from test_cell_magic import assert_inert
 from test_subcommands import complete, typed
+from waiting import count_in_flight_afresh
 
 from aimo_magic.emulator import EmulatorHandle, provider_id
 
@@ -41,7 +42,7 @@ def emu(emulator: EmulatorHandle, kernel: Kernel) -> Iterator[EmulatorHandle]:
     kernel.execute("%aimo reset --all")
     emulator.clear_faults()
     emulator.clear_requests()
-    emulator.reset_in_flight()
+    count_in_flight_afresh(emulator)
     yield emulator
     emulator.clear_faults()
 

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aimo_magic.emulator import EmulatorHandle
 
 CHECK_EVERY_S = 0.005
 FAILURE_AFTER_S = 60.0
@@ -24,3 +28,10 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {timeout:g} s in vain until {what}")
         time.sleep(CHECK_EVERY_S)
+
+
+def count_in_flight_afresh(emulator: EmulatorHandle) -> None:
+    """Start the emulator's high-water mark of requests in flight (``max_in_flight``) from
+    none: streams an earlier test cut may still be closing at the server."""
+    wait_until(lambda: emulator.in_flight == 0, "no request of an earlier test is in flight")
+    emulator.reset_in_flight()
