@@ -337,3 +337,26 @@ def test_a_traceback_to_explain_gets_what_went_wrong_why_and_a_fix(
     assert "**Why:**" in reply and "base case" in reply
     other = text(emulator, EXPLAIN_PROMPT.format(error="KeyError: 'revenue'"))
     assert "`KeyError: 'revenue'`" in other and "key" in other.split("**Why:**")[1]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "reply"),
+    [
+        ("How many legs does a spider have? Answer with a number.", "8"),
+        ("How many days are there in a week?", "7"),
+        ("In one word: is water wet?", {"Yes", "No"}),
+        ("In one word: hi?", "Hello"),
+        ("Name one colour.", {"Blue", "Green", "Amber"}),
+        ("Give me one animal", {"Otter", "Heron", "Fox"}),
+    ],
+)
+def test_short_questions_everyone_knows_get_fitting_answers(
+    emulator: EmulatorHandle, prompt: str, reply: str | set[str]
+) -> None:
+    given = text(emulator, prompt)
+    assert given == reply if isinstance(reply, str) else given in reply
+
+
+def test_a_haiku_fits_its_subject_when_one_does(emulator: EmulatorHandle) -> None:
+    assert text(emulator, "Write a haiku about a river at night.").startswith("Quiet river night")
+    assert text(emulator, "A haiku about code, please").startswith("Code runs line by line")

@@ -206,4 +206,5 @@ def test_langchain_function_calling_structured_output(emulator: EmulatorHandle) 
     structured = model.with_structured_output(Booking, method="function_calling")
     booking = structured.invoke("Book a table for dinner")
     assert isinstance(booking, Booking)
-    assert booking.kind == "lunch" and 50 <= booking.guests <= 60
+    assert booking.kind == "dinner", "the enum value the prompt names"
+    assert 50 <= booking.guests <= 60

@@ -54,8 +54,10 @@ and pixel sizes, and the default answer mentions them; a text-only model answers
 does image data that does not decode (``emulator/received_images.py``).
 
 A ``response_format`` of ``json_object`` or ``json_schema`` always gets valid JSON; ``tools``
-get a tool call (``finish_reason: "tool_calls"``, arguments valid against the tool's schema)
-by the rule in ``aimo_magic.emulator.tools``; ``max_tokens`` cuts the answer with
+get a call to the most fitting one (``finish_reason: "tool_calls"``, arguments read from the
+prompt and valid against the tool's schema) by the rule in ``aimo_magic.emulator.tools``, and
+tool results sent back get an answer that quotes them; ``::tool NAME {json}`` scripts exact
+calls (several in one step; ``::then`` starts the next step); ``max_tokens`` cuts the answer with
 ``finish_reason: "length"``. Streams carry one token per chunk and end the AiMo way
 (``finish_reason`` and ``usage`` at the top level of the last chunk) unless
 ``stream_options.include_usage`` asks for OpenAI's layout.

@@ -24,6 +24,7 @@ from aimo_magic.emulator.received_images import ImageFacts, images_summary, ment
 from aimo_magic.emulator.schema import Chooser, schema_instance
 from aimo_magic.emulator.seeds import stable_index
 from aimo_magic.emulator.tokens import content_text, count_tokens
+from aimo_magic.emulator.tools import results_answer
 
 UNICODE_TAIL = "\n\nUnicode check: line\u2028separator, paragraph\u2029separator, emoji 🎉🚀👩‍💻."
 
@@ -187,9 +188,11 @@ def fitting_answer(question: Question, prompt: str, view: RequestView) -> str:
     if question.kind == "choice" and question.expected is not None:
         return str(view.grader.option(question.options, question.expected, prompt))
     if question.kind == "number":
+        if question.expected is not None:
+            return view.grader.number(question.expected, prompt)
         return brief.number(prompt)
     if question.kind == "word":
-        return brief.word(question, prompt)
+        return question.expected or brief.word(question, prompt)
     if question.kind == "haiku":
         return brief.haiku(prompt)
     if question.kind == "sentences":
@@ -216,5 +219,8 @@ def compose_answer(directives: Directives, view: RequestView) -> str:
         return _json_answer(directives, view, response_format)
     if directives.kind is not None:
         return _directed(directives, view)
+    quoted = results_answer(view.messages, directives.prompt)
+    if quoted is not None:
+        return quoted
     question = read_question(directives.prompt, _instructions(view))
     return fitting_answer(question, directives.prompt, view)

@@ -107,8 +107,12 @@ def paragraph(subject_topic: str, count: int, limit: int | None) -> str:
 
 
 def haiku(prompt: str) -> str:
-    lines = HAIKUS[stable_index(len(HAIKUS), "haiku", prompt)]
-    return "  \n".join(lines)  # two spaces: a line break in markdown
+    """The haiku whose words the prompt shares most (a river for a river), else one by hash."""
+    asked = {w.lower() for w in re.findall(r"[A-Za-z]+", prompt)}
+    overlaps = [len(asked & {w.lower() for w in " ".join(h).split()}) for h in HAIKUS]
+    best = max(overlaps)
+    chosen = overlaps.index(best) if best else stable_index(len(HAIKUS), "haiku", prompt)
+    return "  \n".join(HAIKUS[chosen])  # two spaces: a line break in markdown
 
 
 def code_example(language: str, limit: int | None) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +49,7 @@ from aimo_magic.emulator.sse import Completion, ToolCall, UsageLayout, dumps
 from aimo_magic.emulator.state import EmulatorState
 from aimo_magic.emulator.stream import Hold, Pace, stream_bytes
 from aimo_magic.emulator.tokens import count_prompt_tokens, split_tokens
-from aimo_magic.emulator.tools import arguments, chosen_tool
+from aimo_magic.emulator.tools import PlannedCall, planned_calls
 from aimo_magic.emulator.validation import (
     BadRequest,
     check_key,
@@ -126,15 +126,22 @@ def _mark_answered(entry: dict[str, Any], response: Response) -> Response:
 
 
 def _completion(
-    text: str, body: dict[str, Any], served: str, tool_call: ToolCall | None = None
+    text: str, body: dict[str, Any], served: str, calls: Sequence[PlannedCall] = ()
 ) -> Completion:
-    """The answer (or a tool call's arguments) cut to ``max_tokens``, with usage that adds
-    up."""
+    """The answer (or the calls' arguments, one after another) cut to ``max_tokens``, with
+    usage that adds up."""
     tokens = split_tokens(text)
+    call_of: list[int] = []
+    if calls:
+        tokens = []
+        for index, call in enumerate(calls):
+            pieces = split_tokens(call.arguments)
+            tokens += pieces
+            call_of += [index] * len(pieces)
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
-    finish = "stop" if tool_call is None else "tool_calls"
+    finish = "tool_calls" if calls else "stop"
     if limit is not None and len(tokens) > limit:
-        tokens, finish = tokens[:limit], "length"
+        tokens, call_of, finish = tokens[:limit], call_of[:limit], "length"
     prompt_tokens = count_prompt_tokens(body["messages"])
     usage = {
         "prompt_tokens": prompt_tokens,
@@ -148,7 +155,8 @@ def _completion(
         tokens,
         finish,
         usage,
-        tool_call,
+        tuple(ToolCall(f"call_{uuid.uuid4().hex[:24]}", call.name) for call in calls),
+        tuple(call_of),
     )
 
 
@@ -182,7 +190,7 @@ class _Asked:
     body: dict[str, Any]
     directives: Directives
     images: Any
-    tool: Any
+    calls: list[PlannedCall]
     request_id: str | None
     authorization_present: bool
     user_agent: str | None
@@ -211,7 +219,7 @@ async def _respond(request: Request, state: EmulatorState, raw: bytes) -> Respon
         fault = parse_fault_spec(";".join(s for s in sources if s))
         pace = _pace(request, state, directives, fault)
         changes = request_changes(directives.providers)
-        tool = chosen_tool(body)
+        calls = planned_calls(body, directives.prompt, directives.tool_script)
     except (BadRequest, DirectiveError) as exc:
         return error_response(400, str(exc), "invalid_request_error")
     except ProviderSpecError as exc:
@@ -240,7 +248,7 @@ async def _respond(request: Request, state: EmulatorState, raw: bytes) -> Respon
         body,
         directives,
         images,
-        tool,
+        calls,
         request.headers.get("x-request-id"),
         authorization is not None,
         request.headers.get("user-agent"),
@@ -349,9 +357,8 @@ async def _answer(
         images=asked.images,
         grader=grader,
     )
-    if asked.tool is not None:
-        call = ToolCall(f"call_{uuid.uuid4().hex[:24]}", asked.tool["name"])
-        completion = _completion(arguments(asked.tool), body, served, call)
+    if asked.calls:
+        completion = _completion("", body, served, asked.calls)
     else:
         text = compose_answer(asked.directives, view) + (UNICODE_TAIL if fault.unicode else "")
         completion = _completion(text, body, served)

@@ -25,12 +25,17 @@ DIRECTIVES: dict[str, str] = {
     "::fault SPEC": "apply a fault spec (see aimo_magic.emulator.faults) to this request",
     "::provider NAME SPEC": "when provider NAME (* for any) serves this request, it behaves "
     "as SPEC says, e.g. 'fault=status=503' (see aimo_magic.emulator.providers); repeatable",
+    "::tool NAME {json}": "call function NAME with these exact arguments (offered or not); "
+    "several make several calls in one step",
+    "::then": "between ::tool directives: the calls after it are the next step's, made once "
+    "the results of the step before have come back",
 }
 """Every directive with a one-line description; without one, the answer fits the question."""
 
 CONTENT_KINDS = ("echo", "hostile", "code", "long", "words")
-_ALL_KINDS = (*CONTENT_KINDS, "pace", "latency", "fault", "provider")
+_ALL_KINDS = (*CONTENT_KINDS, "pace", "latency", "fault", "provider", "tool", "then")
 REPEATABLE = ("provider",)
+SCRIPT = ("tool", "then")
 _DIRECTIVE = re.compile(r"(?<!\S)::([a-z]+)\b[ \t]*([^\n]*?)(?=[ \t]*(?<!\S)::[a-z]|\n|$)")
 MAX_LONG_KB = 10_000
 MAX_WORDS = 1_000_000
@@ -52,6 +57,8 @@ class Directives:
     """The message text with the directives taken out."""
     providers: tuple[tuple[str, str], ...] = ()
     """``::provider NAME SPEC`` directives, as (NAME, SPEC), in order."""
+    tool_script: tuple[tuple[tuple[str, str], ...], ...] = ()
+    """``::tool`` calls as steps (split at ``::then``), each call (NAME, ARGUMENTS)."""
 
 
 def _number(name: str, arg: str, limit: float, example: str) -> float:
@@ -68,9 +75,12 @@ def _number(name: str, arg: str, limit: float, example: str) -> float:
 def parse_directives(text: str) -> Directives:
     found: dict[str, str] = {}
     repeated: dict[str, list[str]] = {name: [] for name in REPEATABLE}
+    script: list[tuple[str, str]] = []
     for match in _DIRECTIVE.finditer(text):
         name = match.group(1)
-        if name in REPEATABLE:
+        if name in SCRIPT:
+            script.append((name, match.group(2).strip()))
+        elif name in REPEATABLE:
             repeated[name].append(match.group(2).strip())
         elif name in _ALL_KINDS and name not in found:
             found[name] = match.group(2).strip()
@@ -93,8 +103,33 @@ def parse_directives(text: str) -> Directives:
         raise DirectiveError("::fault needs a spec, e.g. '::fault status=429;retry_after=1'")
     providers = tuple(_provider(arg) for arg in repeated["provider"])
     return Directives(
-        kind, language, size, pace, latency, found.get("fault", ""), prompt, providers
+        kind,
+        language,
+        size,
+        pace,
+        latency,
+        found.get("fault", ""),
+        prompt,
+        providers,
+        _tool_script(script),
     )
+
+
+def _tool_script(items: list[tuple[str, str]]) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """``::tool``/``::then`` in order as steps of (NAME, ARGUMENTS) calls."""
+    steps: list[list[tuple[str, str]]] = [[]]
+    for kind, arg in items:
+        if kind == "then":
+            steps.append([])
+            continue
+        name, _, arguments = arg.partition(" ")
+        if not re.fullmatch(r"[\w.-]+", name):
+            raise DirectiveError(
+                "::tool needs a function name, then its arguments as JSON, e.g. "
+                '::tool get_weather {"city": "Paris"}'
+            )
+        steps[-1].append((name, arguments.strip() or "{}"))
+    return tuple(tuple(step) for step in steps if step)
 
 
 def _provider(arg: str) -> tuple[str, str]:

@@ -25,6 +25,12 @@ from typing import Literal
 
 from aimo_magic.emulator.arithmetic import find_arithmetic
 from aimo_magic.emulator.explanations import reported_error
+from aimo_magic.emulator.facts import (
+    is_greeting,
+    is_yes_no_question,
+    known_count,
+    named_example,
+)
 from aimo_magic.emulator.seeds import stable_index
 
 Kind = Literal[
@@ -146,7 +152,8 @@ _STOPWORD_TEXT = (
     "give write tell describe summarise summarize answer reply respond classify label word "
     "words one single only just in about into than then so very more most some any each"
 )
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+"""Words that say nothing about what a prompt is about."""
 
 
 @dataclass(frozen=True)
@@ -155,16 +162,13 @@ class Question:
 
     kind: Kind
     expected: str | None = None
-    """The right answer, for arithmetic and choices (the option as the prompt spells it)."""
+    """The right answer of a checkable question (arithmetic, a choice, as the prompt spells
+    the option, a known count), or a named example's word ("Name one colour")."""
     options: tuple[str, ...] = ()
     sentences: int = 0
     language: str = "python"
     subject: str = ""
     """What the question is about: the text after its last colon, or the prompt itself."""
-
-    @property
-    def checkable(self) -> bool:
-        return self.expected is not None
 
 
 def _clean_item(item: str) -> str:
@@ -228,7 +232,7 @@ def subject_of(prompt: str) -> str:
 def key_word(text: str, prompt: str) -> str:
     """One telling word of ``text``: its longest content word (a hash breaks ties)."""
     words = [w.strip("'-") for w in re.findall(r"[A-Za-z][\w'-]*", text)]
-    candidates = [w for w in words if len(w) > 2 and w.lower() not in _STOPWORDS]
+    candidates = [w for w in words if len(w) > 2 and w.lower() not in STOPWORDS]
     if not candidates:
         return ("Clear", "Simple", "Useful", "Careful")[stable_index(4, "word", prompt)]
     longest = max(len(w) for w in candidates)
@@ -276,9 +280,17 @@ def read_question(prompt: str, instructions: str = "") -> Question:
             expected = expected_option(options, prompt, span)
             return Question("choice", expected, options, subject=subject)
     if _NUMBER_CUES.search(both) and not explains:
-        return Question("number", subject=subject)
+        return Question("number", known_count(prompt), subject=subject)
+    example = named_example(prompt, prompt)
+    if example is not None:
+        return Question("word", example, subject=subject)
     if word_cue:
-        return Question("word", subject=subject)
+        if is_yes_no_question(subject):
+            yes_no = ("Yes", "No")
+            return Question(
+                "choice", expected_option(yes_no, prompt, None), yes_no, subject=subject
+            )
+        return Question("word", "Hello" if is_greeting(subject) else None, subject=subject)
     if _HAIKU.search(both):
         return Question("haiku", subject=subject)
     sentences = _sentence_count(both)

@@ -19,6 +19,8 @@ Chooser = Callable[[Sequence[Any]], Any]
 """Picks one of an ``enum``'s values (the emulator picks the one the prompt points to)."""
 Describer = Callable[[str], "str | None"]
 """Text for a plain string property, from its name (``summary``), or None for an example."""
+Measurer = Callable[[str], "float | None"]
+"""A number for a numeric property, from its name, or None for the schema's example."""
 
 FULL_DEPTH = 3
 """Below this depth optional properties and array items beyond ``minItems`` are left out,
@@ -47,6 +49,7 @@ class _Context:
     root: Any
     choose: Chooser
     describe: Describer
+    measure: Measurer | None = None
 
 
 def _first(values: Sequence[Any]) -> Any:
@@ -58,11 +61,16 @@ def _no_text(name: str) -> None:
 
 
 def schema_instance(
-    schema: Any, choose: Chooser | None = None, describe: Describer | None = None
+    schema: Any,
+    choose: Chooser | None = None,
+    describe: Describer | None = None,
+    measure: Measurer | None = None,
 ) -> Any:
     """A value valid against ``schema`` (a JSON schema as a dict); ``choose`` picks each
-    ``enum``'s value (the first by default), ``describe`` words plain string properties."""
-    return _instance(schema, _Context(schema, choose or _first, describe or _no_text), 0)
+    ``enum``'s value (the first by default), ``describe`` words plain string properties,
+    ``measure`` gives numeric ones (used when it fits the bounds)."""
+    context = _Context(schema, choose or _first, describe or _no_text, measure)
+    return _instance(schema, context, 0)
 
 
 def _resolve(ref: str, root: Any) -> Any:
@@ -139,7 +147,7 @@ def _instance(schema: Any, ctx: _Context, depth: int, name: str = "") -> Any:
     if kind == "array":
         return _array(schema, ctx, depth)
     if kind in ("integer", "number"):
-        return _number(schema, kind == "integer", ctx)
+        return _number(schema, kind == "integer", ctx, name)
     if kind == "string":
         return _string(schema, ctx.describe(name) if name else None)
     return {"boolean": True, "null": None}.get(kind, "value")
@@ -183,7 +191,7 @@ def _distinct(value: Any, index: int) -> Any:
     return value + index
 
 
-def _number(schema: dict[str, Any], integer: bool, ctx: _Context) -> int | float:
+def _number(schema: dict[str, Any], integer: bool, ctx: _Context, name: str = "") -> int | float:
     low = -math.inf
     high = math.inf
     if "minimum" in schema:
@@ -197,6 +205,9 @@ def _number(schema: dict[str, Any], integer: bool, ctx: _Context) -> int | float
         low = max(low, exclusive_low + (step if integer or "multipleOf" in schema else 1e-9))
     if isinstance(exclusive_high, int | float) and not isinstance(exclusive_high, bool):
         high = min(high, exclusive_high - (step if integer or "multipleOf" in schema else 1e-9))
+    measured = ctx.measure(name) if ctx.measure is not None and name else None
+    if measured is not None and _fits(measured, low, high, integer, schema.get("multipleOf")):
+        return int(measured) if integer else measured
     if integer and ctx.choose is not _first and high - low < SMALL_RANGE:
         # A small bounded range (a rating, 1 to 5) is a choice like an enum's.
         first = math.ceil(low / step) * step
@@ -209,6 +220,13 @@ def _number(schema: dict[str, Any], integer: bool, ctx: _Context) -> int | float
         if value > high:
             value -= step
     return int(value) if integer else value
+
+
+def _fits(value: float, low: float, high: float, integer: bool, step: Any) -> bool:
+    """Whether ``value`` meets the bounds (already narrowed for exclusive ones)."""
+    if not low <= value <= high or (integer and not float(value).is_integer()):
+        return False
+    return not (isinstance(step, int | float) and step and (value / step) % 1)
 
 
 def _string(schema: dict[str, Any], described: str | None = None) -> str:

@@ -19,7 +19,8 @@ def dumps(data: Any) -> str:
 
 @dataclass(frozen=True)
 class ToolCall:
-    """The head of a tool call; its ``arguments`` are the completion's tokens."""
+    """The head of a tool call; its ``arguments`` are the completion's tokens marked with
+    its index in ``Completion.call_of``."""
 
     id: str
     name: str
@@ -27,8 +28,8 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class Completion:
-    """One answer, ready to be sent whole or as chunks: text, or one tool call whose
-    arguments stream as the tokens do."""
+    """One answer, ready to be sent whole or as chunks: text, or tool calls whose arguments
+    stream as the tokens do (each token belongs to the call ``call_of`` names)."""
 
     id: str
     created: int
@@ -36,43 +37,54 @@ class Completion:
     tokens: list[str]
     finish_reason: str
     usage: dict[str, int]
-    tool_call: ToolCall | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    call_of: tuple[int, ...] = ()
+    """For each token of a tool-call answer, the index of the call whose arguments it is."""
 
     @property
     def text(self) -> str:
         return "".join(self.tokens)
 
-    def _assistant(self) -> dict[str, Any]:
-        if self.tool_call is None:
-            return {"role": "assistant", "content": self.text}
-        call = self._call_head()
-        call["function"]["arguments"] = self.text
-        return {"role": "assistant", "content": None, "tool_calls": [call]}
+    def arguments(self, index: int) -> str:
+        return "".join(t for t, c in zip(self.tokens, self.call_of, strict=True) if c == index)
 
-    def _call_head(self) -> dict[str, Any]:
-        assert self.tool_call is not None
+    def _assistant(self) -> dict[str, Any]:
+        if not self.tool_calls:
+            return {"role": "assistant", "content": self.text}
+        calls = []
+        for index in range(len(self.tool_calls)):
+            call = self._call_head(index)
+            call["function"]["arguments"] = self.arguments(index)
+            calls.append(call)
+        return {"role": "assistant", "content": None, "tool_calls": calls}
+
+    def _call_head(self, index: int) -> dict[str, Any]:
+        tool_call = self.tool_calls[index]
         return {
-            "id": self.tool_call.id,
+            "id": tool_call.id,
             "type": "function",
-            "function": {"name": self.tool_call.name, "arguments": ""},
+            "function": {"name": tool_call.name, "arguments": ""},
         }
 
     def _deltas(self) -> list[dict[str, Any]]:
-        """The role delta, then one delta per token: content, or arguments in pieces after
-        a first delta naming the call (OpenAI's form)."""
-        if self.tool_call is None:
+        """The role delta, then one delta per token: content, or for each call a delta
+        naming it followed by its arguments in pieces (OpenAI's form)."""
+        if not self.tool_calls:
             return [{"role": "assistant", "content": ""}] + [
                 {"content": token} for token in self.tokens
             ]
-        head = {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [{"index": 0, **self._call_head()}],
-        }
-        return [head] + [
-            {"tool_calls": [{"index": 0, "function": {"arguments": token}}]}
-            for token in self.tokens
-        ]
+        deltas: list[dict[str, Any]] = []
+        for index in range(len(self.tool_calls)):
+            head: dict[str, Any] = {"tool_calls": [{"index": index, **self._call_head(index)}]}
+            if index == 0:
+                head = {"role": "assistant", "content": None, **head}
+            deltas.append(head)
+            deltas += [
+                {"tool_calls": [{"index": index, "function": {"arguments": token}}]}
+                for token, call in zip(self.tokens, self.call_of, strict=True)
+                if call == index
+            ]
+        return deltas
 
     def message(self) -> dict[str, Any]:
         return {
