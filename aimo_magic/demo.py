@@ -248,8 +248,16 @@ def _demo_environment(
     if env.get(ENV_API_KEY):
         url = env.get(ENV_BASE_URL) or DEFAULT_BASE_URL
         print(f"{ENV_API_KEY} is set: running {_shown(source)} against AiMo Network at {url}.")
+        return env
+    env.setdefault(PACE_ENV, HEADLESS_PACE)
+    beside = source.with_suffix(".answers.jsonl")
+    if record is None and beside.is_file() and env.get(ENV_ANSWERS, "").lower() != OFF:
+        print(
+            f"No {ENV_API_KEY}: running {_shown(source)} from its recorded answers in "
+            f"{_shown(beside)}, the local AiMo emulator answering anything else (no key, no "
+            f"network; {ENV_ANSWERS}=off for the emulator alone)."
+        )
     else:
-        env.setdefault(PACE_ENV, HEADLESS_PACE)
         print(
             f"No {ENV_API_KEY}: running {_shown(source)} against the local AiMo emulator "
             "(no key, no network)."

@@ -12,12 +12,14 @@ from aimo_magic.emulator.inprocess import InProcessEmulator, start_in_process
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[EmulatorHandle]:
-    """One AiMo emulator on loopback for the session: no latency, no pacing.
+    """One AiMo emulator on loopback for the session: no latency, no pacing, and every
+    model always right on checkable questions (``accuracy=1.0``), so that tests of clients
+    see the answers the rules give; tests of the models' own accuracy start their own.
 
     It is shared: a test that queues faults (``emulator.queue_faults``) must leave the
     queue empty, e.g. by calling ``emulator.clear_faults()`` in a ``finally``.
     """
-    with start() as handle:
+    with start(accuracy=1.0) as handle:
         yield handle
 
 
@@ -27,7 +29,7 @@ def in_process_emulator() -> Iterator[InProcessEmulator]:
 
     Not configured (nothing mounted, no environment set): tests pass its transports.
     """
-    with start_in_process() as handle:
+    with start_in_process(accuracy=1.0) as handle:
         yield handle
 
 

@@ -96,13 +96,17 @@ def test_record_then_replay_strictly_and_a_changed_cell_fails_in_one_line(
 
 
 def test_without_a_key_the_setup_cell_uses_the_file_and_the_emulator_for_the_rest(
-    clean_env: pytest.MonkeyPatch, tmp_path: Path
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     notebook = tiny_notebook(tmp_path, "What is 2 + 2?")
     answers = tmp_path / "tiny.answers.jsonl"
     assert run_demo(notebook, output=tmp_path / "r.ipynb", record=answers, timeout=120) == 0
     tiny_notebook(tmp_path, "Name a river.")  # not recorded: the emulator answers it
+    capsys.readouterr()
     assert run_demo(notebook, output=tmp_path / "out.ipynb", timeout=120) == 0
+    said = capsys.readouterr().out
+    assert f"from its recorded answers in {answers}" in said, said
+    assert "the local AiMo emulator answering anything else" in said
     shown = outputs(tmp_path / "out.ipynb")
     assert "answering from tiny.answers.jsonl (1 answer" in shown[0]
     assert "anything not recorded goes to the local AiMo emulator" in shown[0]

@@ -86,6 +86,7 @@ from aimo_magic.emulator.settings import (
     DEFAULT_API_KEY,
     EXPIRED_KEY,
     EmulatorSettings,
+    Timing,
 )
 
 if TYPE_CHECKING:
@@ -98,12 +99,19 @@ def start_in_process(
     tokens_per_second: float | None = None,
     providers: Iterable[ProviderChoice] = (),
     serve: Iterable[ServeChoice] = (),
+    accuracy: float | None = None,
+    timing: Timing = "uniform",
 ) -> InProcessEmulator:
     """The emulator with no server, reached through its transports (see ``inprocess``)."""
     from aimo_magic.emulator.inprocess import start_in_process as _start
 
     return _start(
-        latency_ms=latency_ms, tokens_per_second=tokens_per_second, providers=providers, serve=serve
+        latency_ms=latency_ms,
+        tokens_per_second=tokens_per_second,
+        providers=providers,
+        serve=serve,
+        accuracy=accuracy,
+        timing=timing,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from aimo_magic.emulator import brief, samples
 from aimo_magic.emulator.directives import Directives
 from aimo_magic.emulator.explanations import explanation, reported_error
+from aimo_magic.emulator.grading import ALWAYS_RIGHT, Grader
 from aimo_magic.emulator.questions import (
     Question,
     expected_option,
@@ -40,6 +41,8 @@ class RequestView:
     authorization_present: bool = False
     user_agent: str | None = None
     images: tuple[ImageFacts, ...] = ()
+    grader: Grader = ALWAYS_RIGHT
+    """Whether the serving model gets checkable answers right (``grading``)."""
 
 
 def _shorten(value: Any) -> Any:
@@ -123,12 +126,14 @@ def _limit(view: RequestView) -> int | None:
     return limit if isinstance(limit, int) else None
 
 
-def _chooser(prompt: str) -> Chooser:
-    """An ``enum``'s value the way a choice in the prompt is answered (see ``questions``)."""
+def _chooser(prompt: str, grader: Grader) -> Chooser:
+    """An ``enum``'s value the way a choice in the prompt is answered (see ``questions``):
+    right as often as the serving model is."""
 
     def choose(values: Sequence[Any]) -> Any:
         if all(isinstance(v, str) for v in values) and len(set(values)) == len(values):
-            return expected_option(tuple(values), prompt, None)
+            expected = expected_option(tuple(values), prompt, None)
+            return grader.option(values, expected, prompt, tuple(values))
         return values[stable_index(len(values), "enum", values, prompt)]
 
     return choose
@@ -142,7 +147,7 @@ def _json_answer(directives: Directives, view: RequestView, response_format: Any
         subject = subject_of(directives.prompt)
         value = schema_instance(
             json_schema["schema"],
-            _chooser(directives.prompt),
+            _chooser(directives.prompt, view.grader),
             lambda name: brief.field_text(name, subject),
         )
         return json.dumps(value, ensure_ascii=False, indent=2)
@@ -177,8 +182,10 @@ def _directed(directives: Directives, view: RequestView) -> str:
 def fitting_answer(question: Question, prompt: str, view: RequestView) -> str:
     """The answer that fits what the prompt asks for (see ``questions``)."""
     limit = _limit(view)
-    if question.kind in ("arithmetic", "choice"):
-        return question.expected or ""
+    if question.kind == "arithmetic" and question.expected is not None:
+        return view.grader.number(question.expected, prompt)
+    if question.kind == "choice" and question.expected is not None:
+        return str(view.grader.option(question.options, question.expected, prompt))
     if question.kind == "number":
         return brief.number(prompt)
     if question.kind == "word":

@@ -21,9 +21,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from aimo_magic.emulator import model_traits
 from aimo_magic.emulator.answers import UNICODE_TAIL, RequestView, compose_answer
 from aimo_magic.emulator.directives import DirectiveError, Directives, parse_directives
 from aimo_magic.emulator.faults import FaultSpec, FaultSpecError, parse_fault_spec
+from aimo_magic.emulator.grading import Grader, sampling_seed
+from aimo_magic.emulator.model_traits import Timing
 from aimo_magic.emulator.providers import (
     ProviderProfile,
     ProviderSpecError,
@@ -62,11 +65,16 @@ def _pace(
     directives: Directives,
     fault: FaultSpec,
     profile: ProviderProfile | None = None,
+    traits: Timing | None = None,
 ) -> Pace:
-    """Directive over header over the provider's profile over server setting, so a notebook
-    prompt always has the last word; a rate of 0 means as fast as possible."""
+    """Directive over header over the provider's profile over server setting (scaled by
+    the model's and provider's ``traits`` when timing is varied), so a notebook prompt
+    always has the last word; a rate of 0 means as fast as possible."""
     rate: float | None = state.settings.tokens_per_second
     latency_ms = state.settings.latency_ms
+    if traits is not None:
+        latency_ms *= traits.latency
+        rate = rate * traits.speed if rate else rate
     if profile is not None:
         if profile.tokens_per_second is not None:
             rate = profile.tokens_per_second or None
@@ -238,18 +246,40 @@ async def _respond(request: Request, state: EmulatorState, raw: bytes) -> Respon
         request.headers.get("user-agent"),
     )
     try:
+        traits = None
+        if state.settings.timing == "varied":
+            traits = model_traits.timing(model.name, offer.provider_name)
+        pace = _pace(request, state, directives, fault, profile, traits)
         if profile is not None:
-            pace = _pace(request, state, directives, fault, profile)
             own = profile.fault_for(state.providers.number(offer.provider_name))
             if own:
                 fault = parse_fault_spec(";".join((own, *(s for s in sources if s))))
                 if fault.status is not None:
                     slot.release(answered=False)
                     return fault_status_response(fault)
-        return await _answer(asked, model, offer, fault, pace, slot, _holder(state, request))
+        grader = Grader(
+            model.name,
+            offer.provider_name,
+            _accuracy(state, model, offer, profile),
+            sampling_seed(body),
+        )
+        hold = _holder(state, request)
+        return await _answer(asked, model, offer, fault, pace, slot, grader, hold)
     except BaseException:
         slot.release(answered=False)
         raise
+
+
+def _accuracy(
+    state: EmulatorState, model: CatalogueModel, offer: Offer, profile: ProviderProfile | None
+) -> float:
+    """The provider's own accuracy if its profile sets one, else the server's if set, else
+    the model's as its provider serves it (``model_traits``)."""
+    if profile is not None and profile.accuracy is not None:
+        return profile.accuracy
+    if state.settings.accuracy is not None:
+        return state.settings.accuracy
+    return model_traits.accuracy(model.name, offer.provider_name)
 
 
 def _holder(state: EmulatorState, request: Request) -> Hold:
@@ -300,6 +330,7 @@ async def _answer(
     fault: FaultSpec,
     pace: Pace,
     slot: Slot,
+    grader: Grader,
     hold: Hold,
 ) -> Response | None:
     """The answer of the provider that serves, whole or streamed; its slot is given back
@@ -316,6 +347,7 @@ async def _answer(
         authorization_present=asked.authorization_present,
         user_agent=asked.user_agent,
         images=asked.images,
+        grader=grader,
     )
     if asked.tool is not None:
         call = ToolCall(f"call_{uuid.uuid4().hex[:24]}", asked.tool["name"])

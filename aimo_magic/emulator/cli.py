@@ -42,6 +42,20 @@ def _parser() -> argparse.ArgumentParser:
         "prompt=0.1;completion=0.4' (repeatable; see aimo_magic.emulator.providers)",
     )
     parser.add_argument(
+        "--accuracy",
+        type=float,
+        default=None,
+        help="how often every model is right on checkable questions, 0 to 1 "
+        "(default: each model's own; 1: always right)",
+    )
+    parser.add_argument(
+        "--timing",
+        choices=("uniform", "varied"),
+        default="uniform",
+        help="varied: each model and provider starts and streams at its own share of "
+        "--latency-ms and --tokens-per-second",
+    )
+    parser.add_argument(
         "--serve",
         action="append",
         default=[],
@@ -70,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             models_shape=args.models_shape,
             providers=profiles_of(args.provider),
             serve=served_of(args.serve),
+            accuracy=args.accuracy,
+            timing=args.timing,
         )
         sock = bind_loopback(args.host, args.port)
     except (ValueError, OSError) as exc:

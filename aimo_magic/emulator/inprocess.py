@@ -27,7 +27,7 @@ from aimo_magic.emulator.asgi_transport import (
 )
 from aimo_magic.emulator.handle import BaseHandle
 from aimo_magic.emulator.runners import JSPIRunner, ThreadRunner, default_runner
-from aimo_magic.emulator.settings import EmulatorSettings
+from aimo_magic.emulator.settings import EmulatorSettings, Timing
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -126,11 +126,13 @@ def start_in_process(
     runner: ThreadRunner | JSPIRunner | None = None,
     providers: Iterable[ProviderChoice] = (),
     serve: Iterable[ServeChoice] = (),
+    accuracy: float | None = None,
+    timing: Timing = "uniform",
 ) -> InProcessEmulator:
     """An emulator reachable without sockets; call ``.configure()`` to point clients at it.
 
     ``runner`` is how the sync transport waits: by default a loop thread on CPython and
-    JSPI in Pyodide.
+    JSPI in Pyodide; the other settings as for ``start()``.
     """
     from aimo_magic.emulator.app import create_app
     from aimo_magic.emulator.providers import profiles_of, served_of
@@ -141,6 +143,8 @@ def start_in_process(
         catalogue_size=catalogue_size,
         providers=profiles_of(providers),
         serve=served_of(serve),
+        accuracy=accuracy,
+        timing=timing,
     )
     app = create_app(settings)
     return InProcessEmulator(app, runner or default_runner(), settings, app.state.emulator)

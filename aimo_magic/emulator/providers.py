@@ -12,7 +12,8 @@ Specs are written like fault specs, for the command line and for tests:
 - provider: ``NAME;latency_ms=100;max_in_flight=16;retry_after=0.2;prompt=0.1;completion=0.4``
   (also ``tokens_per_second=R``, ``fault=SPEC``, whose own ``;`` are written ``,``, and
   ``failure_rate=P``: the fault, ``status=503`` if none is given, hits that fraction of the
-  provider's requests, the same ones in every run);
+  provider's requests, the same ones in every run; ``accuracy=P``: how often it gets a
+  checkable answer right, instead of its model's own, see ``grading``);
 - served model: ``MODEL=PROVIDER,PROVIDER,...``.
 
 A profile can also change while the emulator runs (``handle.set_provider(SPEC)``), and one
@@ -58,6 +59,7 @@ class ProviderProfile:
     prompt: float | None = None
     completion: float | None = None
     failure_rate: float | None = None
+    accuracy: float | None = None
 
     def __post_init__(self) -> None:
         if not self.name or any(c in self.name for c in ";=,:"):
@@ -73,8 +75,10 @@ class ProviderProfile:
                 parse_fault_spec(self.fault)
             except FaultSpecError as exc:
                 raise ProviderSpecError(f"provider {self.name}: {exc}") from None
-        if self.failure_rate is not None and not 0 <= self.failure_rate <= 1:
-            raise ProviderSpecError(f"failure_rate must be from 0 to 1, got {self.failure_rate}")
+        for name in ("failure_rate", "accuracy"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 1:
+                raise ProviderSpecError(f"{name} must be from 0 to 1, got {value}")
 
     def fault_for(self, number: int) -> str:
         """The fault spec the ``number``-th request to this provider gets ("" for none):
@@ -92,6 +96,7 @@ _FLOATS = (
     "prompt",
     "completion",
     "failure_rate",
+    "accuracy",
 )
 
 

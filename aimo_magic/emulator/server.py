@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from aimo_magic.emulator.handle import BaseHandle
 from aimo_magic.emulator.providers import ProviderChoice, ServeChoice, profiles_of, served_of
-from aimo_magic.emulator.settings import EmulatorSettings, ModelsShape, is_loopback
+from aimo_magic.emulator.settings import EmulatorSettings, ModelsShape, Timing, is_loopback
 
 if TYPE_CHECKING:
     import uvicorn
@@ -130,6 +130,8 @@ def start(
     models_shape: ModelsShape = "aimo",
     providers: Iterable[ProviderChoice] = (),
     serve: Iterable[ServeChoice] = (),
+    accuracy: float | None = None,
+    timing: Timing = "uniform",
 ) -> EmulatorHandle:
     """Serve an emulator on loopback from a daemon thread; returns once it answers.
 
@@ -137,6 +139,8 @@ def start(
     OpenAI-compatible servers do. ``providers`` (profiles or specs such as
     ``"fast;latency_ms=100;max_in_flight=16"``) give providers their own behaviour;
     ``serve`` (``"demo/model=fast,slow"``) adds models served by named providers.
+    ``accuracy=1.0`` makes every model right on checkable questions (None: each its own);
+    ``timing="varied"`` gives each model and provider its own share of the latency and pace.
     """
     import uvicorn
 
@@ -149,6 +153,8 @@ def start(
         models_shape=models_shape,
         providers=profiles_of(providers),
         serve=served_of(serve),
+        accuracy=accuracy,
+        timing=timing,
     )
     app = create_app(settings)
     sock = bind_loopback(host, port)

@@ -17,6 +17,7 @@ ACCEPTED_KEY_PREFIX = "aimo-sk-"
 CLI_TOKENS_PER_SECOND = 40.0
 
 ModelsShape = Literal["aimo", "openai"]
+Timing = Literal["uniform", "varied"]
 
 
 def is_loopback(host: str) -> bool:
@@ -35,7 +36,10 @@ class EmulatorSettings:
     ``tokens_per_second=None`` streams as fast as possible (for tests);
     ``catalogue_size`` pads or cuts the model listing to that many entries;
     ``providers`` give named providers their own behaviour and ``serve`` adds models
-    served by named providers (see ``emulator.providers``).
+    served by named providers (see ``emulator.providers``); ``accuracy`` makes every model
+    right that often on checkable questions (None: each model's own, see ``model_traits``;
+    1.0: always right); ``timing="varied"`` scales the server's latency and pace by each
+    model's and provider's own factors (``"uniform"``: the same for all).
     """
 
     latency_ms: float = 0.0
@@ -45,6 +49,8 @@ class EmulatorSettings:
     api_key: str = DEFAULT_API_KEY
     providers: tuple[ProviderProfile, ...] = ()
     serve: tuple[ServedModel, ...] = ()
+    accuracy: float | None = None
+    timing: Timing = "uniform"
 
     def profile(self, provider_name: str) -> ProviderProfile | None:
         """The behaviour set for a provider, None when it behaves as the server does."""
@@ -62,5 +68,9 @@ class EmulatorSettings:
             raise ValueError(f"catalogue_size must be 1 or more, got {self.catalogue_size}")
         if self.models_shape not in ("aimo", "openai"):
             raise ValueError(f"models_shape must be 'aimo' or 'openai', got {self.models_shape!r}")
+        if self.accuracy is not None and not 0 <= self.accuracy <= 1:
+            raise ValueError(f"accuracy must be from 0 to 1, or None, got {self.accuracy}")
+        if self.timing not in ("uniform", "varied"):
+            raise ValueError(f"timing must be 'uniform' or 'varied', got {self.timing!r}")
         if not self.api_key.startswith(ACCEPTED_KEY_PREFIX):
             raise ValueError(f"api_key must start with {ACCEPTED_KEY_PREFIX!r}")
