@@ -547,15 +547,15 @@ def test_interrupting_keeps_the_partial_answer_and_the_next_cell_works(
 ) -> None:
     kernel.execute("%aimo reset --all")
 
-    def some_text_shown_and_the_rest_held(run: CellRun) -> bool:
+    def all_that_came_is_shown_and_the_rest_held(run: CellRun) -> bool:
         states = answer_states(run)
-        return emu.held == 1 and bool(states) and bool(states[-1])
+        return emu.held == 1 and bool(states) and len(split_tokens(states[-1])) == 39
 
-    emu.hold()  # the answer stops after 200 chunks until the stop button has been pressed
+    emu.hold()  # the answer stops after 40 chunks (39 tokens) until the stop button is pressed
     run = kernel.execute(
-        "%%aimo\nTell me about rivers ::long 40 ::fault hold_after=200",
+        "%%aimo\nTell me about rivers ::long 40 ::fault hold_after=40",
         cell_id="i-1",
-        interrupt_when=some_text_shown_and_the_rest_held,
+        interrupt_when=all_that_came_is_shown_and_the_rest_held,
         timeout=60,
     )
     emu.release()
