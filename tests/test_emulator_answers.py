@@ -360,3 +360,25 @@ def test_short_questions_everyone_knows_get_fitting_answers(
 def test_a_haiku_fits_its_subject_when_one_does(emulator: EmulatorHandle) -> None:
     assert text(emulator, "Write a haiku about a river at night.").startswith("Quiet river night")
     assert text(emulator, "A haiku about code, please").startswith("Code runs line by line")
+
+
+def test_a_json_object_takes_the_shape_the_prompt_describes(emulator: EmulatorHandle) -> None:
+    prompt = (
+        "Suggest three follow-up analyses of a sales table with the columns "
+        "['month', 'region', 'revenue', 'orders'], as a JSON object with a short title and "
+        "the columns needed for each."
+    )
+    plan = json.loads(text(emulator, prompt, response_format={"type": "json_object"}))
+    assert list(plan) == ["analyses"] and len(plan["analyses"]) == 3
+    for analysis in plan["analyses"]:
+        assert set(analysis) == {"title", "columns"} and analysis["title"]
+        assert analysis["columns"] and set(analysis["columns"]) <= {
+            "month",
+            "region",
+            "revenue",
+            "orders",
+        }
+    general = json.loads(
+        text(emulator, "Facts about tides", response_format={"type": "json_object"})
+    )
+    assert general["topic"] == "Facts about tides", "no shape asked: the general answer"

@@ -208,3 +208,19 @@ def test_several_calls_stream_in_openai_deltas(emulator: EmulatorHandle) -> None
 def test_a_bad_tool_directive_is_a_400(emulator: EmulatorHandle) -> None:
     with pytest.raises(openai.BadRequestError, match="::tool needs a function name"):
         ask(emulator, [{"role": "user", "content": "::tool {}"}])
+
+
+def test_an_argument_the_prompt_does_not_give_takes_its_default(emulator: EmulatorHandle) -> None:
+    parameters = {
+        "type": "object",
+        "properties": {
+            "column": {"type": "string", "enum": ["revenue", "orders"]},
+            "name": {"type": "string", "default": "chart"},
+        },
+        "required": ["column"],
+    }
+    chart = {"type": "function", "function": {"name": "save_chart", "parameters": parameters}}
+    ((name, given),) = calls_for(
+        emulator, "Save a chart of the revenue with save_chart.", tools=[chart]
+    )
+    assert (name, given) == ("save_chart", {"column": "revenue", "name": "chart"})

@@ -14,6 +14,7 @@ from aimo_magic.emulator import brief, samples
 from aimo_magic.emulator.directives import Directives
 from aimo_magic.emulator.explanations import explanation, reported_error
 from aimo_magic.emulator.grading import ALWAYS_RIGHT, Grader
+from aimo_magic.emulator.json_answers import shaped_json
 from aimo_magic.emulator.questions import (
     Question,
     expected_option,
@@ -149,9 +150,12 @@ def _json_answer(directives: Directives, view: RequestView, response_format: Any
         value = schema_instance(
             json_schema["schema"],
             _chooser(directives.prompt, view.grader),
-            lambda name: brief.field_text(name, subject),
+            lambda name, _schema: brief.field_text(name, subject),
         )
         return json.dumps(value, ensure_ascii=False, indent=2)
+    shaped = shaped_json(directives.prompt)
+    if shaped is not None:
+        return json.dumps(shaped, ensure_ascii=False, indent=2)
     words = directives.prompt.split()
     data = {
         "topic": _topic(directives.prompt),

@@ -17,8 +17,9 @@ from typing import Any
 
 Chooser = Callable[[Sequence[Any]], Any]
 """Picks one of an ``enum``'s values (the emulator picks the one the prompt points to)."""
-Describer = Callable[[str], "str | None"]
-"""Text for a plain string property, from its name (``summary``), or None for an example."""
+Describer = Callable[[str, dict[str, Any]], "str | None"]
+"""Text for a plain string property, from its name (``summary``) and schema, or None for
+the schema's example."""
 Measurer = Callable[[str], "float | None"]
 """A number for a numeric property, from its name, or None for the schema's example."""
 
@@ -56,7 +57,7 @@ def _first(values: Sequence[Any]) -> Any:
     return values[0]
 
 
-def _no_text(name: str) -> None:
+def _no_text(name: str, schema: dict[str, Any]) -> None:
     return None
 
 
@@ -149,7 +150,7 @@ def _instance(schema: Any, ctx: _Context, depth: int, name: str = "") -> Any:
     if kind in ("integer", "number"):
         return _number(schema, kind == "integer", ctx, name)
     if kind == "string":
-        return _string(schema, ctx.describe(name) if name else None)
+        return _string(schema, ctx.describe(name, schema) if name else None)
     return {"boolean": True, "null": None}.get(kind, "value")
 
 

@@ -59,8 +59,9 @@ class _PromptReader:
                         return taken
         return None
 
-    def text(self, name: str) -> str | None:
-        """The prompt's value for string parameter ``name``."""
+    def text(self, name: str, schema: dict[str, Any]) -> str | None:
+        """The prompt's value for string parameter ``name``: what the prompt says for it,
+        else the parameter's default, else a guess from the prompt."""
         found = self._named(name)
         if found:
             return found
@@ -73,11 +74,14 @@ class _PromptReader:
             taken = self._take(next(g for g in match.groups() if g))
             if taken:
                 return taken
+        if isinstance(schema.get("default"), str):
+            return str(schema["default"])
         for match in _PROPER.finditer(self.prompt):
             taken = self._take(match.group(1))
             if taken:
                 return taken
-        return self._take(key_word(self.prompt, self.prompt).lower())
+        plain = " ".join(w for w in self.prompt.split() if "_" not in w)  # not tool names
+        return self._take(key_word(plain, self.prompt).lower())
 
     def number(self, name: str) -> float | None:
         """The prompt's value for numeric parameter ``name``: written as ``name=N``, else

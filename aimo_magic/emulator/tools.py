@@ -204,5 +204,5 @@ def results_answer(messages: list[dict[str, Any]], prompt: str) -> str | None:
         result = content_text(message.get("content")) or json.dumps(message.get("content"))
         lines.append(f"- {shown} returned: {_clip(result)}")
     question = prompt.strip() or "your question"
-    lines += ["", f"So, to answer “{question}”: the results above are the answer's basis."]
+    lines += ["", f"That is what I found for “{question}”, from the results above."]
     return "\n".join(lines)
