@@ -16,7 +16,7 @@ import asyncio
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     from aimo_magic.core.answer_use import AnswerUse
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from aimo_magic.core.resolution import Resolution
     from aimo_magic.core.types import ChatResult
     from aimo_magic.session import AimoSession
+
+T = TypeVar("T")
 
 GROUP = 64
 """Answers written per transaction at most; fewer when ``FLUSH_S`` has passed."""
@@ -116,7 +118,7 @@ class StoredAnswers:
         each with the messages and key made for its lookup."""
         if self._store is None:
             return {}, [QueuedRow(position) for position in positions]
-        return await asyncio.to_thread(self.lookup_now, positions, messages, using=True)
+        return await to_the_end(self.lookup_now, positions, messages, using=True)
 
     def lookup_now(
         self, positions: Sequence[int], messages: RowMessages, *, using: bool = False
@@ -178,7 +180,7 @@ class StoredAnswers:
             items, self._pending = self._pending, []
             self._flushed_at = time.monotonic()
             if items and self._store is not None:
-                await asyncio.to_thread(self._write, items)
+                await to_the_end(self._write, items)
 
     def _write(self, items: list[tuple[str, ChatResult, str | None]]) -> None:
         from aimo_magic.core.cache import CacheUnavailableError
@@ -188,3 +190,19 @@ class StoredAnswers:
                 self._store.put_many(items)
         except CacheUnavailableError as exc:
             self._failed(exc)
+
+
+async def to_the_end(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``function`` in a worker thread, finished even when the awaiting task is cancelled.
+
+    A stopped run (Ctrl-C, a 402 that stops every model) closes its store right after;
+    a thread left running would then meet a closed store: answers already paid for would
+    not be kept for a resume, and a spurious "cannot be used" line would show. So the
+    cancellation waits for the thread (a SQLite read or write of one group), then goes on.
+    """
+    work = asyncio.ensure_future(asyncio.to_thread(function, *args, **kwargs))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        raise
