@@ -25,9 +25,10 @@ basis of the moment, so the cap is always in the unit costs are shown in.
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
 import threading
-import uuid
 import weakref
 from dataclasses import dataclass
 from types import TracebackType
@@ -126,7 +127,7 @@ class Budget:
         self._refused = 0
         self.sent = 0
         """Requests let through, for tests and benchmarks."""
-        self._token = uuid.uuid4().hex
+        self._token = f"{os.getpid()}-{next(_NUMBERS)}"
         _LIVE[self._token] = self
 
     # A budget is one live counter that requests share: a copy of a request (or of its
@@ -291,6 +292,7 @@ def as_budget(value: Budget | float | None) -> Budget | None:
 
 
 _LIVE: weakref.WeakValueDictionary[str, Budget] = weakref.WeakValueDictionary()
+_NUMBERS = itertools.count()
 
 
 def _revive(token: str, cap: float | None, allow_unpriced: bool) -> Budget:
