@@ -4,11 +4,11 @@ provider is recorded, and usage and cost split by provider."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 import aimo_magic
 from aimo_magic.emulator import EmulatorHandle, start
@@ -36,22 +36,20 @@ def emu(served: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AIMO_CACHE_DIR", str(tmp_path))
     # Requests a stopped batch cancelled may still be finishing at the server.
-    assert drained(served)
+    drained(served)
     served.reset_provider_counts()
     served.clear_faults()
     served.clear_requests()
     return served
 
 
-def drained(emu: EmulatorHandle, within_s: float = 30.0) -> bool:
-    """Whether the server has finished every request it was serving (its own count,
-    looked at every 10 ms: what a cancelled client leaves it ends a moment later)."""
-    deadline = time.monotonic() + within_s
-    while any(count.in_flight for count in emu.provider_counts.values()):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+def drained(emu: EmulatorHandle) -> None:
+    """Wait until the server has finished every request it was serving (what a cancelled
+    client leaves it ends a moment later)."""
+    wait_until(
+        lambda: not any(count.in_flight for count in emu.provider_counts.values()),
+        "the server finished every request",
+    )
 
 
 def rows(count: int) -> list[str]:
@@ -161,7 +159,7 @@ def test_a_spread_batch_stops_at_what_would_fail_anywhere(emu: EmulatorHandle) -
     with pytest.raises(aimo_magic.BatchError, match="HTTP 402"):
         batch.run()
     assert batch.stopped == "fatal"
-    assert drained(emu)
+    drained(emu)
     counts = emu.provider_counts
     answered = sum(v is not None for v in batch.values)
     assert answered < 30

@@ -5,12 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 
 import httpx2
 import pytest
 from test_emulator import chat, open_client
+from waiting import wait_until
 
 from aimo_magic.emulator import (
     EmulatorHandle,
@@ -40,17 +41,6 @@ def providers_emulator() -> Iterator[EmulatorHandle]:
 def emu(providers_emulator: EmulatorHandle) -> Iterator[EmulatorHandle]:
     providers_emulator.reset_provider_counts()
     yield providers_emulator
-
-
-def until(condition: Callable[[], bool], within_s: float = 30.0) -> bool:
-    """Whether ``condition`` came true, looked at every 10 ms: the server's own state is
-    the event waited for (what a client closed reaches it a moment later)."""
-    deadline = time.monotonic() + within_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def pinned(name: str) -> str:
@@ -121,7 +111,7 @@ def test_a_provider_at_its_limit_answers_429_with_retry_after(emu: EmulatorHandl
     assert (counts["cheap"].refused, counts["cheap"].most_in_flight) == (1, 2)
     assert counts["middle"].answered == 1
     # The cut streams give their places back once the server sees them gone.
-    assert until(lambda: emu.provider_counts["cheap"].in_flight == 0)
+    wait_until(lambda: emu.provider_counts["cheap"].in_flight == 0, "cheap has none in flight")
     with open_client(emu) as client:
         again = chat(client, "::words 3", model=MODEL)
         assert again.json()["model"] == pinned("cheap")
@@ -263,7 +253,7 @@ def test_a_limit_set_for_one_request_routes_it_past_a_provider_it_would_overfill
             client.stream("POST", "/v1/chat/completions", json=body, headers=stall)
         )
         assert response.status_code == 200
-        assert until(lambda: emu.provider_counts["cheap"].in_flight == 1)
+        wait_until(lambda: emu.provider_counts["cheap"].in_flight == 1, "cheap has one in flight")
         assert chat(client, "::words 2", model=MODEL).json()["model"] == pinned("cheap")
         by_id = f"::provider {provider_id('cheap')} max_in_flight=1 ::words 2"
         assert chat(client, by_id, model=MODEL).json()["model"] == pinned("middle")
