@@ -182,6 +182,11 @@ def test_status_markers() -> None:
     assert status_text("error", "HTTP 502", has_text=True) == (
         "✖ Error: HTTP 502 (partial answer above)"
     )
+    # Refused before anything was sent (a budget, say): nothing "stopped".
+    assert status_text("error", None, has_text=False) == "✖ Error — no answer"
+    assert status_text("error", None, has_text=True) == (
+        "✖ Error — the answer stopped (partial answer above)"
+    )
     assert render_trailer("complete") is None
     trailer = render_trailer("partial", footer=FooterInfo(model="m"))
     assert trailer is not None

@@ -111,7 +111,7 @@ def status_text(status: str, error_message: str | None, *, has_text: bool) -> st
         return f"⚠ Partial answer{detail} — the response ended early"
     if status == "error":
         tail = " (partial answer above)" if has_text else ""
-        return f"✖ Error{detail or ' — the answer stopped'}{tail}"
+        return f"✖ Error{detail or (' — the answer stopped' if has_text else ' — no answer')}{tail}"
     return None
 
 
