@@ -39,7 +39,8 @@ from .jupyter_pages import FIND_ACTIVE_CONTENT, RECORD_TEXTS
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
 
-pytestmark = pytest.mark.browser
+# Pyodide boots, then every cell runs in one tab: minutes on two busy cores.
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "binder" / "jupyterlite" / "build.py"
@@ -153,9 +154,27 @@ class LitePage:
         prompt = self.code_cell(index).locator(".jp-InputPrompt")
         expect(prompt).to_have_text(_DONE_PROMPT, timeout=timeout_ms)
 
+    def open_quickstart(self) -> None:
+        """Open the quickstart and wait until its kernel is idle: Lab drops what is sent
+        before its frontend knows the kernel is ready (Pyodide takes a while to boot)."""
+        self.page.goto(f"{self.site}/lab/index.html?path=quickstart.ipynb")
+        self.code_cell(0).wait_for(timeout=FIRST_CELL_TIMEOUT_MS)
+        self.page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(
+            timeout=FIRST_CELL_TIMEOUT_MS
+        )
+
     def run_all(self) -> None:
+        """Run ▸ Run All Cells; the first cell is queued (``[*]``) or done once it took."""
+        from playwright.sync_api import expect
+
         self.page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
-        self.page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+        item = self.page.locator(".lm-Menu-item:not(.lm-mod-disabled)").filter(
+            has=self.page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True)
+        )
+        item.click()
+        expect(self.code_cell(0).locator(".jp-InputPrompt")).to_have_text(
+            re.compile(r"\[(\*|\d+)\]")
+        )
 
     def add_cell_and_run(self, source: str, *, wait: bool = True) -> int:
         """Type a new cell below the last one, as a person would, and run it.
@@ -240,8 +259,7 @@ def test_the_quickstart_runs_in_the_browser_with_no_server(
     lite: LitePage, browser_emulator: EmulatorHandle
 ) -> None:
     page = lite.page
-    page.goto(f"{lite.site}/lab/index.html?path=quickstart.ipynb")
-    lite.code_cell(0).wait_for(timeout=60_000)
+    lite.open_quickstart()
     sources = [
         c.source for c in nbformat.read(QUICKSTART, as_version=4).cells if c.cell_type == "code"
     ]
@@ -353,7 +371,7 @@ def test_without_a_service_worker_approval_is_refused_in_one_line(
     saying how to let it run, and --approve all runs it."""
     lite = lite_without_service_worker
     page = lite.page
-    page.goto(f"{lite.site}/lab/index.html?path=quickstart.ipynb")
+    lite.open_quickstart()
     lite.code_cell(0).locator(".jp-InputPrompt").click()
     page.keyboard.press("Shift+Enter")  # the setup cell only
     lite.wait_until_done(0, FIRST_CELL_TIMEOUT_MS)
