@@ -4,14 +4,20 @@ The first line says what the file is and its format version; then, one per line,
 model list the notebook saw (if it listed one) and every answer it used, in the order
 first used. An answer's line holds what the request asked (model, parameters,
 messages) and what came back (text, tool calls, finish reason, the model and provider
-that served it, usage, cost, when). Images in messages are kept as their SHA-256 and
-size, never their bytes; an API key is never written (every known key is masked).
+that served it, usage, cost, when, and the seconds it took: ``timings``, to the first
+token and in all, as measured when it was first answered). Images in messages are kept
+as their SHA-256 and size, never their bytes; an API key is never written (every known
+key is masked).
 
 A request is found in the file by :func:`request_key`: a hash of the model as
 requested, its messages with each image replaced by its hash, and every parameter that
 decides the answer. The base URL is not in it, so answers recorded from the emulator
 answer the same requests sent to AiMo, and the key can be recomputed from the line
 itself (a line edited by hand is found by what it now says).
+
+``timings`` came after format version 1 was first written, as an optional field: a line
+without it still reads (its answer's timings are unknown, never 0), and older readers
+ignore it, so the version is unchanged.
 
 Reading never fails as a whole: a file from a newer version, a damaged line or a
 missing file each become one line in ``problems``, and what could be read is kept.
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from aimo_magic.core.secrets import redact
-from aimo_magic.core.types import ChatResult, Timings, ToolCall, Usage
+from aimo_magic.core.types import UNKNOWN_TIMINGS, ChatResult, Timings, ToolCall, Usage
 
 FORMAT = "aimo-magic answers"
 FORMAT_VERSION = 1
@@ -100,9 +107,10 @@ def request_key(
 class RecordedAnswer:
     """One request and the answer it got, as the file holds it.
 
-    ``messages`` are without image bytes; ``result`` is the answer as first received
-    (its ``timings`` are not kept); ``answered_at`` is when it was first received
-    (seconds since the epoch); ``cost`` the listed prices times its tokens, when known.
+    ``messages`` are without image bytes; ``result`` is the answer as first received,
+    with the timings measured then (``UNKNOWN_TIMINGS`` for a line without them);
+    ``answered_at`` is when it was first received (seconds since the epoch); ``cost``
+    the listed prices times its tokens, when known.
     """
 
     model: str
@@ -118,14 +126,10 @@ class RecordedAnswer:
             object.__setattr__(self, "key", request_key(self.model, self.messages, self.params))
 
     def replayed(self, source: str) -> ChatResult:
-        """The answer as a replay returns it: free (``cached_at``), and from ``source``."""
-        return replace(
-            self.result,
-            cached_at=self.answered_at,
-            recorded_in=source,
-            timings=Timings(first_token=0.0, total=0.0),
-            request_id=None,
-        )
+        """The answer as a replay returns it: free (``cached_at``), and from ``source``,
+        with the timings measured when it was recorded (what an evaluation shows; the
+        cell footers and the provider measurements leave a stored answer's out)."""
+        return replace(self.result, cached_at=self.answered_at, recorded_in=source, request_id=None)
 
 
 def _when(seconds: float) -> str:
@@ -154,12 +158,39 @@ def answer_line(answer: RecordedAnswer) -> dict[str, Any]:
         cost=answer.cost,
         answered_at=_when(answer.answered_at),
     )
+    if result.timings.known:
+        came_back["timings"] = _timings_line(result.timings)
     return {
         "model": answer.model,
         "params": answer.params,
         "messages": answer.messages,
         "answer": came_back,
     }
+
+
+def _timings_line(timings: Timings) -> dict[str, float | None]:
+    """Seconds to the millisecond: finer is noise, and the file stays easy to read."""
+    first = timings.first_token
+    return {
+        "first_token": round(first, 3) if first is not None else None,
+        "total": round(timings.total, 3),
+    }
+
+
+def _seconds_or_none(raw: Any) -> float | None:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+        return None
+    return float(raw) if raw >= 0 else None
+
+
+def _timings(raw: Any) -> Timings:
+    """The timings a line recorded; unknown for a line without them (an older file) or
+    with ones that are not seconds: they describe the answer, so they never make it
+    unreadable."""
+    total = _seconds_or_none(raw.get("total")) if isinstance(raw, dict) else None
+    if total is None:
+        return UNKNOWN_TIMINGS
+    return Timings(first_token=_seconds_or_none(raw.get("first_token")), total=total)
 
 
 def _calls(raw: Any) -> tuple[ToolCall, ...]:
@@ -191,7 +222,7 @@ def answer_from(line: Mapping[str, Any]) -> RecordedAnswer:
         usage=Usage.from_dict(came_back.get("usage")),
         model=str(came_back.get("model") or model),
         provider=came_back.get("provider"),
-        timings=Timings(first_token=None, total=0.0),
+        timings=_timings(came_back.get("timings")),
         tool_calls=_calls(came_back.get("tool_calls")),
     )
     return RecordedAnswer(

@@ -73,8 +73,9 @@ class Outcome:
 
 
 def answer_outcome(result: ChatResult, catalogue: Sequence[Model] | None) -> Outcome | None:
-    """What a live answer measured of the provider that served it; None for a cached
-    answer or one whose server id names no listed provider."""
+    """What a live answer measured of the provider that served it; None for a cached or
+    replayed answer (its timings, if any, were measured earlier and elsewhere) or one
+    whose server id names no listed provider."""
     if result.cached_at is not None:
         return None
     served = served_offer(result.model, catalogue)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,10 +34,24 @@ class Usage:
 
 @dataclass(frozen=True)
 class Timings:
-    """Seconds from sending the request; ``first_token`` is None when no text arrived."""
+    """Seconds from sending the request; ``first_token`` is None when no text arrived.
+
+    A replayed answer carries the timings measured when it was recorded; one recorded
+    without them has :data:`UNKNOWN_TIMINGS` (``total`` NaN, as pandas writes unknown,
+    so a median skips it and nothing reads it as an instant answer).
+    """
 
     first_token: float | None
     total: float
+
+    @property
+    def known(self) -> bool:
+        """Whether these were measured (False for an answer recorded without them)."""
+        return not math.isnan(self.total)
+
+
+UNKNOWN_TIMINGS = Timings(first_token=None, total=math.nan)
+"""The timings of an answer recorded without them (a line of an older answer file)."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ it the same way, and each figure can be checked by hand):
   is unknown, never 0); ``cost_per_row``: ``cost / rows``; ``cost_per_correct``:
   ``cost`` over the sum of the answers' scores (infinite with none right);
 - ``ttft_median``/``ttft_p95`` and ``time_median``/``time_p95``: seconds to the first
-  token and to the whole answer, over the answers received;
+  token and to the whole answer, over the answers received (a cached or replayed answer
+  counts the seconds measured when it was first answered; one replayed from a line
+  without them counts as unknown, NaN, never 0);
 - ``prompt_tokens``, ``completion_tokens``, ``tokens``; ``agreement`` with repeats (see
   ``figures.agreement``); with a judge, ``judge_cost`` (what the judge's verdicts on
   this model's answers cost) and ``judge_failures`` (answers it could not score);

@@ -122,8 +122,9 @@ def summary_text(
         parts.append(
             "Cheapest: " + ranking([(label, f"≈{format_cost(c)}") for label, c in costs]) + named
         )
-    times = sorted(
-        ((s.label, s.total_s) for s in done if s.total_s is not None), key=lambda item: item[1]
+    times = sorted(  # a replayed answer recorded without its timings is not ranked
+        ((s.label, s.total_s) for s in done if s.total_s is not None and math.isfinite(s.total_s)),
+        key=lambda item: item[1],
     )
     if times:
         parts.append("Fastest: " + ranking([(label, format_seconds(t)) for label, t in times]))
