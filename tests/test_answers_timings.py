@@ -109,6 +109,22 @@ def test_a_recorded_answer_keeps_its_timings_and_a_replay_gives_them_back(
     assert answer_lines(tmp_path / "again.answers.jsonl") == answer_lines(path)
 
 
+def test_an_answer_recorded_from_the_cache_keeps_the_timings_first_measured(
+    emu: EmulatorHandle, tmp_path: Path
+) -> None:
+    path = tmp_path / "cached.answers.jsonl"
+    asked = "What is 2 + 2? ::latency 60"
+    with aimo_magic.Client(max_retries=0, cache=tmp_path / "answers") as client:
+        first = client.chat(asked, model=MODEL)
+        aimo_magic.record_answers()  # only the cached answer below is recorded
+        hit = client.chat(asked, model=MODEL)
+    assert first.cached_at is None and hit.cached_at is not None
+    assert len(emu.requests) == 1, "the second answer came from the cache"
+    aimo_magic.save_answers(path)
+    (line,) = answer_lines(path)
+    assert line["answer"]["timings"] == in_ms(first.timings), "not the cache read's"
+
+
 def test_an_evaluation_replayed_shows_the_recorded_timings(
     emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -120,10 +120,14 @@ class AnswerUse:
         hit = self.recorded()
         if hit is not None:
             return hit
-        hit = self.cache.lookup() if self.cache is not None else None
-        if hit is not None:
-            self.used(hit)
-            return hit
+        if self.cache is not None:
+            from aimo_magic.core.cache_use import as_read
+
+            started = time.perf_counter()
+            stored = self.cache.lookup()
+            if stored is not None:
+                self.used(stored)  # kept with the timings first measured, not this read's
+                return as_read(stored, started)
         replay = self.replay
         if replay is not None and (replay.strict or not self.has_key):
             raise not_recorded(self.model, replay, has_key=self.has_key)
@@ -138,7 +142,8 @@ class AnswerUse:
         self.used(result)
 
     def used(self, result: ChatResult) -> None:
-        """Keep an answer this request used in the log (whole answers only)."""
+        """Keep an answer this request used in the log (whole answers only), with its
+        timings: a cached answer's are the ones measured when it was first answered."""
         from aimo_magic.core.answer_file import RecordedAnswer
         from aimo_magic.core.answer_log import LOG
         from aimo_magic.core.cache import is_storable

@@ -72,6 +72,13 @@ def request_params(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in ("model", "messages")}
 
 
+def as_read(stored: ChatResult, started: float) -> ChatResult:
+    """A stored answer timed as the read that found it (begun at ``perf_counter``
+    ``started``): what a cell that got it from the cache waited."""
+    elapsed = time.perf_counter() - started
+    return replace(stored, timings=Timings(first_token=elapsed, total=elapsed))
+
+
 class CacheUse:
     """The cache's part in one request: its key, the lookup, storing the answer."""
 
@@ -82,17 +89,14 @@ class CacheUse:
         self.key = cache_key(client.base_url, model, body["messages"], request_params(body))
 
     def lookup(self) -> ChatResult | None:
-        """The stored answer, timed as this lookup, or None (a miss, or no usable cache)."""
-        started = time.perf_counter()
+        """The stored answer, with the timings measured when it was first answered, or
+        None (a miss, or no usable cache); :func:`as_read` times it as this lookup."""
         try:
             found = self._store.get(self.key)
         except CacheUnavailableError as exc:
             report_unusable(self._client, exc, self._store)
             return None
-        if found is None:
-            return None
-        elapsed = time.perf_counter() - started
-        return replace(found.result, timings=Timings(first_token=elapsed, total=elapsed))
+        return found.result if found is not None else None
 
     def remember(self, result: ChatResult | None) -> None:
         """Store a complete answer (the store refuses partial ones); never one that
