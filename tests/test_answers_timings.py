@@ -200,3 +200,42 @@ def test_a_line_without_timings_replays_them_as_unknown_never_zero(
     # Saved again, the unknown timings stay unknown: no line gains a made-up 0.
     aimo_magic.save_answers(tmp_path / "again.answers.jsonl")
     assert all("timings" not in a["answer"] for a in answer_lines(tmp_path / "again.answers.jsonl"))
+
+
+@pytest.mark.kernel
+def test_a_replayed_comparison_ranks_by_the_recorded_times_and_its_footers_show_none(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    """In a notebook: the panes of a replayed ``--compare`` say where they came from and
+    show no time (as before), and the line under them ranks the times recorded, not 0."""
+    from kernel_harness import Kernel, run_ok
+
+    from aimo_magic.rendering.footer import format_seconds
+
+    cell = "%%aimo --compare openai/gpt-4o,DeepSeek-V3-1 --no-history\nName a river. ::latency 200"
+    env = {"AIMO_BASE_URL": emulator.base_url, "AIMO_CACHE_DIR": str(tmp_path / "cache")}
+    recording = Kernel(env={**env, "AIMO_API_KEY": KEY}, cwd=str(tmp_path))
+    try:
+        run_ok(recording, "%load_ext aimo_magic")
+        run_ok(recording, cell)
+        run_ok(recording, "%aimo answers save river.answers.jsonl")
+    finally:
+        recording.close()
+    path = tmp_path / "river.answers.jsonl"
+    totals = [line["answer"]["timings"]["total"] for line in answer_lines(path)]
+    assert len(totals) == 2
+
+    emulator.clear_requests()
+    env |= {"AIMO_ANSWERS": str(path), "AIMO_ANSWERS_PACE": "0"}
+    replaying = Kernel(env=env, cwd=str(tmp_path))  # no key: nothing could be asked
+    try:
+        run_ok(replaying, "%load_ext aimo_magic")
+        run = run_ok(replaying, cell)
+    finally:
+        replaying.close()
+    assert emulator.requests == []
+    html = run.html()
+    assert html.count("no tokens charged") == 2 and "first token" not in html
+    ranked = html.split("Fastest: ", 1)[1]
+    for total in totals:
+        assert format_seconds(total) in ranked, (total, ranked[:300])

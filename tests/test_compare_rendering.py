@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import re
 
 import pytest
@@ -227,3 +228,17 @@ def test_only_markdown_and_text_panes() -> None:
     view = ComparePanes(sink, ["a"], "text", clock=clock)
     view.finish_pane(0, "complete", "# not a heading <b>")
     assert "<pre># not a heading &lt;b&gt;</pre>" in sink.outputs[0].bundle["text/html"]
+
+
+def test_an_answer_whose_time_is_unknown_is_not_ranked_by_time() -> None:
+    """A replayed answer recorded without its timings has a NaN total: it is neither the
+    fastest nor 'nan s'; its cost still ranks."""
+    line = summary_text(
+        [
+            Standing("old", True, cost=0.001, total_s=math.nan),
+            Standing("new", True, cost=0.002, total_s=1.5),
+        ],
+        cost_unit="listed price units",
+    )
+    assert "Cheapest: old ≈0.001 < new ≈0.002" in line
+    assert "Fastest: new 1.5 s" in line and "nan" not in line
