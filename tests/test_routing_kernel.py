@@ -157,6 +157,47 @@ def test_fallback_restarts_visibly_names_who_answered_and_the_thread_keeps_it(
     assert kept.stdout.split() == [pinned("akash", FLAKY), "akash"]
 
 
+@pytest.mark.parametrize("stream", ["", " --no-stream"])
+def test_a_tool_loop_falls_back_and_its_later_steps_stay_where_it_landed(
+    kernel: Kernel, emu: EmulatorHandle, stream: str
+) -> None:
+    """--fallback with --tools: the first step moves past broken and cutting to akash
+    (saying so), and the step after the call goes straight to akash, streamed or not."""
+    ok(
+        kernel,
+        "import aimo_magic\n"
+        "@aimo_magic.tool\n"
+        "def column_stats(column: str) -> dict:\n"
+        "    'Summary statistics of one column.'\n"
+        "    return {'column': column, 'mean': 41.5}",
+    )
+    run = ok(
+        kernel,
+        f"%%aimo {FLAKY} --route cheapest --fallback {SECOND} --tools column_stats"
+        f" --no-history{stream}\nWhat does column_stats say about price?",
+    )
+    tries = 1 + 2  # the default max_retries
+    assert (
+        sent_models(emu)
+        == [pinned("broken", FLAKY)] * tries
+        + [pinned("cutting", FLAKY)] * tries
+        + [pinned("akash", FLAKY)] * 2
+    )
+    notices = [
+        m["content"]["data"]["text/plain"]
+        for m in run.of_type("display_data", "update_display_data")
+        if "↪" in m["content"]["data"].get("text/plain", "")
+    ]
+    assert any("demo/flaky · broken failed (HTTP 503" in n for n in notices), notices
+    assert any("asking demo/flaky · akash" in n for n in notices), notices
+    last = json.loads(emu.requests[-1]["body"])["messages"]
+    assert last[-1]["role"] == "tool" and "41.5" in last[-1]["content"]
+    footer = part(run, "footer")
+    assert "via akash" in footer and "1 call in 2 steps" in footer, footer
+    assert "after demo/flaky · broken failed (HTTP 503" in footer, footer
+    assert metadata(run, "footer")["model"] == pinned("akash", FLAKY)
+
+
 def test_what_would_fail_anywhere_never_falls_back(kernel: Kernel, emu: EmulatorHandle) -> None:
     emu.queue_faults("status=402")
     run = kernel.execute(f"%%aimo {ROUTED} --route cheapest --fallback {SECOND}\nhello")

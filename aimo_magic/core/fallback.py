@@ -375,3 +375,86 @@ def _fall_back(
     if on_fallback is not None:
         on_fallback(moved)
     return moved
+
+
+class StickyHops:
+    """A client whose ``chat`` and ``stream`` go through fixed hops, for requests that
+    belong together (the steps of a tool loop): each starts at the hop that answered the
+    one before, so a conversation that fell back stays where it landed instead of
+    asking a failed provider again at every step, and every answer after the move keeps
+    its ``route`` note (what failed, and why it is here). ``model`` is ignored: the hops
+    say where each request goes."""
+
+    def __init__(
+        self, client: Client, hops: Sequence[Hop], on_fallback: FallbackHook | None = None
+    ) -> None:
+        self._client = client
+        self._hops = tuple(hops)
+        self._on_fallback = on_fallback
+        self._at = 0
+        self._landed_note: str | None = None
+
+    def _moved(self, moved: FellBack) -> None:
+        self._at += 1  # a move always goes to the very next hop
+        if self._on_fallback is not None:
+            self._on_fallback(moved)
+
+    def _landed(self, result: ChatResult, started_at: int) -> ChatResult:
+        if self._at != started_at:
+            self._landed_note = result.route
+        elif self._landed_note is not None:
+            result = dataclasses.replace(result, route=self._landed_note)
+        return result
+
+    def chat(
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+        **options: Any,
+    ) -> ChatResult:
+        started_at = self._at
+        result = chat(
+            self._client,
+            self._hops[started_at:],
+            messages,
+            on_retry=on_retry,
+            on_fallback=self._moved,
+            **options,
+        )
+        return self._landed(result, started_at)
+
+    def stream(
+        self,
+        messages: str | Messages,
+        *,
+        model: str | None = None,
+        on_retry: RetryHook | None = None,
+        restart: bool = False,
+        **options: Any,
+    ) -> FallbackStream[Any]:
+        return _StickyStream(
+            self,
+            self._client,
+            self._hops[self._at :],
+            messages,
+            on_retry=on_retry,
+            on_fallback=self._moved,
+            restart=restart,
+            options=options,
+        )
+
+
+class _StickyStream(FallbackStream[Any]):
+    """A ``FallbackStream`` whose result ``StickyHops`` settles (where it landed)."""
+
+    def __init__(self, sticky: StickyHops, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sticky = sticky
+        self._started_at = sticky._at
+
+    def _run(self) -> Generator[Any, None, None]:
+        yield from super()._run()
+        assert self.result is not None
+        self.result = self._sticky._landed(self.result, self._started_at)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
 from aimo_magic.core.protocol import TOOL_CALL_LISTENER, Messages, normalise_messages
+from aimo_magic.core.retry import StreamRestart
 from aimo_magic.core.tool_results import DEFAULT_LIMIT, error_text, result_text
 from aimo_magic.core.tools import Tool, ToolArgumentsError, as_tools
 from aimo_magic.core.types import ChatResult, ToolCall, Usage
@@ -137,8 +138,9 @@ class LoopEvents:
     def text(self, delta: str) -> None:
         """A piece of the model's text in the current step."""
 
-    def restarted(self) -> None:
-        """The current step's stream started over: forget its text and calls so far."""
+    def restarted(self, restart: StreamRestart) -> None:
+        """The current step's stream started over (a ``FellBack`` when it moved to the
+        next provider or model): forget its text and calls so far."""
 
     def call_written(
         self, step: int, index: int, call_id: str | None, name: str | None, piece: str
@@ -199,7 +201,7 @@ class ToolLoop:
                 self.events.text(delta)
         else:  # a StreamRestart: the step's answer starts over
             self._step_text.clear()
-            self.events.restarted()
+            self.events.restarted(delta)
 
     def _begin_step(self) -> list[dict[str, Any]]:
         self._step += 1

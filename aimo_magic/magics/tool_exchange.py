@@ -17,6 +17,7 @@ from aimo_magic.magics.exchange import INTERRUPTED, Exchange
 from aimo_magic.magics.failures import AnswerInterrupted, fail
 
 if TYPE_CHECKING:
+    from aimo_magic.core.retry import StreamRestart
     from aimo_magic.core.tool_loop import CallRecord, ToolsResult
     from aimo_magic.core.types import ChatResult
     from aimo_magic.magics.ask_context import AskContext
@@ -46,8 +47,13 @@ class CellEvents(LoopEvents):
         self._ready()
         self.live.append(delta)
 
-    def restarted(self) -> None:
-        self.live.reset("⟳ the answer broke off: starting this step again…")
+    def restarted(self, restart: StreamRestart) -> None:
+        from aimo_magic.core.fallback import FellBack
+
+        if isinstance(restart, FellBack):
+            self.live.reset(restart.notice)
+        else:
+            self.live.reset("⟳ the answer broke off: starting this step again…")
         self.cards.forget_step(self._step)
 
     def step_started(self, step: int) -> None:
@@ -124,7 +130,11 @@ class ToolExchange(Exchange):
             max_steps=request.max_steps,
             events=CellEvents(self.cards, self.live, wait_until_warm),
         )
-        client = self.ctx.session.client(request.resolution, cache=request.cache)
+        client: Any = self.ctx.session.client(request.resolution, cache=request.cache)
+        if len(request.hops) > 1:  # a failure moves the loop to the next provider or model
+            from aimo_magic.core.fallback import StickyHops
+
+            client = StickyHops(client, request.hops, on_fallback=self.on_fallback)
         try:
             done = loop.run(
                 client,
