@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from aimo_magic.core.answer_book import Replay
     from aimo_magic.emulator import EmulatorHandle
     from aimo_magic.emulator.inprocess import InProcessEmulator
+    from aimo_magic.emulator.settings import Timing
 
 PACE_ENV = "AIMO_EMULATOR_PACE"
 """Tokens per second for the example emulator; overrides the notebook's choice (0 = no pacing)."""
@@ -36,14 +37,18 @@ def _in_process() -> bool:
     return not sockets_available() or os.environ.get(IN_PROCESS_ENV, "") in ("1", "true", "yes")
 
 
-def _start(tokens_per_second: float | None) -> EmulatorHandle | InProcessEmulator:
+def _start(
+    tokens_per_second: float | None, latency_ms: float, timing: Timing
+) -> EmulatorHandle | InProcessEmulator:
     if _in_process():
         from aimo_magic.emulator.inprocess import start_in_process
 
-        return start_in_process(tokens_per_second=tokens_per_second)
+        return start_in_process(
+            tokens_per_second=tokens_per_second, latency_ms=latency_ms, timing=timing
+        )
     from aimo_magic.emulator import start
 
-    return start(tokens_per_second=tokens_per_second)
+    return start(tokens_per_second=tokens_per_second, latency_ms=latency_ms, timing=timing)
 
 
 def _pace(tokens_per_second: float | None) -> float | None:
@@ -86,6 +91,9 @@ def _answer_file(answers: str | os.PathLike[str] | None, pace: float | None) -> 
 def use_emulator_unless_key(
     tokens_per_second: float | None = 60.0,
     answers: str | os.PathLike[str] | None = None,
+    *,
+    latency_ms: float = 0,
+    timing: Timing = "uniform",
 ) -> EmulatorHandle | InProcessEmulator | None:
     """Point ``%%aimo`` at a local emulator when ``AIMO_API_KEY`` is unset; say which backend.
 
@@ -97,8 +105,11 @@ def use_emulator_unless_key(
     Returns the running emulator (stop it with ``.stop()``), or None when a key is set
     and requests go to AiMo Network. ``tokens_per_second`` paces the canned answers so
     a person can watch them stream (and the recorded ones, in words per second);
-    ``AIMO_EMULATOR_PACE`` overrides it for headless runs. Running it again reuses the
-    emulator it started. Where no socket server can run (Pyodide, JupyterLite) the
+    ``AIMO_EMULATOR_PACE`` overrides it for headless runs. ``latency_ms`` (before each
+    first token) and ``timing="varied"`` (each model and provider starts and streams at
+    its own share of that latency and pace, as on the marketplace) make speeds differ, for
+    an evaluation or a comparison to show. Running it again reuses the emulator it
+    started, as it was started. Where no socket server can run (Pyodide, JupyterLite) the
     emulator answers in-process, with no server at all.
     """
     global _running
@@ -118,10 +129,15 @@ def use_emulator_unless_key(
         )
         return None
     if _running is None or not _running.running:
-        _running = _start(_pace(tokens_per_second))
+        _running = _start(_pace(tokens_per_second), latency_ms, timing)
     _running.configure()
-    pace = _running.settings.tokens_per_second
+    started = _running.settings
+    pace = started.tokens_per_second
     speed = f"streamed at {pace:g} tokens/s" if pace else "streamed as fast as possible"
+    if started.latency_ms:
+        speed += f" after a first-token wait of {started.latency_ms:g} ms"
+    if started.timing == "varied":
+        speed += ", each model and provider at its own share of that"
     where = "in this process (no server)" if _running.in_process else f"at {_running.base_url}"
     from aimo_magic.emulator.runners import sockets_available
 

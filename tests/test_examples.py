@@ -418,6 +418,30 @@ def test_use_emulator_unless_key_starts_one_and_reuses_it(
             started.stop()
 
 
+def test_use_emulator_unless_key_can_give_models_their_own_speeds(
+    no_aimo_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An evaluation's example asks for a first-token wait shared out per model and
+    provider, so its times differ as on the marketplace; the setup line says so."""
+    from aimo_magic.core.client import Client
+    from aimo_magic.emulator.model_traits import PROVIDER_TIMING, timing
+
+    no_aimo_env.setattr(demo, "_running", None)
+    handle = use_emulator_unless_key(tokens_per_second=None, latency_ms=150, timing="varied")
+    try:
+        assert handle is not None
+        assert (handle.settings.latency_ms, handle.settings.timing) == (150, "varied")
+        said = capsys.readouterr().out
+        assert "first-token wait of 150 ms, each model and provider at its own share" in said
+        with Client() as client:
+            result = client.chat("::words 3", model="DeepSeek-V3-1")
+        least = min(timing("DeepSeek-V3-1", p).latency for p in PROVIDER_TIMING)
+        assert result.timings.total >= 0.15 * least  # its share of the wait was served
+    finally:
+        if demo._running is not None:
+            demo._running.stop()
+
+
 def test_use_emulator_unless_key_leaves_a_real_key_alone(
     no_aimo_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
