@@ -180,6 +180,10 @@ def test_a_restart_without_a_key_runs_all_from_the_file_and_sends_nothing(
             assert "no tokens charged" in footer, name
         everything = "".join(run.stdout + run.stderr + run.plain() for run in runs.values())
         assert "could not be checked" not in everything
+        # %aimo usage says the free answers were replayed, every one of them: 2 cells,
+        # 2 panes, 3 rows, the image cell and the tool loop's 2 steps.
+        usage = ok(kernel, "%aimo usage").plain()
+        assert "10 of the 10 cache hits were answers replayed from an answer file" in usage, usage
         # A changed cell is not in the file: one line that names the cell.
         changed = kernel.execute("%%aimo\nWhat is a Jupyter magic command, briefly?")
         assert changed.status == "error"

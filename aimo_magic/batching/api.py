@@ -627,7 +627,8 @@ def record_usage(ledger: UsageLedger, tally: Tally) -> None:
             used = Usage(prompt, completion, prompt + completion)
             ledger.record(model, used, count.cost if known else None, calls=count.calls)
         if count.hits:
-            ledger.record_hit(model, count.saved if known else None, hits=count.hits)
+            saved = count.saved if known else None
+            ledger.record_hit(model, saved, hits=count.hits, replayed=count.replayed)
     tally.by_model = {}
 
 

@@ -368,6 +368,7 @@ class Engine:
         row = tally.by_model.setdefault(result.model, ServedCount())
         if hit:
             row.hits += 1
+            row.replayed += result.recorded_in is not None
             row.saved += cost or NOTHING
             return
         if usage is not None:

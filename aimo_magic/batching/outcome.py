@@ -76,6 +76,7 @@ class ServedCount:
     completion_tokens: int = 0
     cost: Listed = NOTHING
     hits: int = 0
+    replayed: int = 0
     saved: Listed = NOTHING
 
 

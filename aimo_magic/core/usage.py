@@ -19,6 +19,7 @@ USAGE_FIELDS = (
     "cost_images",
     "unpriced",
     "cache_hits",
+    "replayed",
     "saved",
     "saved_images",
 )
@@ -31,7 +32,9 @@ class UsageLedger:
     ``cost`` sums the answers whose cost is known; ``unpriced`` counts the others
     (no listed price, or no usage reported), so an unknown cost is never read as 0.
     A cache hit charges nothing: it counts in ``cache_hits``, and the cost its tokens
-    would have had at the serving provider's prices in ``saved``. Costs are kept in
+    would have had at the serving provider's prices in ``saved``; ``replayed`` counts the
+    hits that came from an answer file (recorded elsewhere, perhaps on another machine)
+    rather than this machine's answer cache. Costs are kept in
     listed figures (tokens and images apart, ``pricing.Listed``) and read in a price
     basis when shown (``amount``), so a change of ``price_unit`` reads them all anew.
     """
@@ -58,10 +61,14 @@ class UsageLedger:
             row["cost"] += cost.tokens
             row["cost_images"] += cost.images
 
-    def record_hit(self, model: str, saved: Listed | float | None, *, hits: int = 1) -> None:
+    def record_hit(
+        self, model: str, saved: Listed | float | None, *, hits: int = 1, replayed: int = 0
+    ) -> None:
+        """``hits`` answers that charged nothing, ``replayed`` of them from an answer file."""
         saved = Listed(saved) if isinstance(saved, (int, float)) else saved
         row = self._row(model)
         row["cache_hits"] += hits
+        row["replayed"] += replayed
         if saved is not None:
             row["saved"] += saved.tokens
             row["saved_images"] += saved.images

@@ -218,7 +218,9 @@ class CompareExchange:
             if answer.ok:
                 served = answer.served_model or answer.model
                 if stored(answer):
-                    ctx.session.usage.record_hit(served, answer.listed_cost)
+                    assert answer.result is not None
+                    replayed = int(answer.result.recorded_in is not None)
+                    ctx.session.usage.record_hit(served, answer.listed_cost, replayed=replayed)
                 else:
                     ctx.session.usage.record(served, answer.usage, answer.listed_cost)
         kept = self.request.kept()

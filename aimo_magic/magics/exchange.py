@@ -134,7 +134,8 @@ class Exchange:
         if result.cached_at is None:
             self.ctx.session.usage.record(result.model, result.usage, cost)
         else:
-            self.ctx.session.usage.record_hit(result.model, cost)
+            replayed = int(result.recorded_in is not None)
+            self.ctx.session.usage.record_hit(result.model, cost, replayed=replayed)
         self._finish(result, footer)
         return result
 

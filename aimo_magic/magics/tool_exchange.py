@@ -194,7 +194,8 @@ class ToolExchange(Exchange):
             if step.cached_at is None:
                 self.ctx.session.usage.record(step.model, step.usage, cost)
             else:
-                self.ctx.session.usage.record_hit(step.model, cost)
+                replayed = int(step.recorded_in is not None)
+                self.ctx.session.usage.record_hit(step.model, cost, replayed=replayed)
 
     @staticmethod
     def _final(done: ToolsResult) -> ChatResult:

@@ -4,7 +4,8 @@ budget's spend and what is left of it.
 Costs are estimates: tokens times the provider's listed prices, read in the session's
 price unit (`%config AimoMagics.price_unit`; inferred from the catalogue by default), as
 no balance or usage endpoint exists for API keys. Answers from the answer cache charge
-nothing; they are counted as cache hits with the cost they saved.
+nothing; they are counted as cache hits with the cost they saved, and so are answers
+replayed from an answer file (`%aimo answers`), which a note counts apart.
 """
 
 from __future__ import annotations
@@ -116,6 +117,13 @@ def usage_table(
             "Answers and tokens count live answers only; cache hits charged nothing and "
             "saved what their tokens would have cost."
         )
+        replayed = int(totals["replayed"])
+        if replayed:
+            notes.append(
+                f"{replayed:,} of the {int(totals['cache_hits']):,} cache hits "
+                f"{'was an answer' if replayed == 1 else 'were answers'} replayed from an "
+                "answer file (`%aimo answers`), recorded where they were first asked."
+            )
     named = sorted((readable_id(catalogue, key), key) for key in ledger.per_model)
     rows = [_row(label, ledger.per_model[key], hits, basis) for label, key in named]
     rows.append(_row("Total", totals, hits, basis))
