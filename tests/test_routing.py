@@ -416,6 +416,24 @@ def test_the_async_client_routes_and_falls_back_the_same_way(emu: EmulatorHandle
     assert streamed is not None and "".join(parts) == streamed.text
 
 
+def test_an_async_stream_routes_before_the_catalogue_was_listed(emu: EmulatorHandle) -> None:
+    """A fresh AsyncClient: the stream lists the models as it starts, then pins the
+    cheapest provider, as the sync client does."""
+
+    async def ask() -> tuple[list[Any], ChatResult | None]:
+        async with AsyncClient(api_key=emu.api_key, base_url=emu.base_url, max_retries=0) as c:
+            assert c.catalogue is None
+            stream = c.stream("::words 4", model=ROUTED, route="cheapest")
+            async with stream:
+                parts = [p async for p in stream]
+            return parts, stream.result
+
+    parts, streamed = asyncio.run(ask())
+    assert sent_models(emu) == [pinned("akash")]
+    assert streamed is not None and "".join(parts) == streamed.text
+    assert streamed.provider == "akash"
+
+
 # Measurements ----------------------------------------------------------------------
 
 

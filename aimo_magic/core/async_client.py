@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any, Generic, Literal, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, cast, overload
 
 import httpx2
 
@@ -20,6 +20,9 @@ from aimo_magic.core.protocol import Messages
 from aimo_magic.core.retry import StreamRestart
 from aimo_magic.core.stream_state import StreamState, Yielded, event_source, is_event_stream
 from aimo_magic.core.types import ChatResult, Model
+
+if TYPE_CHECKING:
+    from aimo_magic.core.routing import Hop
 
 
 class AsyncClient(BaseClient):
@@ -225,23 +228,31 @@ class AsyncClient(BaseClient):
         contract as :meth:`Client.stream` (``restart=True`` to have a broken answer start
         over; ``route``, ``max_price``, ``fallback`` as for ``chat``).
 
-        The catalogue a route needs must have been listed (``await client.models()``)
-        or given (``client.catalogue``): opening a stream does not wait for it.
+        A route needs the catalogue: when it has not been listed yet, the stream lists
+        it as it starts (opening one cannot wait), so a route error then comes from the
+        first ``async for`` rather than from this call.
         """
         routing = self._routing(route, max_price, fallback)
         if routing is None:
             return self.stream_direct(
                 messages, model=model, on_retry=on_retry, restart=restart, cache=cache, **params
             )
-        hops = self._plan(messages, model, params, self.catalogue, routing)
+        chosen = routing
+
+        async def plan() -> tuple[Hop, ...]:
+            listed = await self._listed_models()
+            return self._plan(messages, model, params, listed, chosen)
+
+        known = self.catalogue is not None
         return AsyncFallbackStream(
             self,
-            hops,
+            self._plan(messages, model, params, self.catalogue, routing) if known else (),
             messages,
             on_retry=on_retry or self.on_retry,
             on_fallback=on_fallback,
             restart=restart,
             options={"cache": cache, **params},
+            plan=None if known else plan,
         )
 
     def stream_direct(

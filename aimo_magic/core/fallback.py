@@ -17,7 +17,15 @@ answer and failure of a listed provider is measured into the client's ``provider
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -293,10 +301,20 @@ class FallbackStream(_HopsStream, Generic[Yielded]):
 
 
 class AsyncFallbackStream(_HopsStream, Generic[Yielded]):
-    """The async twin of ``FallbackStream``."""
+    """The async twin of ``FallbackStream``; ``plan``, when given, decides the hops as
+    the stream starts (what they depend on may need a request first: the catalogue)."""
 
     _client: AsyncClient
     _iterator: AsyncGenerator[Any, None] | None = None
+
+    def __init__(
+        self,
+        *args: Any,
+        plan: Callable[[], Awaitable[Sequence[Hop]]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._planner = plan
 
     async def __aenter__(self) -> AsyncFallbackStream[Yielded]:
         return self
@@ -320,6 +338,8 @@ class AsyncFallbackStream(_HopsStream, Generic[Yielded]):
         return self.result
 
     async def _run(self) -> AsyncGenerator[Any, None]:
+        if self._planner is not None:
+            self._hops = await self._planner()
         client, hops, trail = self._client, self._hops, Trail()
         for index, hop in enumerate(hops):
             shown: list[str] = []
