@@ -276,3 +276,61 @@ def test_a_paced_replay_takes_its_time(emu: EmulatorHandle, tmp_path: Path) -> N
         pieces = list(stream)
     assert time.perf_counter() - started >= expected
     assert len(pieces) > 5 and "".join(pieces) == texts["stream"]
+
+
+def test_each_repeat_of_an_evaluation_keeps_and_replays_its_own_answer(
+    emu: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Repeats send identical requests (their number is never sent), yet the file keeps
+    one answer per repeat, and a replay gives each repeat its own: an edited repeat 2
+    comes back as edited, the others as asked."""
+    path = tmp_path / "repeats.answers.jsonl"
+    rows = ["What is 2 + 2?", "Name a colour: red or blue."]
+    monkeypatch.setenv("AIMO_BASE_URL", emu.base_url)
+    monkeypatch.setenv("AIMO_API_KEY", emu.api_key)
+    monkeypatch.setenv("AIMO_CACHE_DIR", str(tmp_path / "recording-cache"))
+
+    def evaluation() -> aimo_magic.Evaluation:
+        return aimo_magic.evaluate(
+            "{}",
+            rows,
+            models=[MODEL],
+            score=lambda a, e, r: 1.0,
+            repeats=3,
+            progress=False,
+            temperature=1.0,
+        )
+
+    aimo_magic.record_answers()
+    asked = evaluation()
+    asked.run()
+    sent = [json.loads(r["body"]) for r in emu.requests]
+    assert len(sent) == 6 and all("aimo_magic_repeat" not in body for body in sent)
+    aimo_magic.save_answers(path)
+
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    answers = [line for line in lines if "answer" in line]
+    assert sorted(line["params"].get("aimo_magic_repeat", 0) for line in answers) == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        2,
+    ]
+    for line in answers:
+        if line["params"].get("aimo_magic_repeat") == 2:
+            line["answer"]["text"] = "edited for repeat 2"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+
+    emu.clear_requests()
+    monkeypatch.delenv("AIMO_API_KEY")
+    monkeypatch.setenv("AIMO_CACHE_DIR", str(tmp_path / "replaying-cache"))
+    aimo_magic.use_answers(path, strict=True, pace=0)
+    replayed = evaluation()
+    replayed.run()
+    table = replayed.table
+    by_repeat = {k: list(part["answer"]) for k, part in table.groupby("repeat")}
+    assert by_repeat[2] == ["edited for repeat 2"] * 2
+    assert by_repeat[0] == by_repeat[1] == list(asked.table.query("repeat == 0")["answer"])
+    assert emu.requests == []

@@ -159,7 +159,7 @@ class AsyncClient(BaseClient):
         """One answer from exactly ``model`` as given: no route, no fallback."""
         # SQLite may wait for another process's write lock: off the event loop.
         chosen, body = self._chat_request(messages, model, params)
-        use = self._answer_use(chosen, body, cache)
+        use = self._answer_use(chosen, body, cache, params)
         hit = await asyncio.to_thread(use.lookup) if use else None
         if hit is not None:
             return hit

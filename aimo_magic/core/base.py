@@ -248,7 +248,7 @@ class BaseClient:
             model=chosen,
             body=body,
             request_id=new_request_id(),
-            answers=self._answer_use(chosen, body, cache),
+            answers=self._answer_use(chosen, body, cache, params),
             keeps_stream_options="stream_options" in params,
         )
 
@@ -294,12 +294,23 @@ class BaseClient:
             basis=self.price_basis,
         )
 
-    def _answer_use(self, model: str, body: dict[str, Any], cache: bool | None) -> AnswerUse | None:
+    def _answer_use(
+        self,
+        model: str,
+        body: dict[str, Any],
+        cache: bool | None,
+        params: Mapping[str, Any] | None = None,
+    ) -> AnswerUse | None:
         """Where one request's answer may come from besides the server (the answer file
         replayed, the answer cache unless ``cache=False``) and where it is kept (the
         cache, the log of answers used); None when none applies. The one hook of both
-        twins: every chat request passes here (``core.answer_use``)."""
+        twins: every chat request passes here (``core.answer_use``). A repeat's number
+        in ``params`` (``protocol.REPEAT_PARAM``, never sent) joins the answer's key."""
         from aimo_magic.core.answer_use import answer_use
+        from aimo_magic.core.protocol import REPEAT_PARAM
+
+        if params is not None and params.get(REPEAT_PARAM):
+            body = {**body, REPEAT_PARAM: params[REPEAT_PARAM]}
 
         cache_use = None
         if self.cache is not None and cache is not False:

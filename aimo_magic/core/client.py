@@ -160,7 +160,7 @@ class Client(BaseClient):
     ) -> ChatResult:
         """One answer from exactly ``model`` as given: no route, no fallback."""
         chosen, body = self._chat_request(messages, model, params)
-        use = self._answer_use(chosen, body, cache)
+        use = self._answer_use(chosen, body, cache, params)
         hit = use.lookup() if use else None
         if hit is not None:
             return hit

@@ -46,6 +46,12 @@ def normalise_messages(messages: str | Messages) -> list[dict[str, Any]]:
     return normalised
 
 
+REPEAT_PARAM = "aimo_magic_repeat"
+"""A parameter that is never sent: which repeat of an otherwise identical request this is
+(an evaluation's ``repeats``). It is part of the answer's key in the cache and in answer
+files, so that each repeat keeps, and replays, its own answer."""
+
+
 def chat_body(
     messages: str | Messages,
     model: str,
@@ -54,9 +60,11 @@ def chat_body(
     stream: bool,
     include_usage: bool = False,
 ) -> dict[str, Any]:
-    """OpenAI's body: unknown parameters pass through untouched."""
+    """OpenAI's body: unknown parameters pass through untouched (``REPEAT_PARAM`` is
+    never sent)."""
     body: dict[str, Any] = {"model": model, "messages": normalise_messages(messages)}
     body.update(params)
+    body.pop(REPEAT_PARAM, None)
     tools = params.get("tools")
     if isinstance(tools, (list, tuple)) and any(not isinstance(t, Mapping) for t in tools):
         from aimo_magic.core.tools import tool_specs

@@ -26,6 +26,7 @@ from aimo_magic.batching.gate import BackoffGate
 from aimo_magic.batching.outcome import STOP_FATAL, RowError, Tally
 from aimo_magic.batching.spending import Spending
 from aimo_magic.core.errors import NotFoundError
+from aimo_magic.core.protocol import REPEAT_PARAM
 
 if TYPE_CHECKING:
     from aimo_magic.batching.stored import StoredAnswers
@@ -34,8 +35,9 @@ if TYPE_CHECKING:
     from aimo_magic.core.types import ChatResult
     from aimo_magic.session import AimoSession
 
-REPEAT_KEY = "aimo_magic_repeat"
-"""Added to a repeat's cache key (never to its request) from the second repeat on."""
+REPEAT_KEY = REPEAT_PARAM
+"""Added to a repeat's parameters from the second repeat on: part of its answer's key in
+the cache and answer files, never sent (``core.protocol.REPEAT_PARAM``)."""
 
 
 @dataclass
@@ -151,7 +153,7 @@ def engine_for(
         model=contender.model_id,
         system=system,
         answer=answer,
-        params=params,
+        params=key_params(params, repeat),
         concurrency=setup.concurrency,
         policy=setup.policy,
         prices=contender.prices,
