@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -287,19 +286,28 @@ def serve_scripted_calls(steps: Sequence[Step]) -> Iterator[ScriptedCallsServer]
         yield app
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling the test thread the moment it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[Any] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.ready.set()
+
+
 @contextmanager
 def _serving(app: Any, before_exit: Any = None) -> Iterator[int]:
     """Serve ``app`` with uvicorn on a free loopback port from a daemon thread."""
     sock = bind_loopback("127.0.0.1", 0)
     config = uvicorn.Config(app, http="h11", lifespan="off", log_config=None, log_level="error")
-    server = uvicorn.Server(config)
+    server = _Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the fixture server did not start")
-        time.sleep(0.01)
+    if not server.ready.wait(30):  # the bound only names a failure; startup sets it at once
+        raise RuntimeError("the fixture server did not start")
     try:
         yield sock.getsockname()[1]
     finally:

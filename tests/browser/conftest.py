@@ -13,13 +13,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from waiting import wait_until
 
 from aimo_magic.emulator import EmulatorHandle, start
 
@@ -120,18 +120,23 @@ class JupyterServer:
     def wait_until_ready(self) -> None:
         """The server writes its real URL (port 0 picks a free one) to its runtime file."""
         info = self._runtime / f"jpserver-{self.process.pid}.json"
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while time.monotonic() < deadline and self.process.poll() is None:
-            if info.exists():
-                try:
-                    url = str(json.loads(info.read_text())["url"]).rstrip("/")
-                    with urllib.request.urlopen(f"{url}/api/status", timeout=5):
-                        self.url = url
-                        return
-                except (OSError, ValueError, KeyError):
-                    pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.app} did not start; its log is {self.log_path}")
+
+        def answering() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.app} stopped; its log is {self.log_path}")
+            if not info.exists():
+                return False
+            try:
+                url = str(json.loads(info.read_text())["url"]).rstrip("/")
+                with urllib.request.urlopen(f"{url}/api/status", timeout=5):
+                    self.url = url
+                    return True
+            except (OSError, ValueError, KeyError):
+                return False
+
+        wait_until(
+            answering, f"{self.app} answered (its log: {self.log_path})", SERVER_START_TIMEOUT_S
+        )
 
     def api(self, path: str, method: str = "GET") -> Any:
         request = urllib.request.Request(f"{self.url}{path}", method=method)
