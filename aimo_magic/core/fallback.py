@@ -236,6 +236,16 @@ class _HopsStream:
         self._options = options
         self.result: ChatResult | None = None
 
+    def _broke(self, trail: Trail, index: int, error: AimoError, shown: str) -> FellBack | None:
+        """Hop ``index`` failed after showing ``shown``: the move to the next hop, to
+        yield in band (None without ``restart``); raises ``error`` when there is none, or
+        when text was shown and the caller did not opt in to restarts."""
+        if shown and not self._restart:  # never restarted behind its back
+            _measure(self._client, [], trail)
+            raise error
+        moved = _fall_back(self._client, trail, self._hops, index, error, shown, self._on_fallback)
+        return moved if self._restart else None
+
 
 class FallbackStream(_HopsStream, Generic[Yielded]):
     """A stream over the hops: text deltas and, with ``restart=True``, ``StreamRestart``
@@ -287,12 +297,8 @@ class FallbackStream(_HopsStream, Generic[Yielded]):
                         _follow(shown, delta)
                         yield delta
             except AimoError as error:
-                shown_text = "".join(shown)
-                if shown_text and not self._restart:  # never restarted behind its back
-                    _measure(client, [], trail)
-                    raise
-                moved = _fall_back(client, trail, hops, index, error, shown_text, self._on_fallback)
-                if self._restart:
+                moved = self._broke(trail, index, error, "".join(shown))
+                if moved is not None:
                     yield moved
                 continue
             assert stream.result is not None
@@ -356,12 +362,8 @@ class AsyncFallbackStream(_HopsStream, Generic[Yielded]):
                         _follow(shown, delta)
                         yield delta
             except AimoError as error:
-                shown_text = "".join(shown)
-                if shown_text and not self._restart:  # never restarted behind its back
-                    _measure(client, [], trail)
-                    raise
-                moved = _fall_back(client, trail, hops, index, error, shown_text, self._on_fallback)
-                if self._restart:
+                moved = self._broke(trail, index, error, "".join(shown))
+                if moved is not None:
                     yield moved
                 continue
             assert stream.result is not None
